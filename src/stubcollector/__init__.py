@@ -1,0 +1,1 @@
+"""Stub Collector: catalogue ticket stubs from photos and sell them to other collectors."""

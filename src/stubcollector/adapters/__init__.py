@@ -1,0 +1,1 @@
+"""Adapters: the outside world (payments, OCR, storage, queues) behind small interfaces."""

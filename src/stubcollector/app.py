@@ -1,0 +1,118 @@
+"""The application factory: configuration in, a wired Flask app out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from stubcollector import cli
+from stubcollector.adapters.jobs import InProcessJobQueue, JobQueue
+from stubcollector.config import Settings
+from stubcollector.container import EXTENSION_KEY, Container
+from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
+from stubcollector.services import accounts
+from stubcollector.web import register_blueprints
+from stubcollector.web.errors import register_error_handlers
+from stubcollector.web.security import add_security_headers, require_non_form_content
+
+
+def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
+    configure(app, settings)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "status" first
+    register_extensions(app, settings)
+    app.extensions[EXTENSION_KEY] = Container(
+        settings=settings,
+        jobs=jobs or InProcessJobQueue(app, eager=settings.is_testing),
+    )
+    register_blueprints(app)
+    register_error_handlers(app)
+    require_non_form_content(app)
+    add_security_headers(app)
+    cli.register_commands(app)
+    if settings.trusted_proxy_count:
+        # Trust X-Forwarded-* only from the configured number of proxies in front of us.
+        count = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count
+        )
+    return app
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.is_testing,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_HEADERS_ENABLED=True,
+        # Without Redis the limiter keeps counts in memory, per process; see docs/SECURITY.md.
+        RATELIMIT_STRATEGY="moving-window",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        # Several request threads share the file; wait for the write lock instead of failing.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login_manager.init_app(app)
+    login_manager.user_loader(accounts.load_by_session_token)
+    login_manager.session_protection = "basic"
+    limiter.init_app(app)
+    csrf.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {}, r"/auth/*": {}},
+        origins=list(settings.cors_origins),
+        supports_credentials=True,
+        allow_headers=["Content-Type", "X-Requested-With"],
+        methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+    )
+    if settings.database_url.startswith("sqlite"):
+        _enable_sqlite_foreign_keys(app)
+
+
+def _migrations_dir() -> Path:
+    return Path(__file__).resolve().parent / "migrations"
+
+
+def _enable_sqlite_foreign_keys(app: Flask) -> None:
+    with app.app_context():
+        engine: Engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # SQLite ignores foreign keys unless asked, per connection; WAL lets readers
+        # proceed while one writer commits.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

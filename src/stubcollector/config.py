@@ -1,0 +1,233 @@
+"""Configuration read from environment variables (and a ``.env`` file).
+
+Every variable is documented in ``.env.example``. The embedded defaults run the whole product
+on one machine with no keys: SQLite under the instance folder, local image storage, an
+in-memory rate limiter and the sandbox payment backend.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from stubcollector.domain.money import FeeRate
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - the value production refuses to run with
+
+ENVIRONMENTS = ("development", "testing", "production")
+PAYMENT_BACKENDS = ("sandbox", "stripe")
+OCR_BACKENDS = ("offline", "gemini")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the app refuses to start."""
+
+
+def normalize_database_url(url: str, instance_path: Path) -> str:
+    """Map the URL forms people write to the drivers we install.
+
+    ``postgres://`` and ``postgresql://`` (as Heroku-style hosts hand them out) select
+    psycopg 3; a relative SQLite path is placed in the instance folder.
+    """
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url[len("sqlite:///") :]
+        if relative and relative != ":memory:" and not Path(relative).is_absolute():
+            return f"sqlite:///{instance_path / relative}"
+    return url
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: str, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings. Build with :meth:`from_env`; tests change values with ``with_overrides``."""
+
+    environment: str = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = ""
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    upload_folder: Path = field(default_factory=lambda: Path.cwd() / "instance" / "uploads")
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    public_base_url: str = "http://127.0.0.1:5000"
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxy_count: int = 0
+    redis_url: str = ""
+    ratelimit_storage_url: str = "memory://"
+    ratelimit_enabled: bool = True
+    payments_backend: str = "sandbox"
+    stripe_secret_key: str = ""
+    stripe_public_key: str = ""
+    stripe_webhook_secret: str = "whsec_sandbox_platform"  # noqa: S105 - sandbox default, not a real secret
+    stripe_connect_webhook_secret: str = "whsec_sandbox_connect"  # noqa: S105 - sandbox default
+    stripe_api_base: str = ""
+    stripe_payout_hold_days: int = 7
+    stripe_platform_fee: FeeRate = field(default_factory=lambda: FeeRate.parse("0.10"))
+    stripe_account_liability: str = "application"
+    webhook_ip_allowlist: tuple[str, ...] = ()
+    reservation_minutes: int = 15
+    ocr_backend: str = "offline"
+    gemini_api_key: str = ""
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_api_base: str = ""
+    gemini_timeout_seconds: int = 30
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_testing(self) -> bool:
+        return self.environment == "testing"
+
+    @property
+    def queue_enabled(self) -> bool:
+        return bool(self.redis_url)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, base_dir: Path | None = None
+    ) -> Settings:
+        """Read settings from ``environ`` (default: ``os.environ``), validating every value."""
+        env = dict(os.environ if environ is None else environ)
+        base = base_dir or Path.cwd()
+        instance = Path(env.get("INSTANCE_PATH") or base / "instance").resolve()
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(name, default).strip()
+
+        environment = get("APP_ENV", "development").lower()
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+        stripe_secret = get("STRIPE_SECRET_KEY")
+        backend = get("PAYMENTS_BACKEND", "stripe" if stripe_secret else "sandbox").lower()
+        if backend not in PAYMENT_BACKENDS:
+            raise ConfigError(f"PAYMENTS_BACKEND must be one of {', '.join(PAYMENT_BACKENDS)}")
+
+        try:
+            fee = FeeRate.parse(get("STRIPE_PLATFORM_FEE_PERCENTAGE", "0.10"))
+        except (ValueError, InvalidOperation) as exc:
+            raise ConfigError(f"STRIPE_PLATFORM_FEE_PERCENTAGE: {exc}") from exc
+
+        gemini_key = get("GEMINI_API_KEY")
+        ocr_backend = get("OCR_BACKEND", "gemini" if gemini_key else "offline").lower()
+        if ocr_backend not in OCR_BACKENDS:
+            raise ConfigError(f"OCR_BACKEND must be one of {', '.join(OCR_BACKENDS)}")
+
+        redis_url = get("REDIS_URL")
+        liability = get("STRIPE_ACCOUNT_LIABILITY", "application").lower()
+        if liability not in ("application", "stripe"):
+            raise ConfigError("STRIPE_ACCOUNT_LIABILITY must be application or stripe")
+
+        settings = cls(
+            environment=environment,
+            secret_key=get("SECRET_KEY", DEFAULT_SECRET_KEY),
+            database_url=normalize_database_url(
+                get("DATABASE_URL") or f"sqlite:///{instance / 'stubcollector.db'}", instance
+            ),
+            instance_path=instance,
+            upload_folder=Path(get("UPLOAD_FOLDER") or instance / "uploads").resolve(),
+            max_upload_bytes=_parse_int(
+                "MAX_UPLOAD_BYTES", get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)), 1024, 1 << 30
+            ),
+            max_image_pixels=_parse_int(
+                "MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "40000000"), 10_000, 500_000_000
+            ),
+            public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            cors_origins=_parse_list(get("CORS_ORIGINS")),
+            trusted_proxy_count=_parse_int(
+                "TRUSTED_PROXY_COUNT", get("TRUSTED_PROXY_COUNT", "0"), 0, 5
+            ),
+            redis_url=redis_url,
+            ratelimit_storage_url=get("RATELIMIT_STORAGE_URL") or redis_url or "memory://",
+            ratelimit_enabled=_parse_bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
+            payments_backend=backend,
+            stripe_secret_key=stripe_secret,
+            stripe_public_key=get("STRIPE_PUBLIC_KEY"),
+            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET", cls.stripe_webhook_secret),
+            stripe_connect_webhook_secret=get(
+                "STRIPE_CONNECT_WEBHOOK_SECRET", cls.stripe_connect_webhook_secret
+            ),
+            stripe_api_base=get("STRIPE_API_BASE").rstrip("/"),
+            stripe_payout_hold_days=_parse_int(
+                "STRIPE_PAYOUT_HOLD_DAYS", get("STRIPE_PAYOUT_HOLD_DAYS", "7"), 0, 31
+            ),
+            stripe_platform_fee=fee,
+            stripe_account_liability=liability,
+            webhook_ip_allowlist=_parse_list(get("WEBHOOK_IP_ALLOWLIST")),
+            reservation_minutes=_parse_int(
+                "RESERVATION_MINUTES", get("RESERVATION_MINUTES", "15"), 1, 24 * 60
+            ),
+            ocr_backend=ocr_backend,
+            gemini_api_key=gemini_key,
+            gemini_model=get("GEMINI_MODEL", "gemini-2.5-flash"),
+            gemini_api_base=get("GEMINI_API_BASE").rstrip("/"),
+            gemini_timeout_seconds=_parse_int(
+                "GEMINI_TIMEOUT_SECONDS", get("GEMINI_TIMEOUT_SECONDS", "30"), 1, 600
+            ),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+        )
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some values changed (tests use this), validated again."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        updated = replace(self, **overrides)
+        updated.validate()
+        return updated
+
+    def validate(self) -> None:
+        """Refuse configurations that would be unsafe or cannot work."""
+        if self.is_production:
+            if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
+                raise ConfigError("SECRET_KEY must be set to a private random value in production")
+            if len(self.secret_key) < 32:
+                raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if self.payments_backend == "stripe" and not self.stripe_secret_key:
+            raise ConfigError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
+        if self.payments_backend == "stripe" and self.is_production:
+            for name, secret in (
+                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+            ):
+                if not secret or secret.startswith("whsec_sandbox"):
+                    raise ConfigError(f"{name} must be the endpoint's signing secret in production")
+        if self.ocr_backend == "gemini" and not self.gemini_api_key:
+            raise ConfigError("OCR_BACKEND=gemini needs GEMINI_API_KEY")
+        if not self.database_url:
+            raise ConfigError("DATABASE_URL is empty")

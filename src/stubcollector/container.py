@@ -1,0 +1,32 @@
+"""The composition root's product: the adapters one app instance uses.
+
+``create_app`` builds a ``Container`` from configuration and stores it on the app; code
+that needs an adapter asks :func:`container` for it. Tests can pass their own adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from stubcollector.adapters.jobs import JobQueue
+from stubcollector.config import Settings
+
+EXTENSION_KEY = "stubcollector"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    jobs: JobQueue
+
+
+def container(app: Flask | None = None) -> Container:
+    found = (app or current_app).extensions[EXTENSION_KEY]
+    assert isinstance(found, Container)
+    return found
+
+
+def settings() -> Settings:
+    return container().settings

@@ -1,0 +1,23 @@
+"""SQLAlchemy models, one module per area. Importing this package registers them all."""
+
+from stubcollector.models.audit import AuditLogEntry
+from stubcollector.models.base import Base, utcnow
+from stubcollector.models.event import ProviderEvent
+from stubcollector.models.listing import StubListing
+from stubcollector.models.order import StubDispute, StubOrder, StubPayment
+from stubcollector.models.stub import STUB_FIELDS, Stub
+from stubcollector.models.user import User
+
+__all__ = [
+    "STUB_FIELDS",
+    "AuditLogEntry",
+    "Base",
+    "ProviderEvent",
+    "Stub",
+    "StubDispute",
+    "StubListing",
+    "StubOrder",
+    "StubPayment",
+    "User",
+    "utcnow",
+]

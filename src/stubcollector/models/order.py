@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from stubcollector.domain.money import CURRENCY
+from stubcollector.domain.statuses import (
+    OPEN_ORDER_STATUSES,
+    PAID_ORDER_STATUSES,
+    LiabilityStatus,
+    OrderStatus,
+    PaymentStatus,
+)
+from stubcollector.models.base import Base, TimestampMixin, one_of
+from stubcollector.models.listing import StubListing
+from stubcollector.models.user import User
+
+_HOLDING = ", ".join(f"'{s.value}'" for s in (*OPEN_ORDER_STATUSES, *PAID_ORDER_STATUSES))
+
+
+class StubOrder(TimestampMixin, Base):
+    """One buyer's purchase of one listing. Amounts are integer cents, fixed at creation."""
+
+    __tablename__ = "stub_orders"
+    __table_args__ = (
+        one_of("order_status", OrderStatus, "order_status"),
+        one_of("status_before_dispute", OrderStatus, "status_before_dispute"),
+        CheckConstraint("total_amount_cents > 0", name="total_positive"),
+        CheckConstraint("platform_fee_cents >= 0", name="fee_non_negative"),
+        CheckConstraint("seller_amount_cents >= 0", name="seller_amount_non_negative"),
+        CheckConstraint(
+            "stripe_fee_cents IS NULL OR stripe_fee_cents >= 0", name="stripe_fee_non_negative"
+        ),
+        CheckConstraint(
+            "platform_fee_cents + seller_amount_cents = total_amount_cents", name="split_adds_up"
+        ),
+        CheckConstraint("buyer_id <> seller_id", name="no_self_purchase"),
+        CheckConstraint(f"currency = '{CURRENCY}'", name="currency_usd"),
+        # At most one order holds a listing (open or paid); the last guard against double-sell.
+        Index(
+            "uq_stub_orders_holding_listing",
+            "stub_listing_id",
+            unique=True,
+            sqlite_where=text(f"order_status IN ({_HOLDING})"),
+            postgresql_where=text(f"order_status IN ({_HOLDING})"),
+        ),
+        Index("ix_stub_orders_buyer_created", "buyer_id", "created_at"),
+        Index("ix_stub_orders_seller_created", "seller_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    stub_listing_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_listings.id", ondelete="RESTRICT"), index=True
+    )
+    buyer: Mapped[User] = relationship(foreign_keys=[buyer_id], lazy="raise")
+    seller: Mapped[User] = relationship(foreign_keys=[seller_id], lazy="raise")
+    listing: Mapped[StubListing] = relationship(lazy="raise")
+
+    order_status: Mapped[str] = mapped_column(
+        String(20), default=OrderStatus.PENDING.value, index=True
+    )
+    # Where a won dispute returns the order to.
+    status_before_dispute: Mapped[str | None] = mapped_column(String(20))
+    # Why the order ended as it did, in words shown to the buyer (e.g. reservation expired).
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    total_amount_cents: Mapped[int]
+    platform_fee_cents: Mapped[int]
+    seller_amount_cents: Mapped[int]
+    # Stripe's processing fee, from the charge's balance transaction once known.
+    stripe_fee_cents: Mapped[int | None]
+    currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
+    seller_payout_schedule_days: Mapped[int] = mapped_column(default=7)
+
+    payment_confirmed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
+    disputed_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<StubOrder {self.id} {self.order_status}>"
+
+
+class StubPayment(TimestampMixin, Base):
+    """The provider side of an order: the direct-charge PaymentIntent on the seller's account."""
+
+    __tablename__ = "stub_payments"
+    __table_args__ = (
+        one_of("payment_status", PaymentStatus, "payment_status"),
+        one_of("liability_shift_status", LiabilityStatus, "liability_shift_status"),
+        CheckConstraint("amount_total_cents > 0", name="amount_positive"),
+        CheckConstraint("platform_fee_cents >= 0", name="fee_non_negative"),
+        CheckConstraint(
+            "stripe_processing_fee_cents IS NULL OR stripe_processing_fee_cents >= 0",
+            name="processing_fee_non_negative",
+        ),
+        CheckConstraint(
+            "amount_refunded_cents >= 0 AND amount_refunded_cents <= amount_total_cents",
+            name="refund_within_amount",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_orders.id", ondelete="CASCADE"), unique=True
+    )
+    order: Mapped[StubOrder] = relationship(lazy="raise")
+
+    # The connected account the charge lives on; every later call needs it (Stripe-Account).
+    stripe_account_id: Mapped[str] = mapped_column(String(255))
+    payment_intent_id: Mapped[str] = mapped_column(String(255), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(255))
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    refund_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+
+    amount_total_cents: Mapped[int]
+    platform_fee_cents: Mapped[int]
+    stripe_processing_fee_cents: Mapped[int | None]
+    amount_refunded_cents: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
+
+    payment_status: Mapped[str] = mapped_column(
+        String(30), default=PaymentStatus.REQUIRES_PAYMENT_METHOD.value, index=True
+    )
+    liability_shift_status: Mapped[str] = mapped_column(
+        String(20), default=LiabilityStatus.PENDING.value
+    )
+    failure_code: Mapped[str | None] = mapped_column(String(100))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+
+    processed_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<StubPayment {self.payment_intent_id} {self.payment_status}>"
+
+
+class StubDispute(TimestampMixin, Base):
+    """A chargeback or inquiry raised by the buyer's bank against an order's charge."""
+
+    __tablename__ = "stub_disputes"
+    __table_args__ = (
+        CheckConstraint("amount_cents >= 0", name="amount_non_negative"),
+        CheckConstraint("funds_withdrawn_cents >= 0", name="withdrawn_non_negative"),
+        CheckConstraint("funds_reinstated_cents >= 0", name="reinstated_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_orders.id", ondelete="CASCADE"), index=True
+    )
+    order: Mapped[StubOrder] = relationship(lazy="raise")
+    dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255))
+    # Stripe's Dispute.status: needs_response, under_review, won, lost, warning_*, ...
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    amount_cents: Mapped[int]
+    funds_withdrawn_cents: Mapped[int] = mapped_column(default=0)
+    funds_reinstated_cents: Mapped[int] = mapped_column(default=0)
+    evidence_due_by: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.models.base import Base, TimestampMixin, one_of
+from stubcollector.models.user import User
+
+# The fields read from a stub photo; each has a confidence in ``field_confidence``.
+STUB_FIELDS = (
+    "event_name",
+    "performer",
+    "venue",
+    "city",
+    "event_date",
+    "event_time",
+    "section",
+    "row",
+    "seat",
+    "face_value",
+    "currency",
+)
+
+
+class Stub(TimestampMixin, Base):
+    """A photographed ticket stub in its owner's collection."""
+
+    __tablename__ = "stubs"
+    __table_args__ = (
+        one_of("reading_status", ReadingStatus, "reading_status"),
+        CheckConstraint(
+            "face_value_cents IS NULL OR face_value_cents >= 0", name="face_value_non_negative"
+        ),
+        Index("ix_stubs_owner_created", "owner_id", "created_at"),
+        Index("ix_stubs_owner_event_date", "owner_id", "event_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[User] = relationship(lazy="raise")
+
+    # Storage keys (random names chosen by us; the uploaded file name never reaches disk).
+    image_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    image_content_type: Mapped[str | None] = mapped_column(String(50))
+    image_width: Mapped[int | None]
+    image_height: Mapped[int | None]
+
+    event_name: Mapped[str | None] = mapped_column(String(200))
+    performer: Mapped[str | None] = mapped_column(String(200))
+    venue: Mapped[str | None] = mapped_column(String(200), index=True)
+    city: Mapped[str | None] = mapped_column(String(120))
+    event_date: Mapped[date | None] = mapped_column(index=True)
+    event_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    section: Mapped[str | None] = mapped_column(String(50))
+    row: Mapped[str | None] = mapped_column(String(50))
+    seat: Mapped[str | None] = mapped_column(String(50))
+    face_value_cents: Mapped[int | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    # What the reader found: confidence 0..1 per field, the raw text and which engine ran.
+    field_confidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    # Fields the owner set or corrected by hand (their confidence is 1.0 from then on).
+    corrected_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    extraction_engine: Mapped[str | None] = mapped_column(String(50))
+    extraction_notes: Mapped[str | None] = mapped_column(Text)
+    reading_status: Mapped[str] = mapped_column(
+        String(20), default=ReadingStatus.PENDING.value, index=True
+    )
+    reading_error: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<Stub {self.id} {self.event_name!r}>"

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stubcollector.domain.statuses import StripeAccountStatus
+from stubcollector.models.base import Base, TimestampMixin, one_of
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(TimestampMixin, Base):
+    """A collector. Anyone may buy; a user with a Stripe account that can take charges may sell."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        one_of("stripe_account_status", StripeAccountStatus, "stripe_account_status"),
+        CheckConstraint("length(username) >= 3", name="username_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-case so that "Alice" and "alice" cannot both register.
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Flask-Login's session id. Rotated at logout so an old cookie stops working.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    seller_bio: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(120))
+
+    is_admin: Mapped[bool] = mapped_column(default=False, index=True)
+    is_seller: Mapped[bool] = mapped_column(default=False, index=True)
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+
+    # Connected account (Stripe Connect, or the sandbox's look-alike).
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_account_status: Mapped[str] = mapped_column(
+        String(20), default=StripeAccountStatus.PENDING.value, index=True
+    )
+    stripe_onboarding_completed: Mapped[bool] = mapped_column(default=False)
+    stripe_charges_enabled: Mapped[bool] = mapped_column(default=False)
+    stripe_payouts_enabled: Mapped[bool] = mapped_column(default=False)
+    stripe_details_submitted: Mapped[bool] = mapped_column(default=False)
+    # requirements.currently_due as a list of Stripe requirement names.
+    stripe_requirements_due: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stripe_disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    stripe_account_synced_at: Mapped[datetime | None]
+
+    # Flask-Login protocol, spelled out rather than inherited from UserMixin so that the
+    # session identifier is the rotating token, not the primary key.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def can_accept_payments(self) -> bool:
+        """Whether buyers can pay this seller now (direct charges need charges_enabled)."""
+        return bool(self.stripe_account_id and self.stripe_charges_enabled)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"

@@ -1,0 +1,83 @@
+"""The one place where errors become HTTP responses.
+
+Domain errors carry no status codes; this table decides them. API paths get the JSON
+envelope; pages get a rendered error page. Nothing ever shows a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from stubcollector.domain import errors as domain
+from stubcollector.web.envelope import fail
+
+log = logging.getLogger(__name__)
+
+STATUS_FOR: tuple[tuple[type[domain.DomainError], int], ...] = (
+    (domain.ValidationFailed, 422),
+    (domain.NotFound, 404),
+    (domain.AuthenticationRequired, 401),
+    (domain.AuthenticationFailed, 401),
+    (domain.PermissionDenied, 403),
+    (domain.Conflict, 409),
+    (domain.UnsupportedMedia, 415),
+    (domain.PayloadTooLarge, 413),
+    (domain.ServiceUnavailable, 503),
+)
+
+
+def status_for(error: domain.DomainError) -> int:
+    for error_type, code in STATUS_FOR:
+        if isinstance(error, error_type):
+            return code
+    return 400
+
+
+def wants_json() -> bool:
+    """API clients get JSON; browsers on HTML pages get a page."""
+    path = request.path
+    if path.startswith(("/api/", "/auth/")) or path in ("/healthz", "/readyz", "/openapi.json"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _respond(message: str, code: int, errors: dict[str, str] | None = None) -> ResponseReturnValue:
+    if wants_json():
+        return fail(message, code, errors=errors)
+    return render_template("error.html", message=message, code=code), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(domain.DomainError)
+    def handle_domain_error(error: domain.DomainError) -> ResponseReturnValue:
+        errors = getattr(error, "errors", None)
+        field = getattr(error, "field", None)
+        if errors is None and field:
+            errors = {field: error.message}
+        return _respond(error.message, status_for(error), errors)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+        code = error.code or 500
+        message = error.description or error.name
+        if code == 413:
+            message = "request body is too large"
+        response = _respond(message, code)
+        if code == 405 and isinstance(response, tuple):
+            allowed = error.get_headers()
+            body = response[0]
+            if isinstance(body, Response):
+                for name, value in allowed:
+                    if name.lower() == "allow":
+                        body.headers["Allow"] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(_error: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond("internal error; it has been logged", 500)

@@ -1,0 +1,66 @@
+"""factory_boy factories for test data, writing through the app's session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from werkzeug.security import generate_password_hash
+
+from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.extensions import db
+from stubcollector.models import Stub, User
+from tests.conftest import TEST_PASSWORD
+
+# Hashing with scrypt is deliberately slow; the factories share one precomputed hash.
+_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD)
+
+
+class BaseFactory(SQLAlchemyModelFactory):  # type: ignore[misc]
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"collector{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password_hash = _PASSWORD_HASH
+
+
+class SellerFactory(UserFactory):
+    """A seller whose (sandbox) connected account can take charges."""
+
+    is_seller = True
+    stripe_account_id = factory.Sequence(lambda n: f"acct_test{n:012d}")
+    stripe_account_status = "active"
+    stripe_onboarding_completed = True
+    stripe_charges_enabled = True
+    stripe_payouts_enabled = True
+    stripe_details_submitted = True
+
+
+class AdminFactory(UserFactory):
+    is_admin = True
+
+
+class StubFactory(BaseFactory):
+    class Meta:
+        model = Stub
+
+    owner = factory.SubFactory(UserFactory)
+    event_name = factory.Sequence(lambda n: f"Concert Night {n}")
+    performer = "The Example Band"
+    venue = "Example Arena"
+    city = "Springfield"
+    event_date = dt.date(2019, 6, 1)
+    event_time = "20:00"
+    reading_status = ReadingStatus.DONE.value
+    extraction_engine = "manual"
+    field_confidence = factory.LazyFunction(dict)
+    corrected_fields = factory.LazyFunction(list)
