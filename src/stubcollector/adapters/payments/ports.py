@@ -1,0 +1,215 @@
+"""The payment interface, in the marketplace's own terms.
+
+Two implementations sit behind :class:`PaymentGateway`: the Stripe adapter
+(``stripe_gateway.py``, the only module that imports ``stripe``) and the sandbox
+(``sandbox/``), which mirrors Stripe's behaviour and shapes with no keys. Services talk only
+to this Protocol, receive the frozen value objects below, and catch the errors below.
+
+Model: sellers have a *connected account*; a buyer pays through a *checkout* (a
+direct-charge PaymentIntent created on the seller's account with an application fee);
+every call that touches a checkout names that account. Every call that moves money or
+creates an object takes an idempotency key derived from our own ids.
+
+Webhook events keep Stripe's event shape (``id``, ``type``, ``account``, ``data.object``)
+in both backends: it is the lingua franca of the handlers, and the sandbox produces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from stubcollector.domain.errors import DomainError, ServiceUnavailable
+
+
+class WebhookEndpoint(StrEnum):
+    PLATFORM = "platform"
+    """Events about the platform account itself (``application_fee.*``, ...)."""
+    CONNECT = "connect"
+    """Events from connected accounts (direct charges, ``account.updated``, payouts)."""
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    account_id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...] = ()
+    disabled_reason: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class OnboardingLink:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    available_cents: int
+    pending_cents: int
+    currency: str = "usd"
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A direct charge on ``account_id`` for ``amount_cents`` keeping ``application_fee_cents``."""
+
+    order_id: int
+    account_id: str
+    amount_cents: int
+    application_fee_cents: int
+    idempotency_key: str
+    description: str
+    currency: str = "usd"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class CheckoutStatus(StrEnum):
+    """PaymentIntent statuses we act on."""
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    payment_intent_id: str
+    client_secret: str
+    status: CheckoutStatus
+    account_id: str
+    amount_cents: int
+    application_fee_cents: int
+    # Sandbox only: the local page (and JSON endpoint) where the buyer "pays".
+    sandbox_checkout_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """What the provider currently says about a checkout (used by reconciliation)."""
+
+    payment_intent_id: str
+    status: CheckoutStatus
+    charge_id: str | None = None
+    amount_received_cents: int = 0
+    amount_refunded_cents: int = 0
+    processing_fee_cents: int | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    disputed: bool = False
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    status: str  # pending, succeeded, failed, canceled (Stripe's Refund.status)
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified, parsed provider event."""
+
+    event_id: str
+    type: str
+    account: str | None
+    livemode: bool
+    created: int
+    data_object: Mapping[str, Any]
+    payload: Mapping[str, Any]
+
+
+class PaymentError(DomainError):
+    """The provider refused the request (bad parameters, account not ready, ...)."""
+
+
+class CardDeclined(PaymentError):
+    def __init__(self, message: str, *, decline_code: str | None = None) -> None:
+        super().__init__(message)
+        self.decline_code = decline_code
+
+
+class PaymentProviderUnavailable(ServiceUnavailable):
+    """The provider could not be reached or failed; safe to retry with the same key."""
+
+
+class InvalidWebhookSignature(DomainError):
+    """Missing or wrong signature, or a timestamp outside the tolerance."""
+
+
+@runtime_checkable
+class PaymentGateway(Protocol):
+    """What the marketplace needs from a payment provider."""
+
+    name: str
+    publishable_key: str | None
+
+    # --- sellers ----------------------------------------------------------------------
+    def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
+        """Create the seller's connected account (idempotent per user)."""
+        ...
+
+    def onboarding_link(
+        self, account_id: str, *, refresh_url: str, return_url: str
+    ) -> OnboardingLink:
+        """A single-use link to the provider's onboarding for ``account_id``."""
+        ...
+
+    def retrieve_account(self, account_id: str) -> ConnectedAccount:
+        """Re-read the account (never trust a redirect)."""
+        ...
+
+    def dashboard_link(self, account_id: str) -> str:
+        """A fresh login link to the seller's Express dashboard."""
+        ...
+
+    def balance(self, account_id: str) -> Balance: ...
+
+    def set_payout_delay(self, account_id: str, *, days: int) -> None:
+        """Hold the seller's payouts for ``days`` (daily schedule, ``delay_days``)."""
+        ...
+
+    # --- checkout ---------------------------------------------------------------------
+    def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    def cancel_checkout(
+        self, account_id: str, payment_intent_id: str, *, idempotency_key: str
+    ) -> None:
+        """Cancel an unpaid PaymentIntent; a no-op if it is already canceled."""
+        ...
+
+    def retrieve_payment(self, account_id: str, payment_intent_id: str) -> PaymentState: ...
+
+    def refund(
+        self,
+        account_id: str,
+        payment_intent_id: str,
+        *,
+        idempotency_key: str,
+        amount_cents: int | None = None,
+        reason: str | None = None,
+    ) -> Refund:
+        """Refund on the connected account, returning the platform fee too."""
+        ...
+
+    # --- events -----------------------------------------------------------------------
+    def parse_webhook(
+        self, payload: bytes, signature_header: str | None, endpoint: WebhookEndpoint
+    ) -> WebhookEvent:
+        """Verify the signature (with the endpoint's secret and tolerance) and parse."""
+        ...
+
+    def undelivered_events(
+        self, *, since: datetime, types: Sequence[str]
+    ) -> Sequence[WebhookEvent]:
+        """Events the provider failed to deliver (reconciliation); empty if unsupported."""
+        ...
