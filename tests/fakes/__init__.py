@@ -1,0 +1,1 @@
+"""Fakes of the outside world's servers, for tests at the HTTP level."""

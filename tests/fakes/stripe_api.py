@@ -1,0 +1,625 @@
+"""A small stateful Stripe API on 127.0.0.1 for adapter tests.
+
+It speaks Stripe's wire format (form-encoded bodies with ``a[b][c]`` keys, JSON answers,
+``Stripe-Account`` scoping, ``Idempotency-Key`` replay, Stripe's error bodies), records
+every request, and answers with copies of Stripe's own example objects
+(``tests/fixtures/stripe/objects.json``). It covers the endpoints the gateway uses and
+behaves like Stripe where our code depends on it:
+
+* objects created under a ``Stripe-Account`` exist only on that account (reading a direct
+  charge without the header is a 404, as on Stripe);
+* a POST repeated with the same idempotency key replays the first answer; different
+  parameters under the same key are an ``idempotency_error``;
+* ``application_fee_amount`` without ``Stripe-Account`` or ``transfer_data`` is refused
+  with Stripe's message; cancelling a canceled or succeeded PaymentIntent is a
+  ``payment_intent_unexpected_state`` error.
+
+Faults (``fail_next``) are injected before idempotency handling, like a load balancer or
+network failure, so they are never replayed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stripe" / "objects.json"
+
+
+def load_fixtures() -> dict[str, dict[str, Any]]:
+    return json.loads(FIXTURES.read_text())
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Nest Stripe's ``a[b][0]=x`` form keys back into dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _lists(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    form: dict[str, str]  # the raw (flat) form or query parameters
+    params: dict[str, Any]  # the same, nested
+
+    @property
+    def account(self) -> str | None:
+        return self.headers.get("stripe-account")
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+
+@dataclass
+class Fault:
+    status: int
+    body: dict[str, Any] | None
+    drop: bool
+    matches: Callable[[str, str], bool]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StripeApiError(Exception):
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(error.get("message"))
+        self.status = status
+        self.error = error
+
+
+def _invalid(
+    message: str, *, code: str | None = None, param: str | None = None, status: int = 400
+) -> StripeApiError:
+    error: dict[str, Any] = {"type": "invalid_request_error", "message": message}
+    if code is not None:
+        error["code"] = code
+    if param is not None:
+        error["param"] = param
+    return StripeApiError(status, error)
+
+
+def _not_found(kind: str, object_id: str, param: str = "id") -> StripeApiError:
+    return _invalid(
+        f"No such {kind}: '{object_id}'", code="resource_missing", param=param, status=404
+    )
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.fixtures = load_fixtures()
+        self.requests: list[RecordedRequest] = []
+        self.accounts: dict[str, dict[str, Any]] = {}
+        # Objects that live on a connected account, keyed by (account, id).
+        self.payment_intents: dict[tuple[str, str], dict[str, Any]] = {}
+        self.charges: dict[tuple[str, str], dict[str, Any]] = {}
+        self.balance_transactions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.refunds: dict[tuple[str, str], dict[str, Any]] = {}
+        self.balances: dict[str, dict[str, Any]] = {}
+        # Events by account ("" = the platform), with whether every endpoint got them.
+        self.events: list[tuple[str, dict[str, Any], bool]] = []
+        self._faults: list[Fault] = []
+        self._idempotent: dict[tuple[str, str], tuple[tuple[str, str, str], int, bytes]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        # A short poll keeps shutdown (once per test) from costing half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeStripe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    # --- test controls ----------------------------------------------------------------
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 500,
+        error: dict[str, Any] | None = None,
+        drop: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests with an error (or drop them)."""
+
+        def matches(req_method: str, req_path: str) -> bool:
+            return (method is None or method == req_method) and (path is None or path == req_path)
+
+        body = {"error": error or {"type": "api_error", "message": "Something went wrong."}}
+        with self._lock:
+            for _ in range(count):
+                self._faults.append(Fault(status, body, drop, matches, headers or {}))
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def only_request(self, method: str, path: str) -> RecordedRequest:
+        found = self.requests_to(method, path)
+        assert len(found) == 1, f"expected one {method} {path}, got {len(found)}: {self.requests}"
+        return found[0]
+
+    def complete_onboarding(self, account_id: str) -> None:
+        account = self.accounts[account_id]
+        account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+        account["capabilities"] = {"card_payments": "active", "transfers": "active"}
+        account["requirements"].update(
+            currently_due=[], eventually_due=[], past_due=[], disabled_reason=None
+        )
+
+    def pay(self, account_id: str, payment_intent_id: str, *, stripe_fee: int = 0) -> None:
+        """What Stripe.js confirming a test card does: a succeeded charge on the account."""
+        intent = self.payment_intents[(account_id, payment_intent_id)]
+        amount, app_fee = intent["amount"], intent["application_fee_amount"] or 0
+        transaction = copy.deepcopy(self.fixtures["balance_transaction"])
+        charge = copy.deepcopy(self.fixtures["charge"])
+        transaction.update(
+            id=_new_id("txn"),
+            amount=amount,
+            fee=stripe_fee + app_fee,
+            net=amount - stripe_fee - app_fee,
+            source=charge["id"],
+            status="pending",
+            fee_details=[
+                {"amount": stripe_fee, "application": None, "currency": "usd",
+                 "description": "Stripe processing fees", "type": "stripe_fee"},
+                {"amount": app_fee, "application": "ca_platform", "currency": "usd",
+                 "description": "Application fee", "type": "application_fee"},
+            ],
+        )  # fmt: skip
+        charge.update(
+            id=_new_id("ch"),
+            amount=amount,
+            amount_captured=amount,
+            captured=True,
+            application_fee_amount=app_fee,
+            balance_transaction=transaction["id"],
+            payment_intent=payment_intent_id,
+            transfer_data=None,
+            description=intent["description"],
+            metadata=dict(intent["metadata"]),
+        )
+        transaction["source"] = charge["id"]
+        self.balance_transactions[(account_id, transaction["id"])] = transaction
+        self.charges[(account_id, charge["id"])] = charge
+        intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"])
+
+    def dispute(self, account_id: str, payment_intent_id: str) -> None:
+        intent = self.payment_intents[(account_id, payment_intent_id)]
+        self.charges[(account_id, intent["latest_charge"])]["disputed"] = True
+
+    def fail_payment(
+        self, account_id: str, payment_intent_id: str, *, code: str, decline_code: str, message: str
+    ) -> None:
+        intent = self.payment_intents[(account_id, payment_intent_id)]
+        intent["status"] = "requires_payment_method"
+        intent["last_payment_error"] = {
+            "type": "card_error",
+            "code": code,
+            "decline_code": decline_code,
+            "message": message,
+        }
+
+    def add_event(
+        self, event_type: str, data_object: dict[str, Any], *, account: str | None = None,
+        created: int | None = None, delivered: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        event = copy.deepcopy(self.fixtures["event"])
+        event.update(
+            id=_new_id("evt"),
+            type=event_type,
+            created=created if created is not None else int(time.time()),
+            data={"object": data_object},
+            api_version="2026-10-28.endive",
+        )
+        if account is not None:
+            event["account"] = account
+        self.events.append((account or "", event, delivered))
+        return event
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+            def do_POST(self) -> None:
+                fake._serve(self)
+
+            def do_DELETE(self) -> None:
+                fake._serve(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the test output stays readable; requests are recorded instead
+
+        return Handler
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode() if length else ""
+        pairs = parse_qsl(body if handler.command == "POST" else url.query, keep_blank_values=True)
+        request = RecordedRequest(
+            method=handler.command,
+            path=url.path,
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            form=dict(pairs),
+            params=decode_form(pairs),
+        )
+        with self._lock:
+            self.requests.append(request)
+            fault = next((f for f in self._faults if f.matches(request.method, request.path)), None)
+            if fault is not None:
+                self._faults.remove(fault)
+        if fault is not None:
+            if fault.drop:
+                handler.close_connection = True
+                return  # no answer at all: the client sees the connection closed
+            self._send(handler, fault.status, fault.body, fault.headers)
+            return
+        with self._lock:
+            status, answer, replayed = self._answer(request)
+        self._send(handler, status, answer, {"Idempotent-Replayed": "true"} if replayed else {})
+
+    def _send(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        answer: dict[str, Any] | bytes | None,
+        headers: dict[str, str],
+    ) -> None:
+        raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(raw)))
+        handler.send_header("Request-Id", _new_id("req"))
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(raw)
+
+    def _answer(self, request: RecordedRequest) -> tuple[int, dict[str, Any] | bytes, bool]:
+        key = request.idempotency_key
+        scope = (request.account or "", key or "")
+        fingerprint = (request.method, request.path, json.dumps(request.form, sort_keys=True))
+        if request.method == "POST" and key and scope in self._idempotent:
+            stored_fingerprint, status, raw = self._idempotent[scope]
+            if stored_fingerprint != fingerprint:
+                return (
+                    400,
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with "
+                            "the same parameters they were first used with.",
+                        }
+                    },
+                    False,
+                )
+            return status, raw, True
+        try:
+            status, answer = 200, self._route(request)
+        except StripeApiError as exc:
+            status, answer = exc.status, {"error": exc.error}
+        raw = json.dumps(answer).encode()
+        if request.method == "POST" and key:
+            self._idempotent[scope] = (fingerprint, status, raw)
+        return status, raw, False
+
+    # --- the API ----------------------------------------------------------------------
+
+    def _route(self, request: RecordedRequest) -> dict[str, Any]:
+        parts = request.path.strip("/").split("/")
+        method, params, account = request.method, request.params, request.account
+        if parts[0] != "v1":
+            raise StripeApiError(
+                404, {"type": "invalid_request_error", "message": "Unrecognized request URL"}
+            )
+        route = parts[1:]
+        if route == ["accounts"] and method == "POST":
+            return self._create_account(params)
+        if len(route) == 2 and route[0] == "accounts":
+            if method == "GET":
+                return self._account(route[1])
+            if method == "POST":
+                return self._update_account(route[1], params)
+        if route == ["account_links"] and method == "POST":
+            return self._account_link(params)
+        if len(route) == 3 and route[0] == "accounts" and route[2] == "login_links":
+            return self._login_link(route[1])
+        if route == ["balance"] and method == "GET":
+            return self._balance(account)
+        if route == ["payment_intents"] and method == "POST":
+            return self._create_payment_intent(account, params)
+        if len(route) == 2 and route[0] == "payment_intents" and method == "GET":
+            return self._payment_intent(account, route[1], params.get("expand", []))
+        if len(route) == 3 and route[0] == "payment_intents" and route[2] == "cancel":
+            return self._cancel_payment_intent(account, route[1], params)
+        if route == ["refunds"] and method == "POST":
+            return self._create_refund(account, params)
+        if route == ["events"] and method == "GET":
+            return self._list_events(account, params)
+        raise _invalid(f"Unrecognized request URL ({method}: {request.path})", status=404)
+
+    def _create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        account = copy.deepcopy(self.fixtures["account"])
+        requested = params.get("capabilities", {})
+        account.update(
+            id=_new_id("acct"),
+            email=params.get("email"),
+            country=params.get("country", "US"),
+            created=int(time.time()),
+            metadata=params.get("metadata", {}),
+            capabilities=dict.fromkeys(requested, "inactive"),
+            charges_enabled=False,
+            payouts_enabled=False,
+            details_submitted=False,
+            type="express" if "controller" in params else params.get("type", "standard"),
+            controller={
+                "type": "application",
+                "is_controller": True,
+                **params.get("controller", {}),
+            },
+        )
+        account["external_accounts"]["url"] = f"/v1/accounts/{account['id']}/external_accounts"
+        self.accounts[account["id"]] = account
+        return account
+
+    def _account(self, account_id: str) -> dict[str, Any]:
+        if account_id not in self.accounts:
+            raise _not_found("account", account_id, "account")
+        return self.accounts[account_id]
+
+    def _update_account(self, account_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        account = self._account(account_id)
+        schedule = params.get("settings", {}).get("payouts", {}).get("schedule", {})
+        if "delay_days" in schedule:
+            schedule["delay_days"] = int(schedule["delay_days"])
+        account["settings"]["payouts"]["schedule"].update(schedule)
+        return account
+
+    def _account_link(self, params: dict[str, Any]) -> dict[str, Any]:
+        account_id = params.get("account", "")
+        self._account(account_id)
+        link = copy.deepcopy(self.fixtures["account_link"])
+        now = int(time.time())
+        link.update(
+            created=now,
+            expires_at=now + 300,
+            url=f"https://connect.stripe.test/setup/s/{account_id}/{secrets.token_urlsafe(9)}",
+        )
+        return link
+
+    def _login_link(self, account_id: str) -> dict[str, Any]:
+        account = self._account(account_id)
+        if account["controller"].get("stripe_dashboard", {}).get("type") != "express":
+            raise _invalid("Login links exist only for accounts with the Express dashboard.")
+        link = copy.deepcopy(self.fixtures["login_link"])
+        link.update(
+            created=int(time.time()),
+            url=f"https://connect.stripe.test/express/{account_id}/{secrets.token_urlsafe(9)}",
+        )
+        return link
+
+    def _balance(self, account: str | None) -> dict[str, Any]:
+        if account is not None:
+            self._account(account)
+        return self.balances.get(account or "", copy.deepcopy(self.fixtures["balance"]))
+
+    def _create_payment_intent(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        if "application_fee_amount" in params and account is None and "transfer_data" not in params:
+            raise StripeApiError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "param": "application_fee_amount",
+                    "message": "Can only apply an application_fee_amount when the PaymentIntent "
+                    "is attempting a direct payment (using an OAuth key or Stripe-Account header) "
+                    "or destination payment (using `transfer_data[destination]`).",
+                },
+            )
+        if account is not None:
+            self._account(account)
+        intent = copy.deepcopy(self.fixtures["payment_intent"])
+        intent_id = _new_id("pi")
+        automatic = params.get("automatic_payment_methods", {})
+        intent.update(
+            id=intent_id,
+            amount=int(params["amount"]),
+            currency=params["currency"],
+            application_fee_amount=int(params["application_fee_amount"])
+            if "application_fee_amount" in params
+            else None,
+            automatic_payment_methods={"enabled": automatic.get("enabled") == "true"},
+            client_secret=f"{intent_id}_secret_{secrets.token_urlsafe(18)}",
+            created=int(time.time()),
+            description=params.get("description"),
+            metadata=params.get("metadata", {}),
+            status="requires_payment_method",
+            amount_received=0,
+            canceled_at=None,
+            last_payment_error=None,
+            latest_charge=None,
+            next_action=None,
+            transfer_data=None,
+            on_behalf_of=None,
+            transfer_group=None,
+        )  # fmt: skip
+        self.payment_intents[(account or "", intent_id)] = intent
+        return intent
+
+    def _find_intent(self, account: str | None, intent_id: str) -> dict[str, Any]:
+        intent = self.payment_intents.get((account or "", intent_id))
+        if intent is None:
+            raise _not_found("payment_intent", intent_id, "intent")
+        return intent
+
+    def _payment_intent(
+        self, account: str | None, intent_id: str, expand: list[str]
+    ) -> dict[str, Any]:
+        intent = copy.deepcopy(self._find_intent(account, intent_id))
+        wants_charge = any(e.startswith("latest_charge") for e in expand)
+        if wants_charge and intent["latest_charge"]:
+            charge = copy.deepcopy(self.charges[(account or "", intent["latest_charge"])])
+            if "latest_charge.balance_transaction" in expand:
+                charge["balance_transaction"] = copy.deepcopy(
+                    self.balance_transactions[(account or "", charge["balance_transaction"])]
+                )
+            intent["latest_charge"] = charge
+        return intent
+
+    def _cancel_payment_intent(
+        self, account: str | None, intent_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        intent = self._find_intent(account, intent_id)
+        cancelable = {
+            "requires_payment_method",
+            "requires_capture",
+            "requires_confirmation",
+            "requires_action",
+            "processing",
+        }
+        if intent["status"] not in cancelable - {"processing"}:
+            raise StripeApiError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": f"You cannot cancel this PaymentIntent because it has a status of "
+                    f"{intent['status']}. Only a PaymentIntent with one of the following statuses "
+                    f"may be canceled: {', '.join(sorted(cancelable))}.",
+                },
+            )
+        intent.update(
+            status="canceled",
+            canceled_at=int(time.time()),
+            cancellation_reason=params.get("cancellation_reason"),
+        )
+        return intent
+
+    def _create_refund(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        intent = self._find_intent(account, params.get("payment_intent", ""))
+        if intent["status"] != "succeeded" or not intent["latest_charge"]:
+            raise _invalid(
+                "This PaymentIntent does not have a successful charge to refund.",
+                code="charge_not_refundable",
+            )
+        charge = self.charges[(account or "", intent["latest_charge"])]
+        remaining = charge["amount"] - charge["amount_refunded"]
+        amount = int(params.get("amount", remaining))
+        if amount <= 0 or amount > remaining:
+            raise _invalid(
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                code="charge_already_refunded" if remaining == 0 else "amount_too_large",
+                param="amount",
+            )
+        refund = copy.deepcopy(self.fixtures["refund"])
+        refund.update(
+            id=_new_id("re"),
+            amount=amount,
+            charge=charge["id"],
+            payment_intent=intent["id"],
+            created=int(time.time()),
+            reason=params.get("reason"),
+            metadata=params.get("metadata", {}),
+            status="succeeded",
+        )
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        self.refunds[(account or "", refund["id"])] = refund
+        return refund
+
+    def _list_events(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        types = params.get("types")
+        gte = int(params.get("created", {}).get("gte", 0))
+        delivery = params.get("delivery_success")
+        selected = [
+            event
+            for owner, event, delivered in self.events
+            if owner == (account or "")
+            and event["created"] >= gte
+            and (types is None or event["type"] in types)
+            and (delivery is None or delivered == (delivery == "true"))
+        ]
+        selected.sort(key=lambda e: (e["created"], e["id"]), reverse=True)  # newest first
+        if "starting_after" in params:
+            ids = [e["id"] for e in selected]
+            selected = selected[ids.index(params["starting_after"]) + 1 :]
+        limit = int(params.get("limit", 10))
+        return {
+            "object": "list",
+            "url": "/v1/events",
+            "has_more": len(selected) > limit,
+            "data": selected[:limit],
+        }
+
+
+def sign_webhook(
+    payload: bytes,
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    also_signed_with: tuple[str, ...] = (),
+) -> str:
+    """A ``Stripe-Signature`` header as Stripe builds it (independently of the SDK).
+
+    ``also_signed_with`` adds a ``v1`` for each extra secret, as Stripe does while a rolled
+    secret overlaps with the old one.
+    """
+    signed_at = int(time.time()) if timestamp is None else timestamp
+    signed = f"{signed_at}.".encode() + payload
+    parts = [f"t={signed_at}"]
+    for key in (*also_signed_with, secret):
+        parts.append("v1=" + hmac.new(key.encode(), signed, hashlib.sha256).hexdigest())
+    return ",".join(parts)
