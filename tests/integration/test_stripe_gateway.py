@@ -118,6 +118,35 @@ def test_every_request_pins_the_api_version_and_uses_the_secret_key(
     assert request.headers["authorization"] == "Bearer sk_test_stubcollector"
 
 
+def test_a_whole_sale_pins_the_version_on_every_request(
+    gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    account = gateway.create_seller_account(user_id=1, email="a@example.com")
+    gateway.onboarding_link(account.account_id, refresh_url="https://x/r", return_url="https://x/b")
+    fake_stripe.complete_onboarding(account.account_id)
+    gateway.set_payout_delay(account.account_id, days=7)
+    checkout = gateway.create_checkout(checkout_request(account.account_id))
+    fake_stripe.pay(account.account_id, checkout.payment_intent_id)
+    gateway.retrieve_payment(account.account_id, checkout.payment_intent_id)
+    gateway.refund(account.account_id, checkout.payment_intent_id, idempotency_key="k:refund")
+    gateway.balance(account.account_id)
+    gateway.dashboard_link(account.account_id)
+
+    assert len(fake_stripe.requests) == 8
+    assert {r.headers["stripe-version"] for r in fake_stripe.requests} == {PINNED_VERSION}
+    posts = [r for r in fake_stripe.requests if r.method == "POST"]
+    assert all(r.idempotency_key for r in posts)
+    # Everything about the charge happens on the seller's account, nothing else does.
+    on_seller = {(r.method, r.path) for r in fake_stripe.requests if r.account}
+    assert on_seller == {
+        ("POST", "/v1/payment_intents"),
+        ("GET", f"/v1/payment_intents/{checkout.payment_intent_id}"),
+        ("POST", "/v1/refunds"),
+        ("GET", "/v1/balance"),
+    }
+    assert {r.account for r in fake_stripe.requests if r.account} == {account.account_id}
+
+
 def test_unknown_liability_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="application or stripe"):
         stripe_gateway.controller_for("platform")
@@ -698,7 +727,9 @@ def test_undelivered_events_of_a_connected_account_page_with_its_header(
     assert [e.created for e in events] == sorted(e.created for e in events)
 
 
-def test_undelivered_events_stop_at_the_limit(fake_stripe: FakeStripe) -> None:
+def test_undelivered_events_stop_at_the_limit(
+    fake_stripe: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
     gateway = StripeGateway(
         secret_key="sk_test_x",
         publishable_key=None,
@@ -715,9 +746,12 @@ def test_undelivered_events_stop_at_the_limit(fake_stripe: FakeStripe) -> None:
             created=int(since.timestamp()) + offset,
         )
 
-    events = gateway.undelivered_events(since=since, types=[])
+    with caplog.at_level(logging.WARNING, logger=stripe_gateway.__name__):
+        events = gateway.undelivered_events(since=since, types=[])
 
-    assert len(events) == 5
+    # Stripe lists newest first: the five newest are kept, and the log says older ones are not.
+    assert [e.created - int(since.timestamp()) for e in events] == [3, 4, 5, 6, 7]
+    assert "older ones were not read" in caplog.text
     assert "types[0]" not in fake_stripe.only_request("GET", "/v1/events").form
     gateway.close()
 

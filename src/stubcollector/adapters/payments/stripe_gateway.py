@@ -70,7 +70,8 @@ WEBHOOK_TOLERANCE_SECONDS: Final = 300
 replay or a badly skewed clock."""
 
 UNDELIVERED_EVENTS_LIMIT: Final = 1000
-"""Upper bound on events one reconciliation run reads; the rest wait for the next run."""
+"""Upper bound on events one reconciliation run reads (Stripe lists newest first, so a
+larger backlog loses its oldest events; the log says so)."""
 
 _TYPES_PER_EVENTS_REQUEST: Final = 20  # the List Events API accepts up to 20 `types`
 _STRIPE_REFUND_REASONS: Final[
@@ -364,6 +365,8 @@ class StripeGateway:
             raise InvalidWebhookSignature(
                 f"No signing secret is configured for the {endpoint} webhook endpoint."
             )
+        if not signature_header:
+            raise InvalidWebhookSignature("Missing Stripe-Signature header.")
         try:
             stripe.WebhookSignature.verify_header(
                 payload, signature_header, secret, self._webhook_tolerance
@@ -374,7 +377,6 @@ class StripeGateway:
             raise InvalidWebhookSignature(
                 "Invalid Stripe-Signature: the body is not UTF-8."
             ) from None
-        assert signature_header is not None  # verify_header refuses a missing header
         signed_at = _signature_timestamp(signature_header)
         if signed_at > time.time() + self._webhook_tolerance:
             raise InvalidWebhookSignature(
@@ -418,6 +420,8 @@ class StripeGateway:
         ] or [[]]
         found: dict[str, WebhookEvent] = {}
         for batch in batches:
+            if len(found) >= self._undelivered_events_limit:
+                break
             params: stripe.params.EventListParams = {
                 "delivery_success": False,
                 "created": {"gte": int(since.timestamp())},
@@ -429,12 +433,18 @@ class StripeGateway:
                 page = self._client.v1.events.list(params=params, options=options)
                 for item in page.auto_paging_iter():
                     if len(found) >= self._undelivered_events_limit:
+                        # Stripe lists newest first, so what is left out is the oldest.
                         log.warning(
-                            "undelivered events: stopped after %d; the rest wait for the next run",
+                            "undelivered events: stopped after the newest %d; older ones "
+                            "were not read",
                             self._undelivered_events_limit,
                         )
                         break
-                    event = _webhook_event(item.to_dict(for_json=True))
+                    try:
+                        event = _webhook_event(item.to_dict(for_json=True))
+                    except InvalidWebhookSignature:
+                        log.warning("undelivered events: skipped malformed event %s", item.id)
+                        continue
                     found.setdefault(event.event_id, event)
         return sorted(found.values(), key=lambda e: (e.created, e.event_id))
 
