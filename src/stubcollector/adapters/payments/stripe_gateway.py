@@ -20,8 +20,8 @@ Stripe's exceptions never leave this module: they become ``CardDeclined``,
 ``PaymentError`` or ``PaymentProviderUnavailable`` with a message safe to show, and the
 details (Stripe's message, request id) go to the log.
 
-References: /work/shared/research/STRIPE-FACTS.md (§ numbers below) and the Stripe docs
-linked at each call.
+References: "§n" is a section of the shared research notes ``research/STRIPE-FACTS.md``
+(summarised in docs/ARCHITECTURE.md, "Payments"); Stripe's docs are named at each call.
 """
 
 from __future__ import annotations
