@@ -175,8 +175,7 @@ class StripeGateway:
     # --- sellers ----------------------------------------------------------------------
 
     def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
-        # https://docs.stripe.com/connect/migrate-to-controller-properties: controller
-        # properties replace `type`, which v16 marks deprecated (STRIPE-FACTS §5).
+        # Controller properties replace `type`, which v16 marks deprecated (STRIPE-FACTS §5).
         params: stripe.params.AccountCreateParams = {
             "country": "US",
             "email": email,
@@ -323,7 +322,7 @@ class StripeGateway:
         amount_cents: int | None = None,
         reason: str | None = None,
     ) -> Refund:
-        # https://docs.stripe.com/connect/direct-charges#issue-refunds (STRIPE-FACTS §2):
+        # https://docs.stripe.com/connect/direct-charges (STRIPE-FACTS §2):
         # the refund comes out of the seller's balance and our fee goes back with it.
         params: stripe.params.RefundCreateParams = {
             "payment_intent": payment_intent_id,
