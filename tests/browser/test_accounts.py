@@ -17,7 +17,9 @@ def test_sign_up_lands_logged_in_on_the_start_page(page: Page, live_server: Live
     account = sign_up(page)
 
     expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_role("status")).to_contain_text(f"Welcome to Stub Collector, {account.username}")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Welcome to Stub Collector, {account.username}"
+    )
     expect(page.get_by_role("heading", name="No stubs for sale yet")).to_be_visible()
     screenshot(page, "home-logged-in-laptop")
 

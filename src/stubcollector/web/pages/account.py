@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_user, logout_user
 
 from stubcollector.domain.errors import AuthenticationFailed, Conflict, ValidationFailed
 from stubcollector.extensions import limiter
 from stubcollector.models import User
 from stubcollector.services import accounts
 from stubcollector.web.current import client_ip, optional_user, require_user
+from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.forms import (
     EmailForm,
     LoginForm,

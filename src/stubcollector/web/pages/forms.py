@@ -65,7 +65,7 @@ class SignupForm(FlaskForm):  # type: ignore[misc]
     username = StringField(
         "Username",
         validators=[DataRequired(), Length(max=64)],
-        description="3–32 characters: letters, digits, '.', '_' or '-'. Shown to buyers.",
+        description="3 to 32 characters: letters, digits, '.', '_' or '-'. Shown to buyers.",
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     email = EmailField(
@@ -141,6 +141,9 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
     )
     confirm_password = PasswordField(
         "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new_password", message="Does not match the new password")],
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message="Does not match the new password"),
+        ],
         render_kw={"autocomplete": "new-password"},
     )

@@ -9,6 +9,7 @@ menu entry by existing: the marketplace, collection, selling, orders and admin p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, request, url_for
 
@@ -39,7 +40,7 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
-def optional_url(endpoint: str, **values: object) -> str | None:
+def optional_url(endpoint: str, **values: Any) -> str | None:
     """``url_for`` for pages that may not exist yet; ``None`` when the endpoint is absent."""
     if endpoint not in current_app.view_functions:
         return None

@@ -81,12 +81,15 @@ def money(cents: int | None) -> str:
 def format_date(value: date | datetime | str | None) -> str:
     if value is None or value == "":
         return MISSING
+    when: date
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            when = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return f"{value:%b} {value.day}, {value.year}"
+    else:
+        when = value
+    return f"{when:%b} {when.day}, {when.year}"
 
 
 def status_label(status: object) -> str:
