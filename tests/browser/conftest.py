@@ -4,7 +4,8 @@
   sandbox payment backend, served by werkzeug on 127.0.0.1 and a free port in a thread.
   ``live_server.app`` lets a test prepare data through the services (``live_server.run``).
 - ``browser`` (session): Debian's Chromium (``/usr/bin/chromium``), headless, through
-  Playwright. Skipped locally when Chromium is missing; in CI (``CI`` set) that fails.
+  Playwright. Skipped locally when Chromium is missing; in CI (``CI`` or
+  ``REQUIRE_BROWSER_TESTS`` set, as ``.ci/run`` does) that fails.
 - ``page`` (per test): a fresh browser context (no cookies) at laptop size whose console
   errors, uncaught exceptions, CSP violations and failed subresources are collected in
   ``page_problems`` and fail the test at teardown. Tests that provoke one on purpose
@@ -106,7 +107,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
+        if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER_TESTS"):
             pytest.fail(message + " (required in CI; .ci/run installs it)")
         pytest.skip(message)
     return CHROMIUM
