@@ -202,3 +202,64 @@ def test_stripe_mode_lets_stripe_js_in_and_nothing_else(make_app: Any) -> None:
     assert directives["style-src"] == "'self'"
     assert "unsafe-inline" not in policy
     assert "Sandbox mode" not in app.test_client().get("/", headers=HTML).get_data(as_text=True)
+
+
+def test_an_unexpected_error_shows_a_calm_page_without_details(make_app: Any) -> None:
+    app: Flask = make_app()
+
+    def broken() -> str:
+        raise RuntimeError("secret internals: db password is hunter2")
+
+    app.add_url_rule("/broken-page", view_func=broken)
+    response = app.test_client().get("/broken-page", headers=HTML)
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in page
+    assert "hunter2" not in page
+    assert "Traceback" not in page
+
+
+def test_admin_pages_redirect_strangers_and_refuse_members(make_app: Any) -> None:
+    from stubcollector.services import accounts
+    from stubcollector.web.pages.access import admin_required
+
+    app: Flask = make_app()
+
+    @admin_required
+    def admin_only() -> str:
+        return "admin area"
+
+    # Registered on a page blueprint's name so the login redirect applies, as it will for
+    # the admin blueprint.
+    app.add_url_rule("/account/admin-probe", "account.admin_probe", admin_only)
+    client = app.test_client()
+    assert client.get("/account/admin-probe", headers=HTML).status_code == 302
+    with app.app_context():
+        accounts.register("plainmember", "plain@example.com", NEW_PASSWORD)
+        accounts.create_admin("bossadmin", "boss@example.com", NEW_PASSWORD)
+    client.post("/auth/login", json={"login": "plainmember", "password": NEW_PASSWORD})
+    refused = client.get("/account/admin-probe", headers=HTML)
+    assert refused.status_code == 403
+    assert b"You can&#39;t open this page" in refused.data
+    client.post("/auth/logout", json={})
+    client.post("/auth/login", json={"login": "bossadmin", "password": NEW_PASSWORD})
+    assert client.get("/account/admin-probe", headers=HTML).data == b"admin area"
+
+
+def test_too_many_login_attempts_get_a_429_page(make_app: Any) -> None:
+    app: Flask = make_app(ratelimit_enabled=True)
+    client = app.test_client()
+    statuses = []
+    for _ in range(21):
+        page = client.get("/login", headers=HTML).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token
+        response = client.post(
+            "/login",
+            data={"csrf_token": token.group(1), "login": "nobody", "password": "wrong"},
+            headers=HTML,
+        )
+        statuses.append(response.status_code)
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+    assert b"Too many attempts" in response.data
