@@ -263,3 +263,32 @@ def test_too_many_login_attempts_get_a_429_page(make_app: Any) -> None:
     assert statuses[:20] == [401] * 20
     assert statuses[20] == 429
     assert b"Too many attempts" in response.data
+
+
+def test_menu_entries_appear_when_their_pages_exist(make_app: Any) -> None:
+    from flask import Blueprint
+
+    from stubcollector.services import accounts
+
+    app: Flask = make_app()
+    # Stand-ins for the areas other branches add; only their endpoint names matter here.
+    for area in ("marketplace", "orders", "admin"):
+        stand_in = Blueprint(area, __name__, url_prefix=f"/{area}")
+        stand_in.add_url_rule("/", "index", lambda: "")
+        app.register_blueprint(stand_in)
+    client = app.test_client()
+
+    def menu() -> list[str]:
+        page = client.get("/", headers=HTML).get_data(as_text=True)
+        links = re.search(r'<ul class="site-nav__links">(.*?)</ul>', page, re.S)
+        return re.findall(r">([^<]+)</a>", links.group(1)) if links else []
+
+    assert menu() == ["Marketplace"]
+    with app.app_context():
+        accounts.create_admin("menuadmin", "menuadmin@example.com", NEW_PASSWORD)
+        accounts.register("menumember", "menumember@example.com", NEW_PASSWORD)
+    client.post("/auth/login", json={"login": "menumember", "password": NEW_PASSWORD})
+    assert menu() == ["Marketplace", "Orders"]
+    client.post("/auth/logout", json={})
+    client.post("/auth/login", json={"login": "menuadmin", "password": NEW_PASSWORD})
+    assert menu() == ["Marketplace", "Orders", "Admin"]
