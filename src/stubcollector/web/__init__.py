@@ -15,7 +15,7 @@ API_BLUEPRINTS: tuple[Blueprint, ...] = (
     users.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
-PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp,)
+PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (*pages.BLUEPRINTS,)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -25,3 +25,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     for blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    pages.init_app(app, PAGE_BLUEPRINTS)

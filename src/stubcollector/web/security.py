@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
+from stubcollector.container import settings
+from stubcollector.web.csp import API_POLICY, page_policy
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Paths that take requests no browser form can forge and that are verified otherwise:
 # webhooks are signed by the payment provider.
@@ -44,8 +47,13 @@ def add_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # No page uses the camera, microphone or location APIs; refuse them to any script
+        # (photo uploads go through a file input, which this does not affect).
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         if response.mimetype == "application/json":
-            response.headers.setdefault(
-                "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
-            )
+            response.headers.setdefault("Content-Security-Policy", API_POLICY)
+        else:
+            response.headers.setdefault("Content-Security-Policy", page_policy(settings()))
         return response

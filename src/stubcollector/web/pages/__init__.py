@@ -1,0 +1,30 @@
+"""HTML pages: server-rendered Jinja templates over the same services as the JSON API.
+
+Each area has a module with a blueprint; views stay thin (read a WTForms form, call one
+service function, flash and redirect, or re-render with the errors next to their fields).
+Everything pages share lives here: template filters and globals (``templating``), the
+navigation (``navigation``), form helpers (``forms``) and login redirects.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from stubcollector.extensions import login_manager
+from stubcollector.web.pages import account, home, profiles, templating
+
+BLUEPRINTS: tuple[Blueprint, ...] = (home.bp, account.bp, profiles.bp)
+LOGIN_ENDPOINT = "account.login"
+
+
+def init_app(app: Flask, blueprints: tuple[Blueprint, ...]) -> None:
+    """Template helpers, and login redirects for the page blueprints only.
+
+    ``flask_login.login_required`` on a page sends a visitor to the login page and back;
+    API blueprints are left out of ``blueprint_login_views``, so they keep answering 401.
+    """
+    templating.register(app)
+    for blueprint in blueprints:
+        login_manager.blueprint_login_views[blueprint.name] = LOGIN_ENDPOINT
+    login_manager.login_message = "Log in to see that page."
+    login_manager.login_message_category = "info"

@@ -1,0 +1,121 @@
+"""Jinja filters and globals every page template can use.
+
+- ``{{ cents|money }}`` → ``$1,234.50`` (integer cents in, never floats);
+- ``{{ when|date }}`` → ``Nov 22, 2026`` (a date, datetime or ISO string);
+- ``status_label(status)`` / ``status_tone(status)`` behind the ``status_badge`` macro;
+- ``nav_items()`` and ``optional_url(endpoint)`` (see ``navigation``);
+- ``stripe_mode`` and ``stripe_public_key`` for the checkout page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+
+from stubcollector.container import settings
+from stubcollector.domain.money import format_cents
+from stubcollector.web.pages.navigation import nav_items, optional_url
+
+MISSING = "—"
+
+# How a status reads on a badge, where the raw value would read badly.
+STATUS_LABELS: dict[str, str] = {
+    "active": "On sale",
+    "payment_pending": "Reserved",
+    "sold": "Sold",
+    "cancelled": "Cancelled",
+    "pending": "Pending",
+    "payment_processing": "Processing",
+    "payment_completed": "Paid",
+    "payment_failed": "Payment failed",
+    "completed": "Completed",
+    "refunded": "Refunded",
+    "refund_pending": "Refund pending",
+    "disputed": "Disputed",
+    "requires_payment_method": "Awaiting payment",
+    "processing": "Processing",
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "canceled": "Cancelled",
+    "restricted": "Action needed",
+    "disabled": "Disabled",
+    "reading": "Reading…",
+    "done": "Read",
+}
+
+# Badge colour families: success (green), info (blue), warning (amber), danger (red),
+# neutral (grey). Unknown statuses fall back to neutral.
+STATUS_TONES: dict[str, str] = {
+    "active": "success",
+    "payment_completed": "success",
+    "completed": "success",
+    "succeeded": "success",
+    "done": "success",
+    "sold": "info",
+    "payment_processing": "info",
+    "processing": "info",
+    "reading": "info",
+    "payment_pending": "warning",
+    "pending": "warning",
+    "requires_payment_method": "warning",
+    "refund_pending": "warning",
+    "restricted": "warning",
+    "payment_failed": "danger",
+    "failed": "danger",
+    "disputed": "danger",
+    "disabled": "danger",
+    "refunded": "neutral",
+    "cancelled": "neutral",
+    "canceled": "neutral",
+}
+
+
+def money(cents: int | None) -> str:
+    if cents is None:
+        return MISSING
+    return format_cents(int(cents))
+
+
+def format_date(value: date | datetime | str | None) -> str:
+    if value is None or value == "":
+        return MISSING
+    when: date
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    return f"{when:%b} {when.day}, {when.year}"
+
+
+def status_label(status: object) -> str:
+    key = str(status)
+    return STATUS_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def status_tone(status: object) -> str:
+    return STATUS_TONES.get(str(status), "neutral")
+
+
+def _template_context() -> dict[str, Any]:
+    current = settings()
+    return {
+        "stripe_mode": current.payments_backend == "stripe",
+        "stripe_public_key": current.stripe_public_key,
+    }
+
+
+def register(app: Flask) -> None:
+    # {% do %} lets macros build attribute dicts (macros/forms.html).
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(format_date, "date")
+    app.add_template_global(status_label)
+    app.add_template_global(status_tone)
+    app.add_template_global(nav_items)
+    app.add_template_global(optional_url)
+    app.context_processor(_template_context)

@@ -1,0 +1,71 @@
+"""Steps of user journeys, shared by the browser tests.
+
+Each step drives the UI the way a person would (labels, button names) and waits for the
+page it leads to; later journeys (upload, list, buy) are built from these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playwright.sync_api import Page, expect
+
+from stubcollector.models import User
+from stubcollector.services import accounts
+from tests.browser.conftest import LiveServer, unique_name
+
+PASSWORD = "stub-collector-2026"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    username: str
+    email: str
+    password: str = PASSWORD
+
+
+def create_account(server: LiveServer, prefix: str = "fan", *, admin: bool = False) -> Account:
+    """An account made through the service, for tests about what comes after sign-up."""
+    username = unique_name(prefix)
+    email = f"{username}@example.com"
+
+    def make() -> int:
+        user: User = (accounts.create_admin if admin else accounts.register)(
+            username, email, PASSWORD
+        )
+        return user.id
+
+    return Account(id=server.run(make), username=username, email=email)
+
+
+def sign_up(page: Page, prefix: str = "fan") -> Account:
+    username = unique_name(prefix)
+    email = f"{username}@example.com"
+    page.goto("/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator(".account-link")).to_contain_text(username)
+    return Account(id=_current_user_id(page), username=username, email=email)
+
+
+def _current_user_id(page: Page) -> int:
+    response = page.request.get("/auth/me")
+    assert response.ok, response.text()
+    return int(response.json()["user"]["id"])
+
+
+def log_in(page: Page, login: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Username or email").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    # Attached, not visible: on a phone the account link sits in the collapsed menu.
+    expect(page.locator(".account-link")).to_be_attached()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("navigation").get_by_role("link", name="Log in")).to_be_visible()
