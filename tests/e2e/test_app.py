@@ -9,10 +9,16 @@ from stubcollector.web.api_endpoint import SPEC_ATTRIBUTE
 from stubcollector.web.openapi import is_api_rule
 
 
-def test_healthz_answers_with_the_database_up(client: FlaskClient) -> None:
+def test_healthz_answers_from_the_process_alone(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "success", "database": "up"}
+    assert response.json == {"status": "success"}
+
+
+def test_readyz_reports_the_database_up_and_redis_not_configured(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "success", "database": "up", "redis": "not_configured"}
 
 
 def test_every_api_route_is_in_the_openapi_document(app: Flask, client: FlaskClient) -> None:
