@@ -8,13 +8,14 @@ from types import FrameType
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from stubcollector.adapters import redis_jobs
 from stubcollector.adapters.jobs import ReportsDepth, periodic_jobs
 from stubcollector.container import container
 from stubcollector.domain.errors import NotFound
 
-jobs_cli = click.Group("jobs", help="Background jobs: workers, scheduler, failed jobs.")
+jobs_cli = AppGroup("jobs", help="Background jobs: workers, scheduler, failed jobs.")
 
 
 def _redis_queue() -> redis_jobs.RedisJobQueue:

@@ -6,6 +6,7 @@ private ``redis-server`` / PostgreSQL cluster on a free port in a temporary dire
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -142,23 +143,29 @@ class PrivatePostgres:
         )
 
     def init(self) -> None:
-        self._run(
-            self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"
-        )
+        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
         log_file = str(self.root / "server.log")
         self._run(
-            self.pg_ctl, "-D", str(self.data), "-l", log_file, "-o", options, "-w", "-t", "60", "start"
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            log_file,
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def stop(self) -> None:
         self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)

@@ -159,7 +159,8 @@ class RedisJobQueue:
 def _describe(found: Job) -> FailedJob:
     args = list(found.args or [])
     name = str(args.pop(0)) if args else found.description or "?"
-    error = (found.exc_info or "").strip().splitlines()
+    result = found.latest_result()
+    error = ((result.exc_string if result is not None else None) or "").strip().splitlines()
     return FailedJob(
         id=found.id,
         name=name,
