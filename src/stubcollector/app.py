@@ -63,7 +63,7 @@ def build_job_queue(app: Flask, settings: Settings, redis: Redis | None) -> JobQ
             timeout_seconds=settings.job_timeout_seconds,
         )
     queue = InProcessJobQueue(app, eager=settings.is_testing)
-    if not settings.is_testing:
+    if settings.periodic_jobs_in_process and not settings.is_testing:
         _run_periodic_jobs_in_process(app, queue)
     return queue
 

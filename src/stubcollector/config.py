@@ -108,6 +108,7 @@ class Settings:
     job_retry_base_seconds: int = 15
     job_timeout_seconds: int = 300
     metrics_token: str = ""
+    periodic_jobs_in_process: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -218,6 +219,9 @@ class Settings:
                 "JOB_TIMEOUT_SECONDS", get("JOB_TIMEOUT_SECONDS", "300"), 1, 24 * 3600
             ),
             metrics_token=get("METRICS_TOKEN"),
+            periodic_jobs_in_process=_parse_bool(
+                "PERIODIC_JOBS_IN_PROCESS", get("PERIODIC_JOBS_IN_PROCESS", "true")
+            ),
         )
         settings.validate()
         return settings
