@@ -50,6 +50,10 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # how many hops via TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# gunicornc's control socket; give each instance on a host its own path.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
     tempfile.gettempdir(), f"stubcollector-metrics-{os.getpid()}"
 )

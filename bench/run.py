@@ -132,6 +132,7 @@ def server_env(args: argparse.Namespace, database_url: str, log_dir: Path) -> di
         "WEB_CONCURRENCY": str(args.web_workers),
         "GUNICORN_THREADS": str(args.threads),
         "PROMETHEUS_MULTIPROC_DIR": str(log_dir / "metrics"),
+        "GUNICORN_CONTROL_SOCKET": str(log_dir / "gunicorn.ctl"),
         "REDIS_URL": args.redis_url,
     }
     env.pop("STRIPE_SECRET_KEY", None)
