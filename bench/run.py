@@ -6,8 +6,9 @@ What it does, all on 127.0.0.1 and bounded in time and requests:
    with its seeded rows), applies the migrations;
 2. starts gunicorn with ``gunicorn.conf.py`` in production mode (sandbox payments, JSON
    logs to a file, rate limits off so they do not cap the figures);
-3. runs each scenario (``bench/scenarios.py``), ``healthz`` first as the baseline, and
-   prints throughput, p50/p99 and the ratio to ``/healthz`` measured in the same run;
+3. runs each scenario (``bench/scenarios.py``), alternating short slices of it with slices of
+   ``/healthz`` so both meet the same machine, and prints throughput, p50/p99 and the ratio
+   to the paired ``/healthz`` figures;
 4. writes everything, with a description of the machine, to ``test-output/bench-*.json``.
 
 Scenarios whose endpoint is not in the build are reported as pending, not failed.
@@ -24,13 +25,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from bench.load import closed_loop, fixed_rate
+from bench import wrk
+from bench.load import Outcome, Request, closed_loop, fixed_rate
 from bench.scenarios import SCENARIOS, Context, Pending
 from stubcollector.app import create_app
 from stubcollector.config import Settings
@@ -50,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=16, help="connections (closed loop)")
+    parser.add_argument(
+        "--slices", type=int, default=5, help="alternations with /healthz per scenario"
+    )
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -63,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="closed-loop client: wrk when installed (auto), or the Python one",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
@@ -183,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade()
         db.session.remove()
 
+    use_wrk = args.client == "wrk" or (args.client == "auto" and wrk.available())
     report: dict[str, Any] = {
         "started": stamp,
         "machine": describe_machine(database_url),
@@ -192,10 +205,24 @@ def main(argv: list[str] | None = None) -> int:
             "worker_class": "gthread",
             "jobs": f"RQ, {args.rq_workers} workers" if args.redis_url else "in-process",
         },
-        "client": {"concurrency": args.concurrency, "duration_s": args.duration},
+        "client": {
+            "concurrency": args.concurrency,
+            "duration_s": args.duration,
+            "slices_alternated_with_healthz": args.slices,
+            "kind": "wrk" if use_wrk else "python threads",
+        },
         "scenarios": {},
     }
-    context = Context(app, "127.0.0.1", args.port, args.listings, args.concurrency, args.duration)
+    context = Context(
+        app,
+        "127.0.0.1",
+        args.port,
+        args.listings,
+        args.concurrency,
+        args.duration,
+        use_wrk=use_wrk,
+        work_dir=out_dir,
+    )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "stubcollector.wsgi:app"],
@@ -220,14 +247,13 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.rq_workers)
             ]
         for name in args.scenarios.split(","):
-            report["scenarios"][name] = run_scenario(context, name)
+            report["scenarios"][name] = run_scenario(context, name, args.slices)
             print(json.dumps({name: report["scenarios"][name]}), flush=True)
     finally:
         for process in [*workers, server]:
             stop(process)
         log_file.close()
 
-    add_ratios(report["scenarios"])
     output = args.output or out_dir / "report.json"
     output.write_text(json.dumps(report, indent=2))
     print(render_table(report))
@@ -235,53 +261,103 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_scenario(context: Context, name: str) -> dict[str, Any]:
+def run_scenario(context: Context, name: str, slices: int) -> dict[str, Any]:
     found = SCENARIOS[name]
     try:
         plan = found.plan(context)
     except Pending as pending:
         return {"description": found.description, "pending": str(pending)}
+    result: dict[str, Any] = {"description": found.description}
     if plan.mode == "rate":
         outcome = fixed_rate(
             context.host, context.port, plan.make_request, rate=plan.rate, duration=context.duration
         )
-    else:
-        outcome = closed_loop(
-            context.host,
-            context.port,
-            plan.make_request,
-            concurrency=context.concurrency,
-            duration=context.duration,
+        result |= outcome.summary()
+        if plan.verify is not None:
+            result["checks"] = plan.verify(outcome)
+        return result
+    if name == "healthz":
+        result |= _closed(context, plan.make_request, context.duration, 1)
+        return result
+    # Alternate short slices of /healthz and the scenario, so that both meet the same
+    # machine (other load on the host drifts during a run); the ratio compares the pairs.
+    baseline_plan = SCENARIOS["healthz"].plan(context)
+    paired = _closed(
+        context, baseline_plan.make_request, context.duration, slices, plan.make_request
+    )
+    result |= paired["scenario"]
+    result["paired_healthz"] = {
+        key: paired["baseline"][key] for key in ("requests_per_second", "p50_ms", "p99_ms")
+    }
+    if paired["baseline"]["requests_per_second"]:
+        result["ratio_to_healthz"] = round(
+            result["requests_per_second"] / paired["baseline"]["requests_per_second"], 3
         )
-    result: dict[str, Any] = {"description": found.description, **outcome.summary()}
     if plan.verify is not None:
-        result["checks"] = plan.verify(outcome)
+        result["checks"] = plan.verify(Outcome())
     return result
 
 
-def add_ratios(scenarios: dict[str, dict[str, Any]]) -> None:
-    baseline = scenarios.get("healthz", {}).get("requests_per_second")
-    if not baseline:
-        return
-    for result in scenarios.values():
-        rate = result.get("requests_per_second")
-        if rate and "pending" not in result:
-            result["ratio_to_healthz"] = round(rate / baseline, 3)
+def _closed(
+    context: Context,
+    make_request: Callable[[int], Request],
+    duration: float,
+    slices: int,
+    paired_with: Callable[[int], Request] | None = None,
+) -> dict[str, Any]:
+    """Closed-loop load, with wrk when installed; with ``paired_with``, alternate slices of
+    ``make_request`` (the baseline) and ``paired_with`` and return both summaries."""
+    plans = [make_request] if paired_with is None else [make_request, paired_with]
+    slice_seconds = duration / slices
+    if context.use_wrk:
+        wrk_results: list[list[wrk.WrkResult]] = [[] for _ in plans]
+        for _ in range(slices):
+            for index, factory in enumerate(plans):
+                wrk_results[index].append(
+                    wrk.run(
+                        context.host,
+                        context.port,
+                        factory,
+                        concurrency=context.concurrency,
+                        duration=slice_seconds,
+                        script=context.work_dir / f"wrk-{index}.lua",
+                    )
+                )
+        summaries = [wrk.summarize(results) for results in wrk_results]
+    else:
+        outcomes = [Outcome() for _ in plans]
+        for _ in range(slices):
+            for index, factory in enumerate(plans):
+                piece = closed_loop(
+                    context.host,
+                    context.port,
+                    factory,
+                    concurrency=context.concurrency,
+                    duration=slice_seconds,
+                )
+                outcomes[index].merge(piece)
+                outcomes[index].elapsed += piece.elapsed
+        summaries = [{"client": "python", **outcome.summary()} for outcome in outcomes]
+    if paired_with is None:
+        return summaries[0]
+    return {"baseline": summaries[0], "scenario": summaries[1]}
 
 
 def render_table(report: dict[str, Any]) -> str:
     lines = [
-        "| scenario | req/s | ratio to /healthz | p50 ms | p99 ms | 2xx / all |",
-        "|---|---|---|---|---|---|",
+        "| scenario | req/s | ratio to /healthz | p50 ms | p99 ms | 2xx / all "
+        "| paired /healthz req/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, result in report["scenarios"].items():
         if "pending" in result:
-            lines.append(f"| {name} | pending: {result['pending']} | | | | |")
+            lines.append(f"| {name} | pending: {result['pending']} | | | | | |")
             continue
+        paired = result.get("paired_healthz", {})
         lines.append(
             f"| {name} | {result['requests_per_second']} | {result.get('ratio_to_healthz', '')} "
             f"| {result['p50_ms']} | {result['p99_ms']} | {result['ok_2xx']} / "
-            f"{result['requests']} |"
+            f"{result['requests']} | {paired.get('requests_per_second', '')} |"
         )
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -43,6 +44,8 @@ class Context:
     listings: int
     concurrency: int
     duration: float
+    use_wrk: bool = False
+    work_dir: Path = field(default_factory=Path.cwd)
     state: dict[str, Any] = field(default_factory=dict)
 
     def call(self, request: Request) -> tuple[int, bytes, http.client.HTTPResponse]:
