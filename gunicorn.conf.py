@@ -8,9 +8,13 @@ Every value can be changed from the environment (names below). Why these choices
   reload) then cannot load new code, and anything opened while importing (database pool,
   the in-process job pool when REDIS_URL is unset) would be shared across forks. When
   ``GUNICORN_PRELOAD=true``, ``post_fork`` disposes the inherited database pool.
-* Graceful reload: ``kill -HUP <master>`` starts new workers with new code and config, then
-  lets the old ones finish their requests (``graceful_timeout``). ``max_requests`` recycles
-  workers now and then, with jitter so they never all restart together.
+* Graceful reload: ``kill -HUP <master>`` starts new workers with new code and config and
+  lets the old ones finish their requests (``graceful_timeout``); the old ones stop
+  accepting at once, so new connections wait in the listen backlog while the new workers
+  import the app (none is dropped). For no pause at all, upgrade with ``USR2`` (a second
+  master with the new code starts beside the old one) and then ``WINCH`` + ``QUIT`` the old
+  master; see docs/DEPLOYMENT.md. ``max_requests`` recycles workers now and then, with
+  jitter so they never all restart together.
 * Metrics: each worker counts for itself; ``PROMETHEUS_MULTIPROC_DIR`` (set here before the
   app is imported, emptied at start) lets any worker's ``/metrics`` report all of them.
 """
@@ -49,6 +53,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Behind a proxy on the same host, trust its X-Forwarded-* (the app's ProxyFix decides
 # how many hops via TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# USR2 upgrades rename this file to <name>.oldbin, which tells the old master from the new.
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 
 # gunicornc's control socket; give each instance on a host its own path.
 if os.environ.get("GUNICORN_CONTROL_SOCKET"):
