@@ -9,6 +9,7 @@ from types import FrameType
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from prometheus_client import start_http_server
 
 from stubcollector.adapters import redis_jobs
 from stubcollector.adapters.jobs import ReportsDepth, periodic_jobs
@@ -30,10 +31,21 @@ def _redis_queue() -> redis_jobs.RedisJobQueue:
 
 @jobs_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty (for cron or tests).")
-def worker(burst: bool) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    envvar="JOB_METRICS_PORT",
+    help="Serve this worker's job metrics for Prometheus on this port (env JOB_METRICS_PORT).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(burst: bool, metrics_port: int | None, metrics_host: str) -> None:
     """Run jobs from the Redis queue (SIGTERM: finish the current job, then stop)."""
     queue = _redis_queue()
     click.echo(f"worker on queue {queue.name!r}", err=True)
+    if metrics_port is not None:
+        # Job counters live in this process; web processes only see the queue in Redis.
+        start_http_server(metrics_port, metrics_host)
     redis_jobs.run_worker(current_app._get_current_object(), queue, burst=burst)  # type: ignore[attr-defined]
 
 

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # noqa: F401 - registers the jobs here too
-from tests.integration.services import jobs_redis_url, require_redis, wait_until
+from tests.integration.services import free_port, jobs_redis_url, require_redis, wait_until
 
 pytestmark = pytest.mark.redis
 
@@ -76,8 +77,16 @@ def _env(tmp: Path, redis_url: str, queue_name: str, **extra: str) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
+def worker_metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
 def worker_log(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, queue_name: str
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    queue_name: str,
+    worker_metrics_port: int,
 ) -> Iterator[Path]:
     """A real worker process; yields the file its (JSON) logs go to."""
     tmp = tmp_path_factory.mktemp("worker")
@@ -85,6 +94,7 @@ def worker_log(
     env = {
         **os.environ,
         **_env(tmp, redis_url, queue_name, LOG_FORMAT="json", LOG_LEVEL="INFO"),
+        "JOB_METRICS_PORT": str(worker_metrics_port),
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")]),
     }
     with log_path.open("wb") as log_file:
@@ -176,6 +186,18 @@ def test_a_job_runs_in_the_worker_with_the_request_id_in_its_logs(
         )
 
     wait_until(job_logged, timeout=10, what="the job's log line with the request id")
+
+
+def test_a_worker_serves_its_job_metrics(
+    enqueuer: Callable[..., Flask], redis: Redis, worker_metrics_port: int
+) -> None:
+    key = f"report:{uuid.uuid4().hex}"
+    _enqueue(enqueuer(), "tests.record", key, "counted")
+    wait_until(lambda: redis.llen(key) == 1, what="the worker to run tests.record")
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker_metrics_port}/metrics") as response:
+        text = response.read().decode()
+    assert 'stubcollector_jobs_total{job="tests.record",outcome="succeeded"}' in text
+    assert 'stubcollector_job_duration_seconds_count{job="tests.record"}' in text
 
 
 def test_a_failing_job_is_retried_with_growing_waits_until_it_succeeds(
