@@ -13,8 +13,7 @@ Every value can be changed from the environment (names below). Why these choices
   accepting at once, so new connections wait in the listen backlog while the new workers
   import the app (none is dropped). For no pause at all, upgrade with ``USR2`` (a second
   master with the new code starts beside the old one) and then ``WINCH`` + ``QUIT`` the old
-  master; see docs/DEPLOYMENT.md. ``max_requests`` recycles workers now and then, with
-  jitter so they never all restart together.
+  master; see docs/DEPLOYMENT.md.
 * Metrics: each worker counts for itself; ``PROMETHEUS_MULTIPROC_DIR`` (set here before the
   app is imported, emptied at start) lets any worker's ``/metrics`` report all of them.
 """
@@ -42,8 +41,12 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Recycling workers after N requests is off: at a few hundred requests a second a low N
+# restarts every worker every few seconds, and a worker importing the app serves nobody
+# (the first load runs showed multi-second stalls from exactly that). Turn it on only to
+# contain a leak, with a large N and jitter so that workers never restart together.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 preload_app = os.environ.get("GUNICORN_PRELOAD", "false").strip().lower() in ("1", "true", "yes")
 # The app writes one JSON line per request itself (with the request id); gunicorn's access
 # log would only repeat it. Errors still go to stderr.
