@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             stop(process)
         log_file.close()
 
+    report["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     output = args.output or out_dir / "report.json"
     output.write_text(json.dumps(report, indent=2))
     print(render_table(report))
