@@ -2,8 +2,8 @@
 
 What it does, all on 127.0.0.1 and bounded in time and requests:
 
-1. makes a fresh PostgreSQL database (``stubcollector_bench``; ``--keep-database`` reuses it
-   with its seeded rows), applies the migrations;
+1. makes a fresh PostgreSQL database (``stubcollector_loadbench``, ``--database-name``;
+   ``--keep-database`` reuses it with its seeded rows), applies the migrations;
 2. starts gunicorn with ``gunicorn.conf.py`` in production mode (sandbox payments, JSON
    logs to a file, rate limits off so they do not cap the figures);
 3. runs each scenario (``bench/scenarios.py``), alternating short slices of it with slices of
@@ -41,7 +41,6 @@ from stubcollector.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-BENCH_DATABASE = "stubcollector_bench"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +64,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("BENCH_POSTGRES_ADMIN_URL", DEFAULT_ADMIN_URL),
         help="PostgreSQL URL used to create the bench database",
     )
+    parser.add_argument(
+        "--database-name",
+        default=os.environ.get("BENCH_DATABASE", "stubcollector_loadbench"),
+        help="database to create (and drop first, if this harness made it)",
+    )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
@@ -84,19 +88,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def prepare_database(admin_url: str, keep: bool) -> str:
+BENCH_MARK = "created by stubcollector bench/run.py"
+
+
+def prepare_database(admin_url: str, name: str, keep: bool) -> str:
+    """Create the bench database; drop an earlier one only if this harness made it."""
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         exists = connection.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DATABASE}
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
         )
+        if exists:
+            mark = connection.scalar(
+                sa.text(
+                    "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                    "WHERE datname = :name"
+                ),
+                {"name": name},
+            )
+            if mark != BENCH_MARK:
+                raise SystemExit(
+                    f"database {name!r} exists and was not made by this harness; "
+                    "choose another with --database-name"
+                )
         if exists and not keep:
-            connection.execute(sa.text(f'DROP DATABASE "{BENCH_DATABASE}" WITH (FORCE)'))
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             exists = None
         if not exists:
-            connection.execute(sa.text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            connection.execute(sa.text(f"COMMENT ON DATABASE \"{name}\" IS '{BENCH_MARK}'"))
     admin.dispose()
-    return sa.make_url(admin_url).set(database=BENCH_DATABASE).render_as_string(False)
+    return sa.make_url(admin_url).set(database=name).render_as_string(False)
 
 
 def describe_machine(database_url: str) -> dict[str, Any]:
@@ -183,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out_dir = ROOT / "test-output" / f"bench-{stamp}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    database_url = prepare_database(args.admin_url, args.keep_database)
+    database_url = prepare_database(args.admin_url, args.database_name, args.keep_database)
     env = server_env(args, database_url, out_dir)
 
     settings = Settings.from_env(
