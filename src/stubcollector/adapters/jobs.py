@@ -209,6 +209,8 @@ class InProcessScheduler:
         return enqueued
 
     def start(self) -> None:
+        if self._thread is not None:  # every request calls this; only the first starts it
+            return
         with self._start_lock:
             if self._thread is not None:
                 return
