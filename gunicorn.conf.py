@@ -53,6 +53,44 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "false").strip().lower() in ("1
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (boot, worker exits, timeouts) in the same JSON as the app's, so one
+# log pipeline reads both. The root logger is left to the app, which installs its handler.
+_json_logs = os.environ.get("LOG_FORMAT", "").strip().lower() == "json" or (
+    not os.environ.get("LOG_FORMAT", "").strip()
+    and os.environ.get("APP_ENV", "").strip().lower() == "production"
+)
+if _json_logs:
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": loglevel.upper(), "handlers": []},
+        "formatters": {"json": {"()": "stubcollector.observability.logs.JsonFormatter"}},
+        "handlers": {
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error_console"],
+                "propagate": False,
+            },
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["console"] if accesslog else [],
+                "propagate": False,
+            },
+        },
+    }
+
 # Behind a proxy on the same host, trust its X-Forwarded-* (the app's ProxyFix decides
 # how many hops via TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
