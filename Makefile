@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app stubcollector.wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format typecheck pytest migrate migration seed admin clean
+.PHONY: help install run test lint format typecheck pytest migrate migration seed admin clean serve worker scheduler bench
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -55,3 +55,16 @@ admin: install migrate ## Create an admin: make admin u=name e=mail (prompts for
 
 clean: ## Remove the virtualenv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+serve: install ## Production-style server: gunicorn with gunicorn.conf.py (PORT, WEB_CONCURRENCY)
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py stubcollector.wsgi:app
+
+worker: install ## Run a job worker (needs REDIS_URL)
+	$(FLASK) jobs worker
+
+scheduler: install ## Enqueue periodic jobs on time (needs REDIS_URL)
+	$(FLASK) jobs scheduler
+
+bench: install ## Load figures against gunicorn on 127.0.0.1 (see docs/PERFORMANCE.md)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

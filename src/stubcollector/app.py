@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stubcollector import cli
-from stubcollector.adapters.jobs import InProcessJobQueue, JobQueue
+from stubcollector.adapters import redis_jobs
+from stubcollector.adapters.jobs import InProcessJobQueue, InProcessScheduler, JobQueue
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
+from stubcollector.observability import web as observability
+from stubcollector.observability.logs import configure_logging
 from stubcollector.services import accounts
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
@@ -28,10 +31,13 @@ def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None
     configure(app, settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "status" first
     register_extensions(app, settings)
+    redis = redis_jobs.connect(settings.redis_url) if settings.redis_url else None
     app.extensions[EXTENSION_KEY] = Container(
         settings=settings,
-        jobs=jobs or InProcessJobQueue(app, eager=settings.is_testing),
+        jobs=jobs or build_job_queue(app, settings, redis),
+        redis=redis,
     )
+    observability.init_app(app)
     register_blueprints(app)
     register_error_handlers(app)
     require_non_form_content(app)
@@ -46,9 +52,35 @@ def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None
     return app
 
 
+def build_job_queue(app: Flask, settings: Settings, redis: Redis | None) -> JobQueue:
+    """RQ on Redis when REDIS_URL is set; otherwise threads in this process."""
+    if redis is not None:
+        return redis_jobs.RedisJobQueue(
+            redis,
+            queue_name=settings.job_queue_name,
+            max_retries=settings.job_max_retries,
+            retry_base_seconds=settings.job_retry_base_seconds,
+            timeout_seconds=settings.job_timeout_seconds,
+        )
+    queue = InProcessJobQueue(app, eager=settings.is_testing)
+    if settings.periodic_jobs_in_process and not settings.is_testing:
+        _run_periodic_jobs_in_process(app, queue)
+    return queue
+
+
+def _run_periodic_jobs_in_process(app: Flask, queue: InProcessJobQueue) -> None:
+    # Started by the first request rather than here, so that CLI commands (db upgrade,
+    # the test runner's app) never start sweeping a database that may not be migrated yet.
+    scheduler = InProcessScheduler(queue)
+
+    @app.before_request
+    def start_periodic_jobs() -> None:
+        scheduler.start()
+
+
 def configure(app: Flask, settings: Settings) -> None:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.is_testing,
@@ -68,6 +100,9 @@ def configure(app: Flask, settings: Settings) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
         # Without Redis the limiter keeps counts in memory, per process; see docs/SECURITY.md.
         RATELIMIT_STRATEGY="moving-window",
+        # While Redis is down, count in memory instead of failing requests; Flask-Limiter
+        # switches back to Redis when it answers again.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
     )
 
@@ -76,7 +111,15 @@ def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
         # Several request threads share the file; wait for the write lock instead of failing.
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # pre_ping replaces connections that died while the database restarted, so the app
+    # recovers without a restart; connect_timeout keeps requests from hanging on a dead host.
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 5},
+    }
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

@@ -21,6 +21,7 @@ DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - the value producti
 ENVIRONMENTS = ("development", "testing", "production")
 PAYMENT_BACKENDS = ("sandbox", "stripe")
 OCR_BACKENDS = ("offline", "gemini")
+LOG_FORMATS = ("json", "text")
 
 
 class ConfigError(ValueError):
@@ -101,6 +102,13 @@ class Settings:
     gemini_api_base: str = ""
     gemini_timeout_seconds: int = 30
     log_level: str = "INFO"
+    log_format: str = "text"
+    job_queue_name: str = "stubcollector"
+    job_max_retries: int = 4
+    job_retry_base_seconds: int = 15
+    job_timeout_seconds: int = 300
+    metrics_token: str = ""
+    periodic_jobs_in_process: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -146,6 +154,10 @@ class Settings:
             raise ConfigError(f"OCR_BACKEND must be one of {', '.join(OCR_BACKENDS)}")
 
         redis_url = get("REDIS_URL")
+        # Machines read JSON logs in production; people read text on their own machine.
+        log_format = get("LOG_FORMAT", "json" if environment == "production" else "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         liability = get("STRIPE_ACCOUNT_LIABILITY", "application").lower()
         if liability not in ("application", "stripe"):
             raise ConfigError("STRIPE_ACCOUNT_LIABILITY must be application or stripe")
@@ -197,6 +209,19 @@ class Settings:
                 "GEMINI_TIMEOUT_SECONDS", get("GEMINI_TIMEOUT_SECONDS", "30"), 1, 600
             ),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            log_format=log_format,
+            job_queue_name=get("JOB_QUEUE_NAME", "stubcollector"),
+            job_max_retries=_parse_int("JOB_MAX_RETRIES", get("JOB_MAX_RETRIES", "4"), 0, 20),
+            job_retry_base_seconds=_parse_int(
+                "JOB_RETRY_BASE_SECONDS", get("JOB_RETRY_BASE_SECONDS", "15"), 0, 3600
+            ),
+            job_timeout_seconds=_parse_int(
+                "JOB_TIMEOUT_SECONDS", get("JOB_TIMEOUT_SECONDS", "300"), 1, 24 * 3600
+            ),
+            metrics_token=get("METRICS_TOKEN"),
+            periodic_jobs_in_process=_parse_bool(
+                "PERIODIC_JOBS_IN_PROCESS", get("PERIODIC_JOBS_IN_PROCESS", "true")
+            ),
         )
         settings.validate()
         return settings
@@ -231,3 +256,7 @@ class Settings:
             raise ConfigError("OCR_BACKEND=gemini needs GEMINI_API_KEY")
         if not self.database_url:
             raise ConfigError("DATABASE_URL is empty")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("METRICS_TOKEN must be at least 16 characters")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from redis import Redis
 
 from stubcollector.adapters.jobs import JobQueue
 from stubcollector.config import Settings
@@ -20,6 +21,8 @@ EXTENSION_KEY = "stubcollector"
 class Container:
     settings: Settings
     jobs: JobQueue
+    # The Redis client when REDIS_URL is set (readiness checks, queue, metrics).
+    redis: Redis | None = None
 
 
 def container(app: Flask | None = None) -> Container:

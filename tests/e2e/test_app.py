@@ -15,6 +15,12 @@ def test_healthz_answers_with_the_database_up(client: FlaskClient) -> None:
     assert response.json == {"status": "success", "database": "up"}
 
 
+def test_readyz_reports_the_database_up_and_redis_not_configured(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "success", "database": "up", "redis": "not_configured"}
+
+
 def test_every_api_route_is_in_the_openapi_document(app: Flask, client: FlaskClient) -> None:
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")

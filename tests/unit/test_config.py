@@ -73,3 +73,22 @@ def test_redis_url_moves_the_limiter_to_redis() -> None:
     settings = Settings.from_env({"REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert settings.ratelimit_storage_url == "redis://127.0.0.1:6379/0"
     assert settings.queue_enabled
+
+
+def test_logs_are_json_in_production_and_text_elsewhere(tmp_path: Path) -> None:
+    assert Settings.from_env({}, base_dir=tmp_path).log_format == "text"
+    production = Settings.from_env(
+        {"APP_ENV": "production", "SECRET_KEY": "s" * 40}, base_dir=tmp_path
+    )
+    assert production.log_format == "json"
+    with pytest.raises(ConfigError, match="LOG_FORMAT"):
+        Settings.from_env({"LOG_FORMAT": "xml"}, base_dir=tmp_path)
+
+
+def test_job_and_metrics_settings_are_validated(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, base_dir=tmp_path)
+    assert (settings.job_max_retries, settings.job_retry_base_seconds) == (4, 15)
+    with pytest.raises(ConfigError, match="JOB_MAX_RETRIES"):
+        Settings.from_env({"JOB_MAX_RETRIES": "-1"}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="METRICS_TOKEN"):
+        Settings.from_env({"METRICS_TOKEN": "short"}, base_dir=tmp_path)

@@ -5,23 +5,43 @@ Jobs are registered by name with :func:`job`. ``enqueue(name, *args)`` runs them
 * ``InProcessJobQueue`` (the default): on a small thread pool inside the web process, each
   job in its own app context, so requests answer at once. ``eager=True`` runs jobs inline,
   which tests use for determinism.
-* A Redis-backed queue with separate workers plugs in behind the same interface when
-  ``REDIS_URL`` is configured.
+* ``RedisJobQueue`` (``adapters/redis_jobs.py``, chosen when ``REDIS_URL`` is set): RQ on
+  Redis, run by separate worker processes, with retries and a failed-job registry.
+
+Periodic jobs are registered with :func:`periodic`; a scheduler enqueues them every
+``every`` seconds (``flask jobs scheduler`` with Redis, a thread in the web process
+without). Arguments must be JSON values (numbers, strings, lists, dicts): queues store them.
+The request id of the enqueuing request travels with the job into its log lines.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from flask import Flask
+
+from stubcollector.observability import context, metrics
 
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Any]
 _REGISTRY: dict[str, JobFunction] = {}
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: int
+
+
+_PERIODIC: dict[str, PeriodicJob] = {}
 
 
 def job(name: str) -> Callable[[JobFunction], JobFunction]:
@@ -37,11 +57,55 @@ def job(name: str) -> Callable[[JobFunction], JobFunction]:
     return register
 
 
+def periodic(name: str, *, every: int) -> Callable[[JobFunction], JobFunction]:
+    """Register ``fn`` (taking no arguments) as job ``name``, enqueued every ``every`` seconds.
+
+    Periodic jobs must be safe to run twice or late: schedulers guarantee at most one
+    enqueue per interval, not an exact time.
+    """
+    if every < 1:
+        raise ValueError("every must be at least one second")
+
+    def register(fn: JobFunction) -> JobFunction:
+        job(name)(fn)
+        _PERIODIC[name] = PeriodicJob(name, every)
+        return fn
+
+    return register
+
+
 def registered_job(name: str) -> JobFunction:
     try:
         return _REGISTRY[name]
     except KeyError:
         raise LookupError(f"no job named {name!r}") from None
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return sorted(_PERIODIC.values(), key=lambda entry: entry.name)
+
+
+def check_job_call(name: str, args: tuple[Any, ...]) -> None:
+    """Fail in the caller's stack on a typo or on arguments a queue could not store."""
+    registered_job(name)
+    try:
+        json.dumps(args)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"job {name!r}: arguments must be JSON values ({exc})") from None
+
+
+def run_registered(name: str, args: tuple[Any, ...], *, job_id: str | None = None) -> None:
+    """Run one job with its name and id in every log line and its outcome in the metrics."""
+    started = time.perf_counter()
+    with context.bound(job=name, job_id=job_id):
+        try:
+            registered_job(name)(*args)
+        except Exception:
+            metrics.jobs_finished.labels(job=name, outcome="failed").inc()
+            raise
+        finally:
+            metrics.job_duration.labels(job=name).observe(time.perf_counter() - started)
+    metrics.jobs_finished.labels(job=name, outcome="succeeded").inc()
 
 
 class JobQueue(Protocol):
@@ -52,26 +116,39 @@ class JobQueue(Protocol):
         """Finish or drop queued work; called when the app stops."""
 
 
+@runtime_checkable
+class ReportsDepth(Protocol):
+    def depth(self) -> dict[str, int]:
+        """Jobs per state (queued, scheduled, started, failed) for the queue-depth gauge."""
+
+
 class InProcessJobQueue:
     def __init__(self, app: Flask, *, eager: bool = False, workers: int = 2) -> None:
         self._app = app
         self._eager = eager
         self._pool = None if eager else ThreadPoolExecutor(workers, thread_name_prefix="job")
         self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def enqueue(self, name: str, *args: Any) -> None:
-        registered_job(name)  # fail fast on a typo, in the caller's stack
+        check_job_call(name, args)
+        request_id = context.current_request_id()
         if self._pool is None:
-            self._run(name, args)
+            self._run(name, args, request_id)
             return
-        future = self._pool.submit(self._run, name, args)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        future = self._pool.submit(self._run, name, args, request_id)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
 
-    def _run(self, name: str, args: tuple[Any, ...]) -> None:
-        with self._app.app_context():
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _run(self, name: str, args: tuple[Any, ...], request_id: str | None) -> None:
+        with self._app.app_context(), context.bound(request_id=request_id):
             try:
-                registered_job(name)(*args)
+                run_registered(name, args)
             except Exception:
                 # The job itself records failures its user must see (e.g. a stub's reading
                 # status); here we only make sure nothing fails silently.
@@ -79,11 +156,70 @@ class InProcessJobQueue:
                 if self._eager and self._app.testing:
                     raise
 
+    def depth(self) -> dict[str, int]:
+        with self._lock:
+            pending = sum(1 for future in self._pending if not future.running())
+            running = len(self._pending) - pending
+        return {"queued": pending, "started": running}
+
     def wait(self, timeout: float = 30) -> None:
         """Block until queued jobs finish (tests and the CLI use this)."""
-        for future in list(self._pending):
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+
+
+class InProcessScheduler:
+    """Without Redis: enqueue periodic jobs from a daemon thread of the web process.
+
+    Each web process runs its own, so with several processes a periodic job runs several
+    times per interval; periodic jobs are written to be idempotent for that reason.
+    """
+
+    def __init__(self, queue: JobQueue, *, tick_seconds: float = 1.0) -> None:
+        self._queue = queue
+        self._tick_seconds = tick_seconds
+        self._next_run: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def due(self, now: float) -> list[PeriodicJob]:
+        ready = []
+        for entry in periodic_jobs():
+            if now >= self._next_run.get(entry.name, 0.0):
+                self._next_run[entry.name] = now + entry.every_seconds
+                ready.append(entry)
+        return ready
+
+    def tick(self, now: float | None = None) -> list[str]:
+        enqueued = []
+        for entry in self.due(time.monotonic() if now is None else now):
+            try:
+                self._queue.enqueue(entry.name)
+            except Exception:
+                log.exception("could not enqueue periodic job %s", entry.name)
+                continue
+            enqueued.append(entry.name)
+        return enqueued
+
+    def start(self) -> None:
+        if self._thread is not None:  # every request calls this; only the first starts it
+            return
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._loop, name="periodic-jobs", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._tick_seconds):
+            self.tick()
+
+    def stop(self) -> None:
+        self._stop.set()

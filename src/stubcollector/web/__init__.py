@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from stubcollector.extensions import csrf
+from stubcollector.observability import web as observability
 from stubcollector.web import openapi, pages
 from stubcollector.web.api import auth, health, users
 
@@ -23,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(observability.bp)
     for blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     pages.init_app(app, PAGE_BLUEPRINTS)

@@ -10,9 +10,14 @@ import logging
 
 from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from stubcollector.domain import errors as domain
+from stubcollector.extensions import db
 from stubcollector.web.envelope import fail
 
 log = logging.getLogger(__name__)
@@ -40,7 +45,12 @@ def status_for(error: domain.DomainError) -> int:
 def wants_json() -> bool:
     """API clients get JSON; browsers on HTML pages get a page."""
     path = request.path
-    if path.startswith(("/api/", "/auth/")) or path in ("/healthz", "/readyz", "/openapi.json"):
+    if path.startswith(("/api/", "/auth/")) or path in (
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/metrics",
+    ):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
@@ -50,6 +60,13 @@ def _respond(message: str, code: int, errors: dict[str, str] | None = None) -> R
     if wants_json():
         return fail(message, code, errors=errors)
     return render_template("error.html", message=message, code=code), code
+
+
+def _unavailable(message: str) -> ResponseReturnValue:
+    response = _respond(message, 503)
+    if isinstance(response, tuple) and isinstance(response[0], Response):
+        response[0].headers["Retry-After"] = "5"
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -76,6 +93,31 @@ def register_error_handlers(app: Flask) -> None:
                     if name.lower() == "allow":
                         body.headers["Allow"] = value
         return response
+
+    # A dependency that stopped answering is an outage, not a bug: 503 with the envelope and
+    # Retry-After. Nothing needs restarting: the pool replaces dead connections (pre_ping)
+    # and the Redis client reconnects on its next command.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeoutError)
+    def handle_database_outage(error: Exception) -> ResponseReturnValue:
+        db.session.rollback()
+        log.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            error.__class__.__name__,
+        )
+        return _unavailable("database unavailable; try again shortly")
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def handle_redis_outage(error: Exception) -> ResponseReturnValue:
+        log.error(
+            "Redis unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__
+        )
+        return _unavailable("Redis unavailable; try again shortly")
 
     @app.errorhandler(Exception)
     def handle_unexpected(_error: Exception) -> ResponseReturnValue:

@@ -1,14 +1,21 @@
-"""Liveness: /healthz answers 200 when the database answers a trivial query."""
+"""Probes: /healthz (the app and its database answer) and /readyz (readiness).
+
+/healthz runs one trivial query: it is the product's "is it up" check and the baseline the
+browse benchmark compares against. /readyz also checks Redis when configured; a load
+balancer stops routing to a process that is not ready and routes to it again once the
+dependency answers — no restart needed. Neither should drive an orchestrator's restart
+policy during a database outage (a restart cures nothing there): see docs/DEPLOYMENT.md.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from redis.exceptions import RedisError
 
-from stubcollector.extensions import db
+from stubcollector.container import container
+from stubcollector.services import operations
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.envelope import fail, ok
 
@@ -20,16 +27,60 @@ class HealthEnvelope(BaseModel):
     database: str
 
 
+class ReadinessEnvelope(BaseModel):
+    status: str
+    database: str
+    redis: str
+
+
+class NotReadyEnvelope(BaseModel):
+    status: str
+    message: str
+    database: str
+    redis: str
+
+
 @bp.get("/healthz")
 @api_endpoint(
-    summary="Liveness and database reachability", tags=["ops"], responses={200: HealthEnvelope}
+    summary="The app answers and its database answers one trivial query",
+    tags=["ops"],
+    responses={200: HealthEnvelope, 503: NotReadyEnvelope},
 )
 def healthz() -> ResponseReturnValue:
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return fail("database unreachable", 503, database="down")
-    finally:
-        db.session.remove()
+    if not operations.database_answers():
+        response, code = fail("database unreachable", 503, database="down", redis=_redis_state())
+        response.headers["Retry-After"] = "5"
+        return response, code
     return ok(database="up")
+
+
+def _redis_state() -> str:
+    redis = container().redis
+    if redis is None:
+        return "not_configured"
+    try:
+        redis.ping()
+    except RedisError:
+        return "down"
+    return "up"
+
+
+@bp.get("/readyz")
+@api_endpoint(
+    summary="Readiness: the database and Redis (when configured) answer",
+    tags=["ops"],
+    responses={200: ReadinessEnvelope, 503: NotReadyEnvelope},
+)
+def readyz() -> ResponseReturnValue:
+    database = "up" if operations.database_answers() else "down"
+    redis = _redis_state()
+    if database == "down" or redis == "down":
+        down = [
+            name for name, state in (("database", database), ("redis", redis)) if state == "down"
+        ]
+        response, code = fail(
+            f"not ready: {' and '.join(down)} unreachable", 503, database=database, redis=redis
+        )
+        response.headers["Retry-After"] = "5"
+        return response, code
+    return ok(database=database, redis=redis)

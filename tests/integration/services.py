@@ -1,0 +1,171 @@
+"""Throwaway Redis and PostgreSQL servers for tests that stop and start them.
+
+The machine's shared servers are never stopped: other test runs use them. These start a
+private ``redis-server`` / PostgreSQL cluster on a free port in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from redis.exceptions import RedisError
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# This module's tests keep to their own database number and key names.
+JOBS_REDIS_DB = 14
+
+POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 30, what: str = "") -> None:
+    """Poll until ``condition()`` holds; fail the test with ``what`` if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def jobs_redis_url() -> str:
+    base = TEST_REDIS_URL.rsplit("/", 1)[0] if TEST_REDIS_URL.count("/") >= 3 else TEST_REDIS_URL
+    return f"{base}/{JOBS_REDIS_DB}"
+
+
+def require_redis(url: str) -> None:
+    try:
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {url} (required in CI)")
+        pytest.skip(f"Redis is not reachable at {url}")
+
+
+def require_binary(name: str, *candidates: Path) -> str:
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed; the outage test needs its own server")
+    return found
+
+
+class PrivateRedis:
+    def __init__(self) -> None:
+        self.binary = require_binary("redis-server")
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own binary
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, timeout=10, what="private redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class PrivatePostgres:
+    """A cluster made with initdb in a temporary directory, run with pg_ctl.
+
+    PostgreSQL refuses to run as root, so under root the commands run as ``postgres``.
+    """
+
+    def __init__(self) -> None:
+        dirs = [bin_dir / "initdb" for bin_dir in POSTGRES_BIN_DIRS]
+        self.initdb = require_binary("initdb", *dirs)
+        self.pg_ctl = str(Path(self.initdb).with_name("pg_ctl"))
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="stubcollector-pg-"))
+        self.data = self.root / "data"
+        self._as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            runuser = shutil.which("runuser")
+            if runuser is None:
+                pytest.skip("running as root without runuser: cannot start PostgreSQL")
+            shutil.chown(self.root, "postgres", "postgres")
+            self._as_postgres = [runuser, "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run(  # noqa: S603 - fixed arguments, our own binaries
+            [*self._as_postgres, *command],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    def init(self) -> None:
+        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        log_file = str(self.root / "server.log")
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            log_file,
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
