@@ -13,24 +13,34 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stubcollector import cli
 from stubcollector.adapters.jobs import InProcessJobQueue, JobQueue
+from stubcollector.adapters.payments import build_payment_gateway
+from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
-from stubcollector.services import accounts
+from stubcollector.services import accounts, webhooks
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
 
-def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jobs: JobQueue | None = None,
+    payments: PaymentGateway | None = None,
+) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
     configure(app, settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "status" first
     register_extensions(app, settings)
+    jobs = jobs or InProcessJobQueue(app, eager=settings.is_testing)
     app.extensions[EXTENSION_KEY] = Container(
         settings=settings,
-        jobs=jobs or InProcessJobQueue(app, eager=settings.is_testing),
+        jobs=jobs,
+        payments=payments
+        or build_payment_gateway(settings, jobs=jobs, webhook_receiver=webhooks.receive),
     )
     register_blueprints(app)
     register_error_handlers(app)

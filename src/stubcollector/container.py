@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from stubcollector.adapters.jobs import JobQueue
+from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.config import Settings
 
 EXTENSION_KEY = "stubcollector"
@@ -20,6 +21,7 @@ EXTENSION_KEY = "stubcollector"
 class Container:
     settings: Settings
     jobs: JobQueue
+    payments: PaymentGateway
 
 
 def container(app: Flask | None = None) -> Container:
