@@ -475,6 +475,11 @@ class SandboxGateway:
             # Stripe keeps its processing fee on refunds; with refund_application_fee the
             # platform's fee comes back in proportion to the refunded amount.
             fee_back = pi.application_fee_amount * amount // pi.amount
+            charge_txn = (
+                unit.session.get(SandboxBalanceTransaction, pi.balance_transaction_id)
+                if pi.balance_transaction_id
+                else None
+            )
             pi.amount_refunded += amount
             pi.refund_id = objects.new_id("re")
             pi.refund_reason = reason
@@ -488,7 +493,8 @@ class SandboxGateway:
                     amount=-amount,
                     net=-(amount - fee_back),
                     created_at=now,
-                    available_on=now,
+                    # Taken back from the charge's funds: pending ones if not yet available.
+                    available_on=max(now, charge_txn.available_on) if charge_txn else now,
                 )
             )
             response = objects.refund_object(pi, amount)
