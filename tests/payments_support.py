@@ -69,8 +69,12 @@ class ActorClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+def anonymous_client(app: Flask) -> FlaskClient:
+    return ActorClient(app, app.response_class, use_cookies=True)
+
+
 def client_for(app: Flask, user: User) -> FlaskClient:
-    client = ActorClient(app, app.response_class, use_cookies=True)
+    client = anonymous_client(app)
     response = client.post("/auth/login", json={"login": user.username, "password": TEST_PASSWORD})
     assert response.status_code == 200, response.json
     return client

@@ -605,6 +605,8 @@ def apply_dispute(facts: DisputeFacts, actor: Actor = WEBHOOK) -> int:
                 status=facts.status,
                 reason=facts.reason,
                 amount_cents=facts.amount_cents,
+                funds_withdrawn_cents=0,
+                funds_reinstated_cents=0,
                 evidence_due_by=facts.evidence_due_by,
             )
             session.add(dispute)
