@@ -135,7 +135,8 @@ def _state(sale: Sale) -> tuple[str, str, str | None]:
     payment = db.session.scalars(
         select(StubPayment).where(StubPayment.order_id == sale.order_id)
     ).one()
-    assert order is not None and listing is not None
+    assert order is not None
+    assert listing is not None
     return order.order_status, listing.status, payment.payment_status
 
 
