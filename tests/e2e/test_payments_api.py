@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -348,19 +348,19 @@ class _Outage:
 
 
 @pytest.fixture
-def outage_app(app: Flask, base_settings: Settings) -> Callable[[], Flask]:
-    def build() -> Flask:
-        outage = create_app(base_settings, payments=_Outage(sandbox(app)))  # type: ignore[arg-type]
-        return outage
-
-    return build
+def outage_app(app: Flask, base_settings: Settings) -> Iterator[Flask]:
+    down = create_app(base_settings, payments=_Outage(sandbox(app)))  # type: ignore[arg-type]
+    yield down
+    with down.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_stripe_outage_during_checkout_leaves_no_half_state(
-    app: Flask, outage_app: Callable[[], Flask], seller: User, buyer: User
+    app: Flask, outage_app: Flask, seller: User, buyer: User
 ) -> None:
     listing = listing_of(seller)
-    down = outage_app()
+    down = outage_app
     with down.app_context():
         response = client_for(down, buyer).post(
             "/api/payments/create-payment-intent", json={"listing_id": listing.id}
