@@ -376,6 +376,21 @@ def test_stripe_outage_during_checkout_leaves_no_half_state(
     assert _checkout(client_for(app, buyer), listing.id).status_code == 200
 
 
+def test_a_repeated_checkout_during_an_outage_keeps_the_existing_order(
+    app: Flask, outage_app: Flask, seller: User, buyer: User
+) -> None:
+    listing = listing_of(seller)
+    first = _checkout(client_for(app, buyer), listing.id).json
+    with outage_app.app_context():
+        again = client_for(outage_app, buyer).post(
+            "/api/payments/create-payment-intent", json={"listing_id": listing.id}
+        )
+        db.session.remove()
+    assert again.status_code == 503
+    assert _order(client_for(app, buyer), first["order_id"])["order_status"] == "pending"
+    assert _listing_status(listing.id) == "payment_pending"
+
+
 def test_provider_refusal_during_checkout_leaves_no_half_state(app: Flask, buyer: User) -> None:
     seller = sandbox_seller()
     # Our copy says the account can take charges; the provider disagrees.

@@ -410,3 +410,16 @@ def test_ip_allowlist_trusts_forwarded_for_only_behind_a_configured_proxy(
         )
         assert response.status_code == 200
         db.session.remove()
+
+
+def test_events_for_payment_intents_that_are_not_ours_are_ignored(
+    app: Flask, webhook_client: FlaskClient
+) -> None:
+    foreign = fixture("payment_intent")  # no order_id in its metadata
+    foreign.update(status="succeeded")
+    event = stripe_event(
+        "payment_intent.succeeded", foreign, account="acct_1PgafTB7WZ01zgkW", event_id="evt_other"
+    )
+    assert _post(webhook_client, event).status_code == 200
+    row = db.session.scalars(select(ProviderEvent)).one()
+    assert (row.processing_status, row.last_error) == ("ignored", None)

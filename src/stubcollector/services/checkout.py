@@ -56,6 +56,8 @@ class _Prepared:
     # Orders of others (or this buyer's stale ones) cancelled here; their PaymentIntents
     # are cancelled at the provider after the commit.
     cancelled_order_ids: tuple[int, ...]
+    # A repeated call: the order already has its PaymentIntent.
+    payment_exists: bool
 
 
 def payment_intent_key(order_id: int) -> str:
@@ -79,7 +81,10 @@ def create_payment_intent(
     try:
         checkout = gateway().create_checkout(request)
     except (PaymentError, PaymentProviderUnavailable) as exc:
-        _abandon(prepared.order_id, buyer, exc)
+        # A first attempt leaves nothing half-done; a repeat keeps the order whose
+        # PaymentIntent already exists (the buyer may still pay it).
+        if not prepared.payment_exists:
+            _abandon(prepared.order_id, buyer, exc)
         raise
     _store_payment(prepared.order_id, checkout)
     return _response(prepared, checkout)
@@ -159,6 +164,10 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
                 },
                 reserved_until=reservation.reserved_until,
                 cancelled_order_ids=cancelled,
+                payment_exists=session.scalar(
+                    select(StubPayment.id).where(StubPayment.order_id == order.id)
+                )
+                is not None,
             )
     except IntegrityError:
         # The partial unique index (one open-or-paid order per listing) caught a race the

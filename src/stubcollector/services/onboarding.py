@@ -105,6 +105,12 @@ def _apply(user: User, account: ConnectedAccount) -> None:
     user.stripe_account_synced_at = utcnow()
 
 
+def is_our_account(account_id: str) -> bool:
+    with transaction() as session:
+        found = session.scalar(select(User.id).where(User.stripe_account_id == account_id))
+        return found is not None
+
+
 def sync_account(account: ConnectedAccount, *, actor_kind: str = "webhook") -> int | None:
     """Apply the provider's view of an account to its user; returns the user id."""
     with transaction() as session:

@@ -158,7 +158,12 @@ def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
         "status_reason": order.status_reason,
         "listing_id": order.stub_listing_id,
         "listing_status": None if listing is None else listing.status,
-        "reserved_until": iso(listing.reserved_until) if listing is not None else None,
+        # Only the order's own hold, never another buyer's.
+        "reserved_until": iso(listing.reserved_until)
+        if listing is not None
+        and listing.reserved_by_user_id == order.buyer_id
+        and order.order_status in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
+        else None,
         "buyer_id": order.buyer_id,
         "seller_id": order.seller_id,
         "currency": order.currency,
@@ -423,7 +428,8 @@ def apply_payment_succeeded(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int 
             session, payment_intent_id=facts.payment_intent_id, order_id=facts.order_id
         )
         if payment is None:
-            raise UnknownPayment(f"no payment for {facts.payment_intent_id}")
+            _ignore_unless_ours(facts)
+            return None
         if payment.payment_intent_id != facts.payment_intent_id:
             raise UnknownPayment(f"{facts.payment_intent_id} is not the order's PaymentIntent")
         order = _load(session, payment.order_id, lock=True)
@@ -435,11 +441,20 @@ def apply_payment_succeeded(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int 
     return order_id
 
 
-def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int:
+def _ignore_unless_ours(facts: PaymentFacts) -> None:
+    """No payment row for this PaymentIntent: ours but not stored yet, or not ours at all."""
+    if facts.order_id is not None:
+        # Our metadata: the event beat checkout's last step; fail now, succeed on a retry.
+        raise UnknownPayment(f"no payment for {facts.payment_intent_id} (order {facts.order_id})")
+    log.info("ignoring %s: not a PaymentIntent of ours", facts.payment_intent_id)
+
+
+def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
     with transaction() as session:
         payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
         if payment is None:
-            raise UnknownPayment(f"no payment for {facts.payment_intent_id}")
+            _ignore_unless_ours(facts)
+            return None
         order = _load(session, payment.order_id, lock=True)
         if payment.payment_status in (
             PaymentStatus.REQUIRES_PAYMENT_METHOD,
@@ -465,11 +480,12 @@ def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int:
         return order.id
 
 
-def apply_payment_processing(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int:
+def apply_payment_processing(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
     with transaction() as session:
         payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
         if payment is None:
-            raise UnknownPayment(f"no payment for {facts.payment_intent_id}")
+            _ignore_unless_ours(facts)
+            return None
         order = _load(session, payment.order_id, lock=True)
         if order.order_status == OrderStatus.PENDING:
             payment.payment_status = PaymentStatus.PROCESSING.value
@@ -477,11 +493,12 @@ def apply_payment_processing(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int
         return order.id
 
 
-def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int:
+def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
     with transaction() as session:
         payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
         if payment is None:
-            raise UnknownPayment(f"no payment for {facts.payment_intent_id}")
+            _ignore_unless_ours(facts)
+            return None
         order = _load(session, payment.order_id, lock=True)
         if payment.payment_status != PaymentStatus.SUCCEEDED:
             payment.payment_status = PaymentStatus.CANCELED.value

@@ -173,7 +173,7 @@ def dispute_facts(dispute: Mapping[str, Any]) -> orders.DisputeFacts:
 # --- handlers --------------------------------------------------------------------------
 def _on_account_updated(event: WebhookEvent) -> bool:
     account_id = _str(event.data_object, "id")
-    if account_id is None:
+    if account_id is None or not onboarding.is_our_account(account_id):
         return False
     # Events can arrive out of order: apply the account as it is now, not as it was.
     account = container().payments.retrieve_account(account_id)
@@ -185,18 +185,15 @@ def _on_succeeded(event: WebhookEvent) -> bool:
 
 
 def _on_failed(event: WebhookEvent) -> bool:
-    orders.apply_payment_failed(payment_facts(event.data_object))
-    return True
+    return orders.apply_payment_failed(payment_facts(event.data_object)) is not None
 
 
 def _on_processing(event: WebhookEvent) -> bool:
-    orders.apply_payment_processing(payment_facts(event.data_object))
-    return True
+    return orders.apply_payment_processing(payment_facts(event.data_object)) is not None
 
 
 def _on_canceled(event: WebhookEvent) -> bool:
-    orders.apply_payment_canceled(payment_facts(event.data_object))
-    return True
+    return orders.apply_payment_canceled(payment_facts(event.data_object)) is not None
 
 
 def _on_refunded(event: WebhookEvent) -> bool:
@@ -308,8 +305,15 @@ def process_event(row_id: int) -> str:
     return outcome.value
 
 
+MAX_ATTEMPTS = 10
+
+
 def retry_failed(*, older_than: timedelta = timedelta(0), limit: int = 500) -> dict[str, int]:
-    """Process again events that failed, or were stored but never processed."""
+    """Process again events that failed, or were stored but never processed.
+
+    After ``MAX_ATTEMPTS`` an event stays ``failed`` (visible, with its error) for a person
+    to look at; ``process_event`` can still be run on it by hand.
+    """
     cutoff = utcnow() - older_than
     with transaction() as session:
         ids = session.scalars(
@@ -319,6 +323,7 @@ def retry_failed(*, older_than: timedelta = timedelta(0), limit: int = 500) -> d
                     [EventStatus.FAILED.value, EventStatus.RECEIVED.value]
                 ),
                 ProviderEvent.received_at <= cutoff,
+                ProviderEvent.attempts < MAX_ATTEMPTS,
             )
             .order_by(ProviderEvent.received_at)
             .limit(limit)
