@@ -18,12 +18,14 @@ from stubcollector.adapters.payments.ports import (
     WebhookEndpoint,
 )
 from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.container import container
 from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import (
     ProviderEvent,
     SandboxEvent,
     SandboxPaymentIntent,
+    StubDispute,
     StubListing,
     StubOrder,
     StubPayment,
@@ -33,7 +35,15 @@ from stubcollector.models import (
 from stubcollector.services import checkout, reconcile, reservations, webhooks
 from stubcollector.services.transaction import transaction
 from tests.factories import UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_seller
+from tests.payments_support import (
+    dispute_payload,
+    listing_of,
+    payment_intent_payload,
+    sandbox,
+    sandbox_seller,
+    signed,
+    stripe_event,
+)
 
 BUYERS = 8
 
@@ -255,3 +265,79 @@ def test_expire_reservations_cli(app: Flask) -> None:
     assert outcome.exit_code == 0, outcome.output
     assert "released 1" in outcome.output
     assert reservations.effective_status(_listing(listing.id)).value == "active"
+
+
+def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state(
+    app: Flask, seller: User
+) -> None:
+    secret = container().settings.stripe_connect_webhook_secret
+    seller_id = seller.id
+    for _ in range(3):
+        owner = db.session.get(User, seller_id)
+        assert owner is not None
+        listing_id = listing_of(owner).id
+        sale = checkout.create_payment_intent(UserFactory.create(), listing_id)
+        pi_id, account, charge_id = sale["payment_intent_id"], sale["stripe_account_id"], "ch_1"
+        dispute = dispute_payload(
+            dispute_id=f"dp_{pi_id}",
+            charge_id=charge_id,
+            pi_id=pi_id,
+            amount=2500,
+            status="needs_response",
+        )
+        events = [
+            stripe_event(
+                "payment_intent.succeeded",
+                payment_intent_payload(
+                    pi_id=pi_id,
+                    amount=2500,
+                    fee=250,
+                    order_id=sale["order_id"],
+                    status="succeeded",
+                    charge_id=charge_id,
+                ),
+                account=account,
+                event_id=f"evt_s_{pi_id}",
+            ),
+            stripe_event(
+                "charge.dispute.created", dispute, account=account, event_id=f"evt_c_{pi_id}"
+            ),
+            stripe_event(
+                "charge.dispute.funds_withdrawn",
+                dispute,
+                account=account,
+                event_id=f"evt_w_{pi_id}",
+            ),
+        ]
+        db.session.remove()
+        start = threading.Barrier(len(events))
+
+        def deliver(event: dict[str, Any], start: threading.Barrier = start) -> None:
+            body, headers = signed(event, secret)
+            with app.app_context():
+                start.wait()
+                webhooks.receive(WebhookEndpoint.CONNECT, body, headers["Stripe-Signature"])
+                db.session.remove()
+
+        threads = [threading.Thread(target=deliver, args=(e,)) for e in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert _order(sale["order_id"]).order_status == "disputed"
+        assert _listing(listing_id).status == "sold"
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(StubDispute)
+                .where(StubDispute.dispute_id == f"dp_{pi_id}")
+            )
+            == 1
+        )
+        statuses = db.session.scalars(
+            select(ProviderEvent.processing_status).where(
+                ProviderEvent.event_id.like(f"evt_%_{pi_id}")
+            )
+        ).all()
+        assert sorted(statuses) == ["processed"] * 3

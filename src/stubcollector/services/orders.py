@@ -112,6 +112,10 @@ class DisputeFacts:
     evidence_due_by: datetime | None = None
 
 
+class OrderChanged(Conflict):
+    """Someone else changed the order between our read and our write; safe to retry."""
+
+
 class UnknownPayment(LookupError):
     """An event names a payment we do not know (yet): processing fails and is retried."""
 
@@ -222,6 +226,17 @@ def _move(
 ) -> None:
     current = OrderStatus(order.order_status)
     ensure_transition(current, target, ORDER_TRANSITIONS, "order")
+    # Compare-and-swap on the status we read: a concurrent writer (another worker handling
+    # an event of the same order) makes this match nothing instead of being overwritten.
+    # PostgreSQL already serialises us with FOR UPDATE; SQLite has no row locks.
+    swapped = session.execute(
+        update(StubOrder)
+        .where(StubOrder.id == order.id, StubOrder.order_status == current.value)
+        .values(order_status=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    if swapped.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderChanged("the order changed at the same time; try again")
     now = utcnow()
     order.order_status = target.value
     if reason is not None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from stubcollector.adapters.jobs import job
 from stubcollector.adapters.payments.ports import WebhookEndpoint, WebhookEvent
@@ -31,6 +31,8 @@ from stubcollector.services.transaction import transaction
 log = logging.getLogger(__name__)
 
 PROCESS_JOB = "payments.process_event"
+# Immediate re-runs of a handler that collided with a concurrent one.
+HANDLER_TRIES = 3
 MAX_ERROR_LENGTH = 2000
 
 
@@ -282,14 +284,25 @@ def process_event(row_id: int) -> str:
     if handler is None:
         log.info("ignoring event %s of unhandled type %s", event.event_id, event.type)
     else:
-        try:
-            acted = handler(event)
-            outcome = EventStatus.PROCESSED if acted else EventStatus.IGNORED
-        except orders.UnknownPayment as exc:
-            error = f"UnknownPayment: {exc}"
-        except Exception as exc:
-            log.exception("processing event %s (%s) failed", event.event_id, event.type)
-            error = f"{type(exc).__name__}: {exc}"
+        for attempt in range(1, HANDLER_TRIES + 1):
+            try:
+                acted = handler(event)
+                outcome = EventStatus.PROCESSED if acted else EventStatus.IGNORED
+                error = None
+                break
+            except orders.UnknownPayment as exc:
+                error = f"UnknownPayment: {exc}"
+                break
+            except (orders.OrderChanged, IntegrityError, OperationalError) as exc:
+                # Another worker handled an event of the same order at the same moment
+                # (lost compare-and-swap, duplicate insert, deadlock): the handlers are
+                # idempotent, so run again on the state it left.
+                error = f"{type(exc).__name__}: {exc}"
+                log.info("event %s collided (try %s): %s", event.event_id, attempt, error)
+            except Exception as exc:
+                log.exception("processing event %s (%s) failed", event.event_id, event.type)
+                error = f"{type(exc).__name__}: {exc}"
+                break
     with transaction() as session:
         values: dict[str, Any] = {
             "attempts": ProviderEvent.attempts + 1,
