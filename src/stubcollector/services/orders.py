@@ -132,6 +132,12 @@ def _payment_of(session: Session, order_id: int) -> StubPayment | None:
     return session.scalars(select(StubPayment).where(StubPayment.order_id == order_id)).first()
 
 
+def _lock_payment(session: Session, order_id: int) -> StubPayment | None:
+    return session.scalars(
+        select(StubPayment).where(StubPayment.order_id == order_id).with_for_update()
+    ).first()
+
+
 def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
     return session.scalars(
         select(StubDispute)
@@ -729,6 +735,8 @@ def request_refund(
     """Refund in full (fee included): the buyer before completion, or an admin."""
     actor = Actor.of(user, ip_address)
     with transaction() as session:
+        # Lock order as the event handlers do (payment, then order): no deadlock with them.
+        _lock_payment(session, order_id)
         order = _load(session, order_id, lock=True)
         is_buyer = order.buyer_id == user.id
         if not (is_buyer or user.is_admin):
@@ -810,7 +818,7 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
             )
         raise
     with transaction() as session:
-        payment = _payment_of(session, order_id)
+        payment = _lock_payment(session, order_id)
         assert payment is not None
         order = _load(session, order_id, lock=True)
         _record_refund(
