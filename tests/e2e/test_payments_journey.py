@@ -104,6 +104,17 @@ def test_onboard_sell_refund_resell_complete(app: Flask) -> None:
     }
     assert {e.processing_status for e in events} <= {"processed", "ignored"}
     actions = set(db.session.scalars(select(AuditLogEntry.action)))
+    requested = db.session.scalars(
+        select(AuditLogEntry).where(AuditLogEntry.action == "order.refund_requested")
+    ).one()
+    assert (requested.actor_user_id, requested.actor_kind) == (buyer.id, "user")
+    paid = db.session.scalars(
+        select(AuditLogEntry).where(
+            AuditLogEntry.action == "order.payment_completed",
+            AuditLogEntry.object_id == str(order_id),
+        )
+    ).one()
+    assert (paid.actor_kind, paid.before_status) == ("webhook", "pending")
     assert {
         "order.created",
         "order.payment_completed",

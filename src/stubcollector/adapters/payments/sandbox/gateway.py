@@ -241,9 +241,6 @@ class SandboxGateway:
             email=account.email,
         )
 
-    def checkout_url(self, pi: SandboxPaymentIntent) -> str:
-        return f"{self._base_url}/sandbox/checkout/{pi.id}?client_secret={pi.client_secret}"
-
     # --- sellers ----------------------------------------------------------------------
     def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
         liability = self._settings.stripe_account_liability
