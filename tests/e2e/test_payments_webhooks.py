@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from stubcollector.adapters.payments.ports import CheckoutRequest
+from stubcollector.adapters.payments.sandbox.signing import signature_header
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import (
@@ -423,3 +424,30 @@ def test_events_for_payment_intents_that_are_not_ours_are_ignored(
     assert _post(webhook_client, event).status_code == 200
     row = db.session.scalars(select(ProviderEvent)).one()
     assert (row.processing_status, row.last_error) == ("ignored", None)
+
+
+def test_a_partial_refund_is_recorded_without_refunding_the_order(
+    new_sale: Callable[[], Sale], webhook_client: FlaskClient
+) -> None:
+    sale = new_sale()
+    _post(webhook_client, sale.succeeded())
+    charge = charge_payload(
+        charge_id=sale.charge_id, pi_id=sale.pi_id, amount=sale.amount, refunded=1000
+    )
+    event = stripe_event("charge.refunded", charge, account=sale.account, event_id="evt_part")
+    assert _post(webhook_client, event).status_code == 200
+    assert _state(sale) == ("payment_completed", "sold", "succeeded")
+    payment = db.session.scalars(select(StubPayment)).one()
+    assert payment.amount_refunded_cents == 1000
+    actions = set(db.session.scalars(select(AuditLogEntry.action)))
+    assert "order.partially_refunded" in actions
+
+
+def test_a_signed_payload_that_is_not_an_event_is_refused(
+    app: Flask, webhook_client: FlaskClient
+) -> None:
+    for body in (b"not json", b"[1, 2]", b'{"id": "evt_x"}'):
+        headers = {"Stripe-Signature": signature_header(body, _secret())}
+        response = webhook_client.post(CONNECT, data=body, headers=headers)
+        assert response.status_code == 400, body
+    assert _event_count() == 0
