@@ -8,9 +8,9 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from werkzeug.security import generate_password_hash
 
-from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.domain.statuses import ListingStatus, ReadingStatus
 from stubcollector.extensions import db
-from stubcollector.models import Stub, User
+from stubcollector.models import Stub, StubListing, User
 from tests.conftest import TEST_PASSWORD
 
 # Hashing with scrypt is deliberately slow; the factories share one precomputed hash.
@@ -64,3 +64,16 @@ class StubFactory(BaseFactory):
     extraction_engine = "manual"
     field_confidence = factory.LazyFunction(dict)
     corrected_fields = factory.LazyFunction(list)
+
+
+class ListingFactory(BaseFactory):
+    """An active listing of a stub owned by its seller (a seller who can take charges)."""
+
+    class Meta:
+        model = StubListing
+
+    seller = factory.SubFactory(SellerFactory)
+    stub = factory.SubFactory(StubFactory, owner=factory.SelfAttribute("..seller"))
+    asking_price_cents = 2500
+    currency = "USD"
+    status = ListingStatus.ACTIVE.value

@@ -14,27 +14,37 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from stubcollector import cli
 from stubcollector.adapters import redis_jobs
 from stubcollector.adapters.jobs import InProcessJobQueue, InProcessScheduler, JobQueue
+from stubcollector.adapters.payments import build_payment_gateway
+from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
 from stubcollector.observability import web as observability
 from stubcollector.observability.logs import configure_logging
-from stubcollector.services import accounts
+from stubcollector.services import accounts, webhooks
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
 
-def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jobs: JobQueue | None = None,
+    payments: PaymentGateway | None = None,
+) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
     configure(app, settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "status" first
     register_extensions(app, settings)
     redis = redis_jobs.connect(settings.redis_url) if settings.redis_url else None
+    jobs = jobs or build_job_queue(app, settings, redis)
     app.extensions[EXTENSION_KEY] = Container(
         settings=settings,
-        jobs=jobs or build_job_queue(app, settings, redis),
+        jobs=jobs,
+        payments=payments
+        or build_payment_gateway(settings, jobs=jobs, webhook_receiver=webhooks.receive),
         redis=redis,
     )
     observability.init_app(app)

@@ -125,6 +125,9 @@ def seed() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from stubcollector.cli_payments import payments_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(payments_cli)

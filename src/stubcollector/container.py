@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from redis import Redis
 
 from stubcollector.adapters.jobs import JobQueue
+from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.config import Settings
 
 EXTENSION_KEY = "stubcollector"
@@ -21,6 +22,7 @@ EXTENSION_KEY = "stubcollector"
 class Container:
     settings: Settings
     jobs: JobQueue
+    payments: PaymentGateway
     # The Redis client when REDIS_URL is set (readiness checks, queue, metrics).
     redis: Redis | None = None
 

@@ -5,6 +5,14 @@ from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
 from stubcollector.models.listing import StubListing
 from stubcollector.models.order import StubDispute, StubOrder, StubPayment
+from stubcollector.models.sandbox import (
+    SandboxAccount,
+    SandboxBalanceTransaction,
+    SandboxEvent,
+    SandboxIdempotencyKey,
+    SandboxLink,
+    SandboxPaymentIntent,
+)
 from stubcollector.models.stub import STUB_FIELDS, Stub
 from stubcollector.models.user import User
 
@@ -13,6 +21,12 @@ __all__ = [
     "AuditLogEntry",
     "Base",
     "ProviderEvent",
+    "SandboxAccount",
+    "SandboxBalanceTransaction",
+    "SandboxEvent",
+    "SandboxIdempotencyKey",
+    "SandboxLink",
+    "SandboxPaymentIntent",
     "Stub",
     "StubDispute",
     "StubListing",

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.observability import web as observability
-from stubcollector.web import openapi, pages
-from stubcollector.web.api import auth, health, users
+from stubcollector.web import openapi, pages, sandbox
+from stubcollector.web.api import auth, health, payments, users
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
 API_BLUEPRINTS: tuple[Blueprint, ...] = (
     health.bp,
     auth.bp,
     users.bp,
+    payments.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
 PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (*pages.BLUEPRINTS,)
@@ -28,3 +30,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in PAGE_BLUEPRINTS:
         app.register_blueprint(blueprint)
     pages.init_app(app, PAGE_BLUEPRINTS)
+    if container(app).settings.payments_backend == "sandbox":
+        # The sandbox's hosted pages; their URLs carry the secret (see web/sandbox.py).
+        csrf.exempt(sandbox.bp)
+        app.register_blueprint(sandbox.bp)

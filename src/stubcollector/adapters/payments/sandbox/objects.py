@@ -1,0 +1,261 @@
+"""Stripe-shaped JSON for the sandbox's objects and events.
+
+Field names and nesting follow Stripe's API objects (see the fixtures in
+``stripe/openapi``'s ``fixtures3.json``) for the fields our handlers and a front end read;
+Stripe's many other fields are left out. Money is integer cents, times are unix seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from typing import Any
+
+from stubcollector.models.sandbox import SandboxAccount, SandboxPaymentIntent
+
+API_VERSION = "2026-10-28.endive"
+_ALPHABET = string.ascii_letters + string.digits
+# Stripe's US card pricing: 2.9 % + 30 ¢ per successful charge.
+CARD_FEE_BASIS_POINTS = 290
+CARD_FEE_FIXED_CENTS = 30
+DISPUTE_FEE_CENTS = 1500
+TERMINAL_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+def card_processing_fee(amount: int) -> int:
+    """Stripe's fee for a card charge, rounded half-up to the cent."""
+    return (amount * CARD_FEE_BASIS_POINTS + 5000) // 10000 + CARD_FEE_FIXED_CENTS
+
+
+def account_object(account: SandboxAccount) -> dict[str, Any]:
+    capability = "active" if account.charges_enabled else "inactive"
+    return {
+        "id": account.id,
+        "object": "account",
+        "business_type": "individual" if account.details_submitted else None,
+        "capabilities": {"card_payments": capability, "transfers": capability},
+        "charges_enabled": account.charges_enabled,
+        "controller": {
+            "fees": {"payer": account.fees_payer},
+            "is_controller": True,
+            "losses": {"payments": account.losses_payer},
+            "requirement_collection": "stripe",
+            "stripe_dashboard": {"type": "express"},
+            "type": "application",
+        },
+        "country": account.country,
+        "created": unix(account.created_at),
+        "default_currency": "usd",
+        "details_submitted": account.details_submitted,
+        "email": account.email,
+        "livemode": False,
+        "metadata": {},
+        "payouts_enabled": account.payouts_enabled,
+        "requirements": {
+            "alternatives": [],
+            "current_deadline": None,
+            "currently_due": list(account.requirements_due),
+            "disabled_reason": account.disabled_reason,
+            "errors": [],
+            "eventually_due": list(account.requirements_due),
+            "past_due": list(account.requirements_due) if account.disabled_reason else [],
+            "pending_verification": [],
+        },
+        "settings": {
+            "payouts": {
+                "debit_negative_balances": True,
+                "schedule": {
+                    "delay_days": account.payout_delay_days,
+                    "interval": account.payout_interval,
+                },
+            }
+        },
+        "type": "express",
+    }
+
+
+def balance_transaction_object(pi: SandboxPaymentIntent) -> dict[str, Any] | None:
+    if pi.balance_transaction_id is None:
+        return None
+    fee = pi.processing_fee or 0
+    return {
+        "id": pi.balance_transaction_id,
+        "object": "balance_transaction",
+        "amount": pi.amount,
+        "currency": pi.currency,
+        "fee": fee,
+        "fee_details": [
+            {
+                "amount": fee,
+                "currency": pi.currency,
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            },
+        ],
+        "net": pi.amount - fee,
+        "source": pi.charge_id,
+        "status": "pending",
+        "type": "charge",
+    }
+
+
+def charge_object(pi: SandboxPaymentIntent) -> dict[str, Any] | None:
+    if pi.charge_id is None:
+        return None
+    refunds = []
+    if pi.refund_id is not None:
+        refunds.append(refund_object(pi, pi.amount_refunded))
+    return {
+        "id": pi.charge_id,
+        "object": "charge",
+        "amount": pi.amount,
+        "amount_captured": pi.amount,
+        "amount_refunded": pi.amount_refunded,
+        "application_fee_amount": pi.application_fee_amount,
+        # Expanded, as with ``expand=["latest_charge.balance_transaction"]``, so the
+        # processing fee travels with the event.
+        "balance_transaction": balance_transaction_object(pi),
+        "captured": True,
+        "created": unix(pi.charge_created_at),
+        "currency": pi.currency,
+        "description": pi.description,
+        "disputed": pi.dispute_id is not None,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": dict(pi.metadata_),
+        "paid": True,
+        "payment_intent": pi.id,
+        "payment_method_details": {
+            "card": {"brand": "visa", "last4": pi.card_last4, "country": "US"},
+            "type": "card",
+        },
+        "refunded": pi.amount_refunded == pi.amount,
+        "refunds": {"object": "list", "data": refunds, "has_more": False},
+        "status": "succeeded",
+    }
+
+
+def payment_intent_object(pi: SandboxPaymentIntent) -> dict[str, Any]:
+    return {
+        "id": pi.id,
+        "object": "payment_intent",
+        "amount": pi.amount,
+        "amount_capturable": 0,
+        "amount_received": pi.amount if pi.status == "succeeded" else 0,
+        "application_fee_amount": pi.application_fee_amount,
+        "automatic_payment_methods": {"enabled": True},
+        "canceled_at": unix(pi.canceled_at),
+        "cancellation_reason": pi.cancellation_reason,
+        "capture_method": "automatic",
+        "client_secret": pi.client_secret,
+        "confirmation_method": "automatic",
+        "created": unix(pi.created_at),
+        "currency": pi.currency,
+        "description": pi.description,
+        "last_payment_error": pi.last_payment_error,
+        "latest_charge": charge_object(pi),
+        "livemode": False,
+        "metadata": dict(pi.metadata_),
+        "payment_method_types": ["card"],
+        "status": pi.status,
+    }
+
+
+def refund_object(pi: SandboxPaymentIntent, amount: int) -> dict[str, Any]:
+    return {
+        "id": pi.refund_id,
+        "object": "refund",
+        "amount": amount,
+        "charge": pi.charge_id,
+        "created": unix(pi.refunded_at),
+        "currency": pi.currency,
+        "metadata": {},
+        "payment_intent": pi.id,
+        "reason": pi.refund_reason,
+        "status": "succeeded",
+    }
+
+
+def dispute_object(
+    pi: SandboxPaymentIntent, *, withdrawn: bool = False, reinstated: bool = False
+) -> dict[str, Any]:
+    balance_transactions: list[dict[str, Any]] = []
+    if withdrawn or reinstated:
+        balance_transactions.append(
+            {
+                "object": "balance_transaction",
+                "amount": -pi.amount,
+                "fee": DISPUTE_FEE_CENTS,
+                "type": "adjustment",
+                "reporting_category": "dispute",
+            }
+        )
+    if reinstated:
+        balance_transactions.append(
+            {
+                "object": "balance_transaction",
+                "amount": pi.amount,
+                "fee": 0,
+                "type": "adjustment",
+                "reporting_category": "dispute_reversal",
+            }
+        )
+    created = unix(pi.dispute_created_at)
+    # Stripe gives the seller about a week to respond with evidence.
+    due = None if created is None else created + 7 * 86400
+    return {
+        "id": pi.dispute_id,
+        "object": "dispute",
+        "amount": pi.amount,
+        "balance_transactions": balance_transactions,
+        "charge": pi.charge_id,
+        "created": created,
+        "currency": pi.currency,
+        "evidence_details": {
+            "due_by": due,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": pi.id,
+        "reason": pi.dispute_reason,
+        "status": pi.dispute_status,
+    }
+
+
+def event_object(
+    event_id: str,
+    event_type: str,
+    data_object: dict[str, Any],
+    *,
+    account: str | None,
+    created: datetime,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": event_id,
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": unix(created),
+        "data": {"object": data_object},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": idempotency_key},
+        "type": event_type,
+    }
+    if account is not None:
+        event["account"] = account
+    return event

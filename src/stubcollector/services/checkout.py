@@ -1,0 +1,296 @@
+"""Checkout: reserve a listing for one buyer, create the order and its direct charge.
+
+Three steps, never a provider call inside a transaction:
+
+1. one transaction reserves the listing (compare-and-swap, see ``reservations``) and
+   inserts the order with its fee split — of many buyers racing, one gets past here;
+2. the provider creates the PaymentIntent on the seller's account with the key
+   ``order:{id}:payment_intent`` (a retry returns the same PaymentIntent);
+3. a second transaction stores the payment. If step 2 fails, the order is cancelled and
+   the listing released: no half state is left behind.
+
+A repeated call by the buyer who holds the listing returns the same order and
+PaymentIntent. Amounts always come from the listing on the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stubcollector.adapters.payments.ports import (
+    Checkout,
+    CheckoutRequest,
+    PaymentError,
+    PaymentProviderUnavailable,
+)
+from stubcollector.container import settings
+from stubcollector.domain.errors import Conflict, DomainError, NotFound
+from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
+from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
+from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
+from stubcollector.services import audit, reservations
+from stubcollector.services.orders import SYSTEM, Actor, _move, gateway
+from stubcollector.services.transaction import transaction
+
+log = logging.getLogger(__name__)
+
+SUPERSEDED_REASON = "Replaced by a newer checkout of the same listing."
+PROVIDER_FAILED_REASON = "The payment could not be started; the listing was released."
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    order_id: int
+    account_id: str
+    split: FeeSplit
+    description: str
+    metadata: dict[str, str]
+    reserved_until: datetime
+    # Orders of others (or this buyer's stale ones) cancelled here; their PaymentIntents
+    # are cancelled at the provider after the commit.
+    cancelled_order_ids: tuple[int, ...]
+    # A repeated call: the order already has its PaymentIntent.
+    payment_exists: bool
+
+
+def payment_intent_key(order_id: int) -> str:
+    return f"order:{order_id}:payment_intent"
+
+
+def create_payment_intent(
+    buyer: User, listing_id: int, ip_address: str | None = None
+) -> dict[str, Any]:
+    prepared = _reserve_and_create_order(buyer, listing_id, ip_address)
+    _cancel_provider_checkouts(prepared.cancelled_order_ids)
+    request = CheckoutRequest(
+        order_id=prepared.order_id,
+        account_id=prepared.account_id,
+        amount_cents=prepared.split.total_cents,
+        application_fee_cents=prepared.split.platform_fee_cents,
+        idempotency_key=payment_intent_key(prepared.order_id),
+        description=prepared.description,
+        metadata=prepared.metadata,
+    )
+    try:
+        checkout = gateway().create_checkout(request)
+    except (PaymentError, PaymentProviderUnavailable) as exc:
+        # A first attempt leaves nothing half-done; a repeat keeps the order whose
+        # PaymentIntent already exists (the buyer may still pay it).
+        if not prepared.payment_exists:
+            _abandon(prepared.order_id, buyer, exc)
+        raise
+    _store_payment(prepared.order_id, checkout)
+    return _response(prepared, checkout)
+
+
+def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | None) -> _Prepared:
+    config = settings()
+    try:
+        with transaction() as session:
+            listing = session.get(StubListing, listing_id)
+            if listing is None:
+                raise NotFound("listing not found")
+            seller = session.get(User, listing.seller_id)
+            assert seller is not None
+            if listing.seller_id != buyer.id and not seller.can_accept_payments:
+                raise Conflict("the seller cannot take payments at the moment")
+            reservation = reservations.reserve(
+                session, listing_id, buyer.id, minutes=config.reservation_minutes
+            )
+            assert seller.stripe_account_id is not None
+            cancelled: tuple[int, ...] = ()
+            if reservation.replaced_buyer_id is not None:
+                cancelled = reservations.cancel_open_orders(
+                    session,
+                    listing_id,
+                    reservation.replaced_buyer_id,
+                    now=utcnow(),
+                    reason=reservations.EXPIRY_REASON,
+                )
+            order = None
+            if reservation.already_held:
+                order = session.scalars(
+                    select(StubOrder).where(
+                        StubOrder.stub_listing_id == listing_id,
+                        StubOrder.buyer_id == buyer.id,
+                        StubOrder.order_status.in_([s.value for s in OPEN_ORDER_STATUSES]),
+                    )
+                ).first()
+            if order is None:
+                cancelled += _supersede_failed_orders(session, listing_id, buyer.id)
+                split = FeeSplit.for_total(listing.asking_price_cents, config.stripe_platform_fee)
+                order = StubOrder(
+                    buyer_id=buyer.id,
+                    seller_id=listing.seller_id,
+                    stub_listing_id=listing_id,
+                    total_amount_cents=split.total_cents,
+                    platform_fee_cents=split.platform_fee_cents,
+                    seller_amount_cents=split.seller_amount_cents,
+                    currency=CURRENCY,
+                    seller_payout_schedule_days=config.stripe_payout_hold_days,
+                )
+                session.add(order)
+                session.flush()
+                audit.record(
+                    session,
+                    action="order.created",
+                    object_type="order",
+                    object_id=order.id,
+                    actor=buyer,
+                    after=OrderStatus.PENDING.value,
+                    ip_address=ip_address,
+                    listing_id=listing_id,
+                    total_amount_cents=split.total_cents,
+                    platform_fee_cents=split.platform_fee_cents,
+                )
+            return _Prepared(
+                order_id=order.id,
+                account_id=seller.stripe_account_id,
+                split=FeeSplit(
+                    order.total_amount_cents, order.platform_fee_cents, order.seller_amount_cents
+                ),
+                description=f"Stub Collector order {order.id}: listing {listing_id}",
+                metadata={
+                    "order_id": str(order.id),
+                    "listing_id": str(listing_id),
+                    "buyer_id": str(buyer.id),
+                },
+                reserved_until=reservation.reserved_until,
+                cancelled_order_ids=cancelled,
+                payment_exists=session.scalar(
+                    select(StubPayment.id).where(StubPayment.order_id == order.id)
+                )
+                is not None,
+            )
+    except IntegrityError:
+        # The partial unique index (one open-or-paid order per listing) caught a race the
+        # reservation should already have stopped.
+        raise Conflict("another buyer is already paying for this listing") from None
+
+
+def _supersede_failed_orders(session: Session, listing_id: int, buyer_id: int) -> tuple[int, ...]:
+    """A buyer trying again after a decline starts a new order; the old one is closed."""
+    stale = session.scalars(
+        select(StubOrder).where(
+            StubOrder.stub_listing_id == listing_id,
+            StubOrder.buyer_id == buyer_id,
+            StubOrder.order_status == OrderStatus.PAYMENT_FAILED.value,
+        )
+    ).all()
+    for order in stale:
+        _move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
+    return tuple(order.id for order in stale)
+
+
+def _abandon(order_id: int, buyer: User, error: DomainError) -> None:
+    with transaction() as session:
+        order = session.get(StubOrder, order_id, populate_existing=True)
+        assert order is not None
+        if order.order_status in (s.value for s in OPEN_ORDER_STATUSES):
+            _move(
+                session,
+                order,
+                OrderStatus.CANCELLED,
+                Actor(kind="system"),
+                reason=PROVIDER_FAILED_REASON,
+                provider_error=error.message,
+            )
+        reservations.release(
+            session, order.stub_listing_id, buyer_id=buyer.id, reason="payment provider failed"
+        )
+
+
+def _store_payment(order_id: int, checkout: Checkout) -> None:
+    with transaction() as session:
+        payment = session.scalars(
+            select(StubPayment).where(StubPayment.order_id == order_id)
+        ).first()
+        if payment is None:
+            order = session.get(StubOrder, order_id)
+            assert order is not None
+            session.add(
+                StubPayment(
+                    order_id=order_id,
+                    stripe_account_id=checkout.account_id,
+                    payment_intent_id=checkout.payment_intent_id,
+                    client_secret=checkout.client_secret,
+                    idempotency_key=payment_intent_key(order_id),
+                    amount_total_cents=order.total_amount_cents,
+                    platform_fee_cents=order.platform_fee_cents,
+                    payment_status=PaymentStatus.REQUIRES_PAYMENT_METHOD.value,
+                )
+            )
+        elif payment.client_secret is None:
+            payment.client_secret = checkout.client_secret
+
+
+def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
+    """Cancel the PaymentIntents of cancelled orders; a failure is logged, not fatal.
+
+    If a cancel fails and the buyer still pays, the success handler refunds the payment
+    because the order no longer holds the listing.
+    """
+    if not order_ids:
+        return
+    with transaction() as session:
+        targets = session.execute(
+            select(
+                StubPayment.order_id, StubPayment.stripe_account_id, StubPayment.payment_intent_id
+            ).where(StubPayment.order_id.in_(order_ids))
+        ).all()
+    for order_id, account_id, pi_id in targets:
+        try:
+            gateway().cancel_checkout(account_id, pi_id, idempotency_key=f"order:{order_id}:cancel")
+        except (PaymentError, PaymentProviderUnavailable) as exc:
+            log.warning("could not cancel %s of order %s: %s", pi_id, order_id, exc.message)
+            continue
+        with transaction() as session:
+            payment = session.scalars(
+                select(StubPayment).where(StubPayment.order_id == order_id)
+            ).first()
+            if payment is not None and payment.payment_status in (
+                PaymentStatus.REQUIRES_PAYMENT_METHOD,
+                PaymentStatus.PROCESSING,
+                PaymentStatus.FAILED,
+            ):
+                payment.payment_status = PaymentStatus.CANCELED.value
+
+
+def expire_reservations(now: datetime | None = None) -> list[reservations.ExpiredReservation]:
+    """The expiry sweep: release expired holds, cancel their orders and PaymentIntents.
+
+    The job ``marketplace.release_expired`` and ``flask marketplace release-expired``
+    should call this function. Safe to run any time, any number of times.
+    """
+    with transaction() as session:
+        expired = reservations.release_expired(session, now=now)
+    _cancel_provider_checkouts(
+        tuple(order_id for item in expired for order_id in item.cancelled_order_ids)
+    )
+    return expired
+
+
+def _response(prepared: _Prepared, checkout: Checkout) -> dict[str, Any]:
+    split = prepared.split
+    return {
+        "order_id": prepared.order_id,
+        "payment_intent_id": checkout.payment_intent_id,
+        "client_secret": checkout.client_secret,
+        "publishable_key": gateway().publishable_key,
+        "stripe_account_id": checkout.account_id,
+        "currency": CURRENCY,
+        "total_amount_cents": split.total_cents,
+        "platform_fee_cents": split.platform_fee_cents,
+        "seller_amount_cents": split.seller_amount_cents,
+        "total_amount": cents_to_decimal_string(split.total_cents),
+        "reserved_until": prepared.reserved_until.isoformat(),
+        "payout_schedule_days": settings().stripe_payout_hold_days,
+        "sandbox_checkout_url": checkout.sandbox_checkout_url,
+    }

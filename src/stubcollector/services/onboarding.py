@@ -1,0 +1,173 @@
+"""Seller onboarding: connected account, onboarding links, status, dashboard and balance.
+
+The account's state in our database follows the provider, never a redirect: the return
+page and ``account.updated`` both re-read the account and apply it with :func:`sync_account`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from stubcollector.adapters.payments.ports import Balance, ConnectedAccount, OnboardingLink
+from stubcollector.container import settings
+from stubcollector.domain.errors import Conflict, NotFound
+from stubcollector.domain.statuses import StripeAccountStatus
+from stubcollector.models import User, utcnow
+from stubcollector.services import audit
+from stubcollector.services.orders import gateway
+from stubcollector.services.transaction import transaction
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    account_id: str
+    url: str
+    expires_at: datetime
+    account_created: bool
+
+
+def status_for(account: ConnectedAccount) -> StripeAccountStatus:
+    reason = account.disabled_reason or ""
+    if reason.startswith(("rejected", "platform_paused")):
+        return StripeAccountStatus.DISABLED
+    if account.charges_enabled and account.payouts_enabled:
+        return StripeAccountStatus.ACTIVE
+    if account.details_submitted or reason:
+        return StripeAccountStatus.RESTRICTED
+    return StripeAccountStatus.PENDING
+
+
+def start_onboarding(user: User, *, return_url: str, refresh_url: str) -> Onboarding:
+    """Create the seller's account if needed, then a fresh onboarding link.
+
+    A second call for a seller who already has an account returns a new link.
+    """
+    created = False
+    account_id = user.stripe_account_id
+    if account_id is None:
+        # Idempotent per user at the provider (key ``user:{id}:account``): two racing
+        # calls get the same account.
+        account = gateway().create_seller_account(user_id=user.id, email=user.email)
+        account_id = account.account_id
+        gateway().set_payout_delay(account_id, days=settings().stripe_payout_hold_days)
+        with transaction() as session:
+            fresh = session.get(User, user.id, populate_existing=True)
+            assert fresh is not None
+            if fresh.stripe_account_id is None:
+                fresh.stripe_account_id = account_id
+                fresh.is_seller = True
+                created = True
+                _apply(fresh, account)
+                audit.record(
+                    session,
+                    action="seller.account_created",
+                    object_type="user",
+                    object_id=user.id,
+                    actor=user,
+                    after=fresh.stripe_account_status,
+                    account_id=account_id,
+                    payout_delay_days=settings().stripe_payout_hold_days,
+                )
+            elif fresh.stripe_account_id != account_id:
+                raise Conflict("this user already has another connected account")
+    link = _link(account_id, return_url=return_url, refresh_url=refresh_url)
+    return Onboarding(account_id, link.url, link.expires_at, created)
+
+
+def refresh_link(user: User, *, return_url: str, refresh_url: str) -> Onboarding:
+    account_id = _require_account(user)
+    link = _link(account_id, return_url=return_url, refresh_url=refresh_url)
+    return Onboarding(account_id, link.url, link.expires_at, False)
+
+
+def _link(account_id: str, *, return_url: str, refresh_url: str) -> OnboardingLink:
+    return gateway().onboarding_link(account_id, refresh_url=refresh_url, return_url=return_url)
+
+
+def _require_account(user: User) -> str:
+    if user.stripe_account_id is None:
+        raise NotFound("you have no seller account yet; start onboarding first")
+    return user.stripe_account_id
+
+
+def _apply(user: User, account: ConnectedAccount) -> None:
+    user.stripe_charges_enabled = account.charges_enabled
+    user.stripe_payouts_enabled = account.payouts_enabled
+    user.stripe_details_submitted = account.details_submitted
+    user.stripe_requirements_due = list(account.requirements_due)
+    user.stripe_disabled_reason = account.disabled_reason
+    user.stripe_account_status = status_for(account).value
+    user.stripe_onboarding_completed = account.details_submitted and not account.requirements_due
+    user.stripe_account_synced_at = utcnow()
+
+
+def is_our_account(account_id: str) -> bool:
+    with transaction() as session:
+        found = session.scalar(select(User.id).where(User.stripe_account_id == account_id))
+        return found is not None
+
+
+def sync_account(account: ConnectedAccount, *, actor_kind: str = "webhook") -> int | None:
+    """Apply the provider's view of an account to its user; returns the user id."""
+    with transaction() as session:
+        user = session.scalars(
+            select(User).where(User.stripe_account_id == account.account_id).with_for_update()
+        ).first()
+        if user is None:
+            return None
+        before = user.stripe_account_status
+        _apply(user, account)
+        if before != user.stripe_account_status:
+            audit.record(
+                session,
+                action="seller.account_status_changed",
+                object_type="user",
+                object_id=user.id,
+                actor_kind=actor_kind,
+                before=before,
+                after=user.stripe_account_status,
+                account_id=account.account_id,
+            )
+        return user.id
+
+
+def refresh_status(user: User) -> dict[str, Any]:
+    """Re-read the account from the provider (the return page, the status page)."""
+    account_id = _require_account(user)
+    account = gateway().retrieve_account(account_id)
+    sync_account(account, actor_kind="user")
+    with transaction() as session:
+        fresh = session.get(User, user.id, populate_existing=True)
+        assert fresh is not None
+        return account_dict(fresh)
+
+
+def account_dict(user: User) -> dict[str, Any]:
+    return {
+        "account_id": user.stripe_account_id,
+        "account_status": user.stripe_account_status,
+        "onboarding_completed": user.stripe_onboarding_completed,
+        "charges_enabled": user.stripe_charges_enabled,
+        "payouts_enabled": user.stripe_payouts_enabled,
+        "details_submitted": user.stripe_details_submitted,
+        "requirements_due": list(user.stripe_requirements_due or []),
+        "disabled_reason": user.stripe_disabled_reason,
+        "can_accept_payments": user.can_accept_payments,
+        "payout_schedule_days": settings().stripe_payout_hold_days,
+        "synced_at": None
+        if user.stripe_account_synced_at is None
+        else user.stripe_account_synced_at.isoformat(),
+    }
+
+
+def dashboard_link(user: User) -> str:
+    """A fresh login link, made when the seller clicks (links are single-use)."""
+    return gateway().dashboard_link(_require_account(user))
+
+
+def balance(user: User) -> Balance:
+    return gateway().balance(_require_account(user))

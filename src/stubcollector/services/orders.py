@@ -1,0 +1,838 @@
+"""Order lifecycle: payment outcomes, receipt, refunds and disputes.
+
+Every change of an order's status goes through :func:`_move`, which checks it against
+``ORDER_TRANSITIONS`` and writes the audit entry with who did it. The ``apply_*`` functions
+are the single place where provider facts (from webhooks or reconciliation) change our
+state; they are idempotent and order-independent: a refund or dispute that arrives before
+the success first applies the success, so every delivery order ends in the same state.
+
+Provider calls are never made inside a database transaction: a service commits first,
+then calls the provider, then records the result in a second transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from stubcollector.adapters.payments.ports import (
+    PaymentError,
+    PaymentGateway,
+    PaymentProviderUnavailable,
+    Refund,
+)
+from stubcollector.container import container
+from stubcollector.domain.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
+from stubcollector.domain.money import cents_to_decimal_string
+from stubcollector.domain.statuses import (
+    ORDER_TRANSITIONS,
+    ListingStatus,
+    OrderStatus,
+    PaymentStatus,
+    ensure_transition,
+)
+from stubcollector.models import StubDispute, StubListing, StubOrder, StubPayment, User, utcnow
+from stubcollector.services import audit
+from stubcollector.services.transaction import transaction
+
+log = logging.getLogger(__name__)
+
+LOST_RESERVATION_REASON = (
+    "Your payment arrived after your reservation had ended and the stub was no longer held "
+    "for you, so it has been refunded in full."
+)
+DISPUTE_LOST_REASON = "The buyer's bank decided the dispute for the buyer."
+REFUNDABLE_BY_BUYER = (OrderStatus.PAYMENT_COMPLETED,)
+REFUNDABLE_BY_ADMIN = (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
+DISPUTE_RETURNS = frozenset({"won", "warning_closed", "prevented"})
+DISPUTE_TERMINAL = DISPUTE_RETURNS | {"lost"}
+
+
+def gateway() -> PaymentGateway:
+    return container().payments
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change, for the audit log."""
+
+    user: User | None = None
+    kind: str = "system"  # user, admin, system, webhook
+    ip_address: str | None = None
+
+    @classmethod
+    def of(cls, user: User, ip_address: str | None = None) -> Actor:
+        return cls(user, "admin" if user.is_admin else "user", ip_address)
+
+
+WEBHOOK = Actor(kind="webhook")
+SYSTEM = Actor(kind="system")
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What the provider says about a PaymentIntent (from an event or a re-read)."""
+
+    payment_intent_id: str
+    order_id: int | None = None
+    charge_id: str | None = None
+    processing_fee_cents: int | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    payment_intent_id: str | None
+    charge_id: str | None
+    amount_refunded_cents: int
+    refund_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    dispute_id: str
+    charge_id: str | None
+    payment_intent_id: str | None
+    status: str
+    reason: str | None
+    amount_cents: int
+    funds_withdrawn_cents: int = 0
+    funds_reinstated_cents: int = 0
+    evidence_due_by: datetime | None = None
+
+
+class OrderChanged(Conflict):
+    """Someone else changed the order between our read and our write; safe to retry."""
+
+
+class UnknownPayment(LookupError):
+    """An event names a payment we do not know (yet): processing fails and is retried."""
+
+
+# --- reading ---------------------------------------------------------------------------
+def _load(session: Session, order_id: int, *, lock: bool = False) -> StubOrder:
+    order = session.get(StubOrder, order_id, with_for_update=lock, populate_existing=True)
+    if order is None:
+        raise NotFound("order not found")
+    return order
+
+
+def _payment_of(session: Session, order_id: int) -> StubPayment | None:
+    return session.scalars(select(StubPayment).where(StubPayment.order_id == order_id)).first()
+
+
+def _lock_payment(session: Session, order_id: int) -> StubPayment | None:
+    return session.scalars(
+        select(StubPayment).where(StubPayment.order_id == order_id).with_for_update()
+    ).first()
+
+
+def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
+    return session.scalars(
+        select(StubDispute)
+        .where(StubDispute.order_id == order_id)
+        .order_by(StubDispute.created_at.desc(), StubDispute.id.desc())
+    ).first()
+
+
+def expected_payout_date(order: StubOrder) -> datetime | None:
+    if order.payment_confirmed_at is None:
+        return None
+    return order.payment_confirmed_at + timedelta(days=order.seller_payout_schedule_days)
+
+
+def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
+    """The order as the API shows it to its buyer, seller or an admin."""
+    payment = _payment_of(session, order.id)
+    dispute = _dispute_of(session, order.id)
+    listing = session.get(StubListing, order.stub_listing_id)
+    payout = expected_payout_date(order)
+
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "id": order.id,
+        "order_status": order.order_status,
+        "status_reason": order.status_reason,
+        "listing_id": order.stub_listing_id,
+        "listing_status": None if listing is None else listing.status,
+        # Only the order's own hold, never another buyer's.
+        "reserved_until": iso(listing.reserved_until)
+        if listing is not None
+        and listing.reserved_by_user_id == order.buyer_id
+        and order.order_status in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
+        else None,
+        "buyer_id": order.buyer_id,
+        "seller_id": order.seller_id,
+        "currency": order.currency,
+        "total_amount_cents": order.total_amount_cents,
+        "platform_fee_cents": order.platform_fee_cents,
+        "seller_amount_cents": order.seller_amount_cents,
+        "stripe_fee_cents": order.stripe_fee_cents,
+        "total_amount": cents_to_decimal_string(order.total_amount_cents),
+        "payment_status": None if payment is None else payment.payment_status,
+        "payment_intent_id": None if payment is None else payment.payment_intent_id,
+        "stripe_account_id": None if payment is None else payment.stripe_account_id,
+        "charge_id": None if payment is None else payment.charge_id,
+        "refund_id": None if payment is None else payment.refund_id,
+        "amount_refunded_cents": 0 if payment is None else payment.amount_refunded_cents,
+        "failure_message": None if payment is None else payment.failure_message,
+        "dispute": None
+        if dispute is None
+        else {
+            "dispute_id": dispute.dispute_id,
+            "status": dispute.status,
+            "reason": dispute.reason,
+            "amount_cents": dispute.amount_cents,
+            "funds_withdrawn_cents": dispute.funds_withdrawn_cents,
+            "funds_reinstated_cents": dispute.funds_reinstated_cents,
+            "evidence_due_by": iso(dispute.evidence_due_by),
+        },
+        "dispute_status": None if dispute is None else dispute.status,
+        "seller_payout_schedule_days": order.seller_payout_schedule_days,
+        "expected_payout_date": None if payout is None else payout.date().isoformat(),
+        "created_at": iso(order.created_at),
+        "payment_confirmed_at": iso(order.payment_confirmed_at),
+        "completed_at": iso(order.completed_at),
+        "cancelled_at": iso(order.cancelled_at),
+        "refunded_at": iso(order.refunded_at),
+        "disputed_at": iso(order.disputed_at),
+    }
+
+
+def get_order(viewer: User, order_id: int) -> dict[str, Any]:
+    with transaction() as session:
+        order = _load(session, order_id)
+        if viewer.id not in (order.buyer_id, order.seller_id) and not viewer.is_admin:
+            raise PermissionDenied("only the buyer, the seller or an admin may see this order")
+        return order_dict(session, order)
+
+
+# --- transitions -----------------------------------------------------------------------
+def _move(
+    session: Session,
+    order: StubOrder,
+    target: OrderStatus,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    **details: Any,
+) -> None:
+    current = OrderStatus(order.order_status)
+    ensure_transition(current, target, ORDER_TRANSITIONS, "order")
+    # Compare-and-swap on the status we read: a concurrent writer (another worker handling
+    # an event of the same order) makes this match nothing instead of being overwritten.
+    # PostgreSQL already serialises us with FOR UPDATE; SQLite has no row locks.
+    swapped = session.execute(
+        update(StubOrder)
+        .where(StubOrder.id == order.id, StubOrder.order_status == current.value)
+        .values(order_status=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    if swapped.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderChanged("the order changed at the same time; try again")
+    now = utcnow()
+    order.order_status = target.value
+    if reason is not None:
+        order.status_reason = reason
+    stamp = {
+        OrderStatus.PAYMENT_COMPLETED: "payment_confirmed_at",
+        OrderStatus.COMPLETED: "completed_at",
+        OrderStatus.CANCELLED: "cancelled_at",
+        OrderStatus.REFUNDED: "refunded_at",
+        OrderStatus.DISPUTED: "disputed_at",
+    }.get(target)
+    if stamp is not None and getattr(order, stamp) is None:
+        setattr(order, stamp, now)
+    audit.record(
+        session,
+        action=f"order.{target.value}",
+        object_type="order",
+        object_id=order.id,
+        actor=actor.user,
+        actor_kind=actor.kind,
+        before=current.value,
+        after=target.value,
+        ip_address=actor.ip_address,
+        reason=reason,
+        **details,
+    )
+
+
+def _release_listing(session: Session, order: StubOrder, reason: str) -> None:
+    released = session.execute(
+        update(StubListing)
+        .where(
+            StubListing.id == order.stub_listing_id,
+            StubListing.status == ListingStatus.PAYMENT_PENDING.value,
+            StubListing.reserved_by_user_id == order.buyer_id,
+        )
+        .values(
+            status=ListingStatus.ACTIVE.value,
+            reserved_by_user_id=None,
+            reserved_until=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            action="listing.released",
+            object_type="listing",
+            object_id=order.stub_listing_id,
+            before=ListingStatus.PAYMENT_PENDING.value,
+            after=ListingStatus.ACTIVE.value,
+            reason=reason,
+            order_id=order.id,
+        )
+
+
+def _take_listing(session: Session, order: StubOrder) -> bool:
+    """Mark the order's listing sold, only if it is still this buyer's to take."""
+    now = utcnow()
+    status = OrderStatus(order.order_status)
+    held = (StubListing.status == ListingStatus.PAYMENT_PENDING.value) & (
+        StubListing.reserved_by_user_id == order.buyer_id
+    )
+    # After a decline the listing was released; a retried card may still win it if
+    # nobody else holds it by now.
+    condition = (
+        held | (StubListing.status == ListingStatus.ACTIVE.value)
+        if (status is OrderStatus.PAYMENT_FAILED)
+        else held
+    )
+    sold = session.execute(
+        update(StubListing)
+        .where(StubListing.id == order.stub_listing_id, condition)
+        .values(
+            status=ListingStatus.SOLD.value,
+            reserved_by_user_id=None,
+            reserved_until=None,
+            sold_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not sold.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        session,
+        action="listing.sold",
+        object_type="listing",
+        object_id=order.stub_listing_id,
+        before=ListingStatus.PAYMENT_PENDING.value,
+        after=ListingStatus.SOLD.value,
+        order_id=order.id,
+    )
+    return True
+
+
+def _reactivate_listing(session: Session, order: StubOrder) -> None:
+    """A refunded sale puts the stub back on sale (unless the seller cancelled it)."""
+    reopened = session.execute(
+        update(StubListing)
+        .where(
+            StubListing.id == order.stub_listing_id,
+            StubListing.status == ListingStatus.SOLD.value,
+        )
+        .values(status=ListingStatus.ACTIVE.value, sold_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if reopened.rowcount:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            action="listing.reactivated",
+            object_type="listing",
+            object_id=order.stub_listing_id,
+            before=ListingStatus.SOLD.value,
+            after=ListingStatus.ACTIVE.value,
+            order_id=order.id,
+        )
+
+
+# --- provider facts --------------------------------------------------------------------
+def _find_payment(
+    session: Session,
+    *,
+    payment_intent_id: str | None = None,
+    charge_id: str | None = None,
+    order_id: int | None = None,
+) -> StubPayment | None:
+    if payment_intent_id:
+        found = session.scalars(
+            select(StubPayment)
+            .where(StubPayment.payment_intent_id == payment_intent_id)
+            .with_for_update()
+        ).first()
+        if found is not None:
+            return found
+    if charge_id:
+        found = session.scalars(
+            select(StubPayment).where(StubPayment.charge_id == charge_id).with_for_update()
+        ).first()
+        if found is not None:
+            return found
+    if order_id is not None:
+        return _payment_of(session, order_id)
+    return None
+
+
+def _record_success(order: StubOrder, payment: StubPayment, facts: PaymentFacts) -> None:
+    if facts.charge_id and not payment.charge_id:
+        payment.charge_id = facts.charge_id
+    if facts.processing_fee_cents is not None:
+        payment.stripe_processing_fee_cents = facts.processing_fee_cents
+        order.stripe_fee_cents = facts.processing_fee_cents
+    if payment.processed_at is None:
+        payment.processed_at = utcnow()
+    if payment.payment_status in (
+        PaymentStatus.REQUIRES_PAYMENT_METHOD,
+        PaymentStatus.PROCESSING,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELED,
+    ):
+        payment.payment_status = PaymentStatus.SUCCEEDED.value
+        payment.failure_code = payment.failure_message = None
+
+
+def _apply_paid(
+    session: Session, order: StubOrder, payment: StubPayment, facts: PaymentFacts, actor: Actor
+) -> None:
+    """The charge succeeded: sell the listing to this order, or refund if it was lost."""
+    _record_success(order, payment, facts)
+    status = OrderStatus(order.order_status)
+    if status in (
+        OrderStatus.PENDING,
+        OrderStatus.PAYMENT_PROCESSING,
+        OrderStatus.PAYMENT_FAILED,
+    ):
+        if _take_listing(session, order):
+            _move(session, order, OrderStatus.PAYMENT_COMPLETED, actor, reason=None)
+            order.status_reason = None
+            return
+        _move(session, order, OrderStatus.CANCELLED, actor, reason=LOST_RESERVATION_REASON)
+        status = OrderStatus.CANCELLED
+    if status is OrderStatus.CANCELLED and payment.amount_refunded_cents == 0:
+        # The money arrived for an order that no longer holds its listing: give it back.
+        order.status_reason = LOST_RESERVATION_REASON
+        if payment.payment_status == PaymentStatus.SUCCEEDED:
+            payment.payment_status = PaymentStatus.REFUND_PENDING.value
+            audit.record(
+                session,
+                action="order.auto_refund_requested",
+                object_type="order",
+                object_id=order.id,
+                actor_kind=actor.kind,
+                before=status.value,
+                after=status.value,
+                reason=LOST_RESERVATION_REASON,
+            )
+
+
+def apply_payment_succeeded(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
+    """``payment_intent.succeeded``: returns the order id (None if not ours)."""
+    with transaction() as session:
+        payment = _find_payment(
+            session, payment_intent_id=facts.payment_intent_id, order_id=facts.order_id
+        )
+        if payment is None:
+            _ignore_unless_ours(facts)
+            return None
+        if payment.payment_intent_id != facts.payment_intent_id:
+            raise UnknownPayment(f"{facts.payment_intent_id} is not the order's PaymentIntent")
+        order = _load(session, payment.order_id, lock=True)
+        _apply_paid(session, order, payment, facts, actor)
+        refund_due = payment.payment_status == PaymentStatus.REFUND_PENDING
+        order_id = order.id
+    if refund_due:
+        settle_refund(order_id, actor, revert_on_failure=False)
+    return order_id
+
+
+def _ignore_unless_ours(facts: PaymentFacts) -> None:
+    """No payment row for this PaymentIntent: ours but not stored yet, or not ours at all."""
+    if facts.order_id is not None:
+        # Our metadata: the event beat checkout's last step; fail now, succeed on a retry.
+        raise UnknownPayment(f"no payment for {facts.payment_intent_id} (order {facts.order_id})")
+    log.info("ignoring %s: not a PaymentIntent of ours", facts.payment_intent_id)
+
+
+def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
+    with transaction() as session:
+        payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
+        if payment is None:
+            _ignore_unless_ours(facts)
+            return None
+        order = _load(session, payment.order_id, lock=True)
+        if payment.payment_status in (
+            PaymentStatus.REQUIRES_PAYMENT_METHOD,
+            PaymentStatus.PROCESSING,
+            PaymentStatus.FAILED,
+        ):
+            payment.payment_status = PaymentStatus.FAILED.value
+            payment.failure_code = facts.failure_code
+            payment.failure_message = facts.failure_message
+        if OrderStatus(order.order_status) in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING):
+            reason = "The payment failed" + (
+                f": {facts.failure_message}" if facts.failure_message else "."
+            )
+            _move(
+                session,
+                order,
+                OrderStatus.PAYMENT_FAILED,
+                actor,
+                reason=reason,
+                failure_code=facts.failure_code,
+            )
+            _release_listing(session, order, "payment failed")
+        return order.id
+
+
+def apply_payment_processing(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
+    with transaction() as session:
+        payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
+        if payment is None:
+            _ignore_unless_ours(facts)
+            return None
+        order = _load(session, payment.order_id, lock=True)
+        if order.order_status == OrderStatus.PENDING:
+            payment.payment_status = PaymentStatus.PROCESSING.value
+            _move(session, order, OrderStatus.PAYMENT_PROCESSING, actor)
+        return order.id
+
+
+def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | None:
+    with transaction() as session:
+        payment = _find_payment(session, payment_intent_id=facts.payment_intent_id)
+        if payment is None:
+            _ignore_unless_ours(facts)
+            return None
+        order = _load(session, payment.order_id, lock=True)
+        if payment.payment_status != PaymentStatus.SUCCEEDED:
+            payment.payment_status = PaymentStatus.CANCELED.value
+        if OrderStatus(order.order_status) in (
+            OrderStatus.PENDING,
+            OrderStatus.PAYMENT_PROCESSING,
+            OrderStatus.PAYMENT_FAILED,
+        ):
+            _move(
+                session,
+                order,
+                OrderStatus.CANCELLED,
+                actor,
+                reason="The payment was cancelled before it went through.",
+            )
+            _release_listing(session, order, "payment cancelled")
+        return order.id
+
+
+def _apply_full_refund(
+    session: Session, order: StubOrder, payment: StubPayment, actor: Actor
+) -> None:
+    payment.payment_status = PaymentStatus.REFUNDED.value
+    if payment.refunded_at is None:
+        payment.refunded_at = utcnow()
+    status = OrderStatus(order.order_status)
+    if status is OrderStatus.REFUNDED:
+        return
+    if status is OrderStatus.DISPUTED:
+        order.status_before_dispute = None
+    listing_was_ours = status in (
+        OrderStatus.PAYMENT_COMPLETED,
+        OrderStatus.COMPLETED,
+        OrderStatus.DISPUTED,
+    )
+    _move(session, order, OrderStatus.REFUNDED, actor, amount_cents=payment.amount_refunded_cents)
+    if listing_was_ours:
+        _reactivate_listing(session, order)
+
+
+def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
+    """``charge.refunded``: a (full) refund moves the order to ``refunded``."""
+    with transaction() as session:
+        payment = _find_payment(
+            session, payment_intent_id=facts.payment_intent_id, charge_id=facts.charge_id
+        )
+        if payment is None:
+            raise UnknownPayment(f"no payment for charge {facts.charge_id}")
+        order = _load(session, payment.order_id, lock=True)
+        if OrderStatus(order.order_status) in (
+            OrderStatus.PENDING,
+            OrderStatus.PAYMENT_PROCESSING,
+            OrderStatus.PAYMENT_FAILED,
+        ):
+            # Refund before success: the charge did succeed, so apply that first.
+            _apply_paid(
+                session,
+                order,
+                payment,
+                PaymentFacts(payment.payment_intent_id, charge_id=facts.charge_id),
+                actor,
+            )
+        _record_refund(session, order, payment, facts, actor)
+        return order.id
+
+
+def _record_refund(
+    session: Session, order: StubOrder, payment: StubPayment, facts: RefundFacts, actor: Actor
+) -> None:
+    if facts.refund_id and not payment.refund_id:
+        payment.refund_id = facts.refund_id
+    if facts.charge_id and not payment.charge_id:
+        payment.charge_id = facts.charge_id
+    payment.amount_refunded_cents = max(
+        payment.amount_refunded_cents, min(facts.amount_refunded_cents, payment.amount_total_cents)
+    )
+    if payment.amount_refunded_cents >= payment.amount_total_cents:
+        _apply_full_refund(session, order, payment, actor)
+    elif payment.amount_refunded_cents:
+        audit.record(
+            session,
+            action="order.partially_refunded",
+            object_type="order",
+            object_id=order.id,
+            actor=actor.user,
+            actor_kind=actor.kind,
+            amount_refunded_cents=payment.amount_refunded_cents,
+        )
+
+
+def apply_dispute(facts: DisputeFacts, actor: Actor = WEBHOOK) -> int:
+    """Any ``charge.dispute.*`` event: record it and move the order to or from ``disputed``."""
+    with transaction() as session:
+        payment = _find_payment(
+            session, charge_id=facts.charge_id, payment_intent_id=facts.payment_intent_id
+        )
+        if payment is None:
+            raise UnknownPayment(f"no payment for disputed charge {facts.charge_id}")
+        order = _load(session, payment.order_id, lock=True)
+        if OrderStatus(order.order_status) in (
+            OrderStatus.PENDING,
+            OrderStatus.PAYMENT_PROCESSING,
+            OrderStatus.PAYMENT_FAILED,
+        ):
+            # Dispute before success: only a successful charge can be disputed.
+            _apply_paid(
+                session,
+                order,
+                payment,
+                PaymentFacts(payment.payment_intent_id, charge_id=facts.charge_id),
+                actor,
+            )
+        dispute = session.scalars(
+            select(StubDispute).where(StubDispute.dispute_id == facts.dispute_id)
+        ).first()
+        if dispute is None:
+            dispute = StubDispute(
+                order_id=order.id,
+                dispute_id=facts.dispute_id,
+                charge_id=facts.charge_id,
+                status=facts.status,
+                reason=facts.reason,
+                amount_cents=facts.amount_cents,
+                funds_withdrawn_cents=0,
+                funds_reinstated_cents=0,
+                evidence_due_by=facts.evidence_due_by,
+            )
+            session.add(dispute)
+            audit.record(
+                session,
+                action="dispute.recorded",
+                object_type="dispute",
+                object_id=facts.dispute_id,
+                actor_kind=actor.kind,
+                after=facts.status,
+                order_id=order.id,
+                amount_cents=facts.amount_cents,
+            )
+        elif dispute.status not in DISPUTE_TERMINAL or facts.status in DISPUTE_TERMINAL:
+            # A late, older event must not reopen a closed dispute.
+            if dispute.status != facts.status:
+                audit.record(
+                    session,
+                    action="dispute.status_changed",
+                    object_type="dispute",
+                    object_id=facts.dispute_id,
+                    actor_kind=actor.kind,
+                    before=dispute.status,
+                    after=facts.status,
+                    order_id=order.id,
+                )
+            dispute.status = facts.status
+        dispute.funds_withdrawn_cents = max(
+            dispute.funds_withdrawn_cents, facts.funds_withdrawn_cents
+        )
+        dispute.funds_reinstated_cents = max(
+            dispute.funds_reinstated_cents, facts.funds_reinstated_cents
+        )
+        if dispute.status in DISPUTE_TERMINAL and dispute.closed_at is None:
+            dispute.closed_at = utcnow()
+        if dispute.evidence_due_by is None:
+            dispute.evidence_due_by = facts.evidence_due_by
+        session.flush()
+        _settle_dispute_status(session, order, payment, dispute, actor)
+        return order.id
+
+
+def _settle_dispute_status(
+    session: Session, order: StubOrder, payment: StubPayment, dispute: StubDispute, actor: Actor
+) -> None:
+    status = OrderStatus(order.order_status)
+    if dispute.status in DISPUTE_RETURNS:
+        if status is OrderStatus.DISPUTED:
+            previous = OrderStatus(order.status_before_dispute or OrderStatus.PAYMENT_COMPLETED)
+            _move(session, order, previous, actor, reason=None, dispute_id=dispute.dispute_id)
+            order.status_reason = None
+            order.status_before_dispute = None
+            payment.payment_status = (
+                PaymentStatus.REFUNDED.value
+                if previous is OrderStatus.REFUNDED
+                else PaymentStatus.SUCCEEDED.value
+            )
+        return
+    if status is not OrderStatus.DISPUTED:
+        if OrderStatus.DISPUTED not in ORDER_TRANSITIONS.get(status, frozenset()):
+            log.warning("dispute %s on order %s in %s", dispute.dispute_id, order.id, status)
+            return
+        order.status_before_dispute = status.value
+        _move(session, order, OrderStatus.DISPUTED, actor, dispute_id=dispute.dispute_id)
+        payment.payment_status = PaymentStatus.DISPUTED.value
+    if dispute.status == "lost":
+        order.status_reason = DISPUTE_LOST_REASON
+
+
+# --- buyer and admin actions -----------------------------------------------------------
+def complete_order(user: User, order_id: int, ip_address: str | None = None) -> dict[str, Any]:
+    """The buyer confirms receipt of a paid order."""
+    with transaction() as session:
+        order = _load(session, order_id, lock=True)
+        if order.buyer_id != user.id:
+            raise PermissionDenied("only the buyer can confirm receipt")
+        if order.order_status != OrderStatus.PAYMENT_COMPLETED:
+            raise InvalidTransition(
+                f"only a paid order can be completed (this one is {order.order_status})"
+            )
+        _move(session, order, OrderStatus.COMPLETED, Actor.of(user, ip_address))
+        return order_dict(session, order)
+
+
+def request_refund(
+    user: User, order_id: int, *, reason: str | None = None, ip_address: str | None = None
+) -> dict[str, Any]:
+    """Refund in full (fee included): the buyer before completion, or an admin."""
+    actor = Actor.of(user, ip_address)
+    with transaction() as session:
+        # Lock order as the event handlers do (payment, then order): no deadlock with them.
+        _lock_payment(session, order_id)
+        order = _load(session, order_id, lock=True)
+        is_buyer = order.buyer_id == user.id
+        if not (is_buyer or user.is_admin):
+            raise PermissionDenied("only the buyer or an admin can refund this order")
+        status = OrderStatus(order.order_status)
+        if status is OrderStatus.REFUNDED:
+            raise InvalidTransition("this order has already been refunded")
+        allowed = REFUNDABLE_BY_ADMIN if user.is_admin else REFUNDABLE_BY_BUYER
+        if status not in allowed:
+            if status is OrderStatus.COMPLETED:
+                raise PermissionDenied("a completed order can only be refunded by an admin")
+            raise InvalidTransition(f"only a paid order can be refunded (this one is {status})")
+        ensure_transition(status, OrderStatus.REFUNDED, ORDER_TRANSITIONS, "order")
+        claimed = session.execute(
+            update(StubPayment)
+            .where(
+                StubPayment.order_id == order.id,
+                StubPayment.payment_status == PaymentStatus.SUCCEEDED.value,
+            )
+            .values(payment_status=PaymentStatus.REFUND_PENDING.value, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            raise Conflict("a refund for this order is already in progress")
+        audit.record(
+            session,
+            action="order.refund_requested",
+            object_type="order",
+            object_id=order.id,
+            actor=user,
+            before=status.value,
+            after=status.value,
+            ip_address=ip_address,
+            reason=reason,
+        )
+    settle_refund(order_id, actor, revert_on_failure=True)
+    with transaction() as session:
+        return order_dict(session, _load(session, order_id))
+
+
+def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Refund | None:
+    """Ask the provider to refund a payment marked ``refund_pending`` and record the result.
+
+    Safe to repeat: the idempotency key ``order:{id}:refund`` makes the provider answer a
+    repeat with the first refund. With ``revert_on_failure`` a refused or unreachable
+    provider puts the payment back to ``succeeded`` (the user may try again); otherwise it
+    stays ``refund_pending`` for the next retry or reconciliation run.
+    """
+    with transaction() as session:
+        payment = _payment_of(session, order_id)
+        if payment is None or payment.payment_status != PaymentStatus.REFUND_PENDING:
+            return None
+        account_id, pi_id = payment.stripe_account_id, payment.payment_intent_id
+        order = _load(session, order_id)
+        # Derived from the order, so that every retry sends the same parameters under the
+        # same idempotency key (a different reason would be an idempotency error).
+        reason = None if order.order_status == OrderStatus.CANCELLED else "requested_by_customer"
+    try:
+        refund = gateway().refund(
+            account_id, pi_id, idempotency_key=f"order:{order_id}:refund", reason=reason
+        )
+    except (PaymentError, PaymentProviderUnavailable) as exc:
+        with transaction() as session:
+            payment = _payment_of(session, order_id)
+            if (
+                revert_on_failure
+                and payment is not None
+                and (payment.payment_status == PaymentStatus.REFUND_PENDING)
+            ):
+                payment.payment_status = PaymentStatus.SUCCEEDED.value
+            audit.record(
+                session,
+                action="order.refund_failed",
+                object_type="order",
+                object_id=order_id,
+                actor=actor.user,
+                actor_kind=actor.kind,
+                error=exc.message,
+            )
+        raise
+    with transaction() as session:
+        payment = _lock_payment(session, order_id)
+        assert payment is not None
+        order = _load(session, order_id, lock=True)
+        _record_refund(
+            session,
+            order,
+            payment,
+            RefundFacts(
+                payment_intent_id=pi_id,
+                charge_id=None,
+                amount_refunded_cents=payment.amount_refunded_cents + refund.amount_cents
+                if payment.refund_id != refund.refund_id
+                else payment.amount_refunded_cents,
+                refund_id=refund.refund_id,
+            ),
+            actor,
+        )
+    return refund

@@ -1,0 +1,348 @@
+"""Webhook inbox: verify, store once by event id, acknowledge, then process.
+
+:func:`receive` is the one ingestion function for both endpoints (and for the sandbox's
+own deliveries): it verifies the ``Stripe-Signature`` with the endpoint's secret, inserts
+the event relying on the unique (provider, event_id) constraint — a duplicate is
+acknowledged and ignored — and enqueues the job ``payments.process_event``. The job
+dispatches by type to the handlers in ``services.orders``/``onboarding`` and records the
+outcome on the stored row (processed, ignored, or failed with attempts and the error), so
+nothing is silently dropped and a failed event can be processed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from stubcollector.adapters.jobs import job
+from stubcollector.adapters.payments.ports import WebhookEndpoint, WebhookEvent
+from stubcollector.container import container
+from stubcollector.domain.statuses import EventStatus
+from stubcollector.models import ProviderEvent, utcnow
+from stubcollector.services import onboarding, orders
+from stubcollector.services.transaction import transaction
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "payments.process_event"
+# Immediate re-runs of a handler that collided with a concurrent one.
+HANDLER_TRIES = 3
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: str
+    event_type: str
+    duplicate: bool
+
+
+def receive(endpoint: WebhookEndpoint, payload: bytes, signature_header: str | None) -> Receipt:
+    """Verify and store one delivery; processing happens in the job (answer 2xx fast)."""
+    event = container().payments.parse_webhook(payload, signature_header, endpoint)
+    return store(event)
+
+
+def store(event: WebhookEvent) -> Receipt:
+    """Insert ``event`` once; enqueue processing for a new (or previously failed) event."""
+    provider = container().payments.name
+    row_id: int | None = None
+    try:
+        with transaction() as session:
+            row = ProviderEvent(
+                provider=provider,
+                event_id=event.event_id,
+                event_type=event.type,
+                account=event.account,
+                livemode=event.livemode,
+                payload=dict(event.payload),
+            )
+            session.add(row)
+            session.flush()
+            row_id = row.id
+        duplicate = False
+    except IntegrityError:
+        duplicate = True
+        with transaction() as session:
+            existing = session.scalars(
+                select(ProviderEvent).where(
+                    ProviderEvent.provider == provider, ProviderEvent.event_id == event.event_id
+                )
+            ).one()
+            # A redelivery of an event we failed to process is a good moment to try again.
+            if existing.processing_status == EventStatus.FAILED:
+                row_id = existing.id
+        log.info("duplicate delivery of %s acknowledged and ignored", event.event_id)
+    if row_id is not None:
+        container().jobs.enqueue(PROCESS_JOB, row_id)
+    return Receipt(event.event_id, event.type, duplicate)
+
+
+# --- reading Stripe objects ------------------------------------------------------------
+def _str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])  # an expanded object
+    return None
+
+
+def _int(data: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = data.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _order_id(metadata: object) -> int | None:
+    if isinstance(metadata, Mapping):
+        raw = metadata.get("order_id")
+        if isinstance(raw, str) and raw.isdigit():
+            return int(raw)
+    return None
+
+
+def _processing_fee(charge: object) -> int | None:
+    """Stripe's fee from the charge's balance transaction, when the event carries it."""
+    if not isinstance(charge, Mapping):
+        return None
+    transaction_ = charge.get("balance_transaction")
+    if isinstance(transaction_, Mapping):
+        fee = transaction_.get("fee")
+        if isinstance(fee, int):
+            return fee
+    return None
+
+
+def payment_facts(pi: Mapping[str, Any]) -> orders.PaymentFacts:
+    error = pi.get("last_payment_error")
+    error = error if isinstance(error, Mapping) else {}
+    charge = pi.get("latest_charge")
+    return orders.PaymentFacts(
+        payment_intent_id=str(pi["id"]),
+        order_id=_order_id(pi.get("metadata")),
+        charge_id=_str(pi, "latest_charge"),
+        processing_fee_cents=_processing_fee(charge),
+        failure_code=_str(error, "decline_code") or _str(error, "code"),
+        failure_message=_str(error, "message"),
+    )
+
+
+def refund_facts(charge: Mapping[str, Any]) -> orders.RefundFacts:
+    refunds = charge.get("refunds")
+    refund_id = None
+    if isinstance(refunds, Mapping) and isinstance(refunds.get("data"), list) and refunds["data"]:
+        first = refunds["data"][0]
+        refund_id = _str(first, "id") if isinstance(first, Mapping) else None
+    return orders.RefundFacts(
+        payment_intent_id=_str(charge, "payment_intent"),
+        charge_id=_str(charge, "id"),
+        amount_refunded_cents=_int(charge, "amount_refunded"),
+        refund_id=refund_id,
+    )
+
+
+def dispute_facts(dispute: Mapping[str, Any]) -> orders.DisputeFacts:
+    withdrawn = reinstated = 0
+    transactions = dispute.get("balance_transactions")
+    for entry in transactions if isinstance(transactions, list) else []:
+        if isinstance(entry, Mapping):
+            amount = _int(entry, "amount")
+            if amount < 0:
+                withdrawn += -amount
+            else:
+                reinstated += amount
+    details = dispute.get("evidence_details")
+    due = _int(details, "due_by") if isinstance(details, Mapping) else 0
+    return orders.DisputeFacts(
+        dispute_id=str(dispute["id"]),
+        charge_id=_str(dispute, "charge"),
+        payment_intent_id=_str(dispute, "payment_intent"),
+        status=_str(dispute, "status") or "needs_response",
+        reason=_str(dispute, "reason"),
+        amount_cents=_int(dispute, "amount"),
+        funds_withdrawn_cents=withdrawn,
+        funds_reinstated_cents=reinstated,
+        evidence_due_by=datetime.fromtimestamp(due, UTC) if due else None,
+    )
+
+
+# --- handlers --------------------------------------------------------------------------
+def _on_account_updated(event: WebhookEvent) -> bool:
+    account_id = _str(event.data_object, "id")
+    if account_id is None or not onboarding.is_our_account(account_id):
+        return False
+    # Events can arrive out of order: apply the account as it is now, not as it was.
+    account = container().payments.retrieve_account(account_id)
+    return onboarding.sync_account(account) is not None
+
+
+def _on_succeeded(event: WebhookEvent) -> bool:
+    return orders.apply_payment_succeeded(payment_facts(event.data_object)) is not None
+
+
+def _on_failed(event: WebhookEvent) -> bool:
+    return orders.apply_payment_failed(payment_facts(event.data_object)) is not None
+
+
+def _on_processing(event: WebhookEvent) -> bool:
+    return orders.apply_payment_processing(payment_facts(event.data_object)) is not None
+
+
+def _on_canceled(event: WebhookEvent) -> bool:
+    return orders.apply_payment_canceled(payment_facts(event.data_object)) is not None
+
+
+def _on_refunded(event: WebhookEvent) -> bool:
+    orders.apply_refund(refund_facts(event.data_object))
+    return True
+
+
+def _on_dispute(event: WebhookEvent) -> bool:
+    orders.apply_dispute(dispute_facts(event.data_object))
+    return True
+
+
+def _on_payout(event: WebhookEvent) -> bool:
+    payout = event.data_object
+    with transaction() as session:
+        from stubcollector.services import audit
+
+        audit.record(
+            session,
+            action=event.type,
+            object_type="payout",
+            object_id=_str(payout, "id"),
+            actor_kind="webhook",
+            after=_str(payout, "status"),
+            account=event.account,
+            amount_cents=_int(payout, "amount"),
+            arrival_date=_int(payout, "arrival_date"),
+            failure_code=_str(payout, "failure_code"),
+            failure_message=_str(payout, "failure_message"),
+        )
+    if event.type == "payout.failed":
+        log.warning(
+            "payout %s to %s failed: %s",
+            _str(payout, "id"),
+            event.account,
+            _str(payout, "failure_message"),
+        )
+    return True
+
+
+HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
+    "payment_intent.succeeded": _on_succeeded,
+    "payment_intent.payment_failed": _on_failed,
+    "payment_intent.processing": _on_processing,
+    "payment_intent.canceled": _on_canceled,
+    "account.updated": _on_account_updated,
+    "charge.refunded": _on_refunded,
+    "charge.dispute.created": _on_dispute,
+    "charge.dispute.updated": _on_dispute,
+    "charge.dispute.closed": _on_dispute,
+    "charge.dispute.funds_withdrawn": _on_dispute,
+    "charge.dispute.funds_reinstated": _on_dispute,
+    "payout.paid": _on_payout,
+    "payout.failed": _on_payout,
+}
+
+
+def _as_event(row: ProviderEvent) -> WebhookEvent:
+    data = row.payload.get("data")
+    data_object = data.get("object") if isinstance(data, Mapping) else None
+    created = row.payload.get("created")
+    return WebhookEvent(
+        event_id=row.event_id,
+        type=row.event_type,
+        account=row.account,
+        livemode=row.livemode,
+        created=created if isinstance(created, int) else 0,
+        data_object=data_object if isinstance(data_object, Mapping) else {},
+        payload=row.payload,
+    )
+
+
+@job(PROCESS_JOB)
+def process_event(row_id: int) -> str:
+    """Process one stored event; returns the status it ends in. Never raises for a handler."""
+    with transaction() as session:
+        row = session.get(ProviderEvent, row_id)
+        if row is None:
+            return "missing"
+        if row.processing_status in (EventStatus.PROCESSED, EventStatus.IGNORED):
+            return str(row.processing_status)
+        event = _as_event(row)
+    handler = HANDLERS.get(event.type)
+    error: str | None = None
+    outcome = EventStatus.IGNORED
+    if handler is None:
+        log.info("ignoring event %s of unhandled type %s", event.event_id, event.type)
+    else:
+        for attempt in range(1, HANDLER_TRIES + 1):
+            try:
+                acted = handler(event)
+                outcome = EventStatus.PROCESSED if acted else EventStatus.IGNORED
+                error = None
+                break
+            except orders.UnknownPayment as exc:
+                error = f"UnknownPayment: {exc}"
+                break
+            except (orders.OrderChanged, IntegrityError, OperationalError) as exc:
+                # Another worker handled an event of the same order at the same moment
+                # (lost compare-and-swap, duplicate insert, deadlock): the handlers are
+                # idempotent, so run again on the state it left.
+                error = f"{type(exc).__name__}: {exc}"
+                log.info("event %s collided (try %s): %s", event.event_id, attempt, error)
+            except Exception as exc:
+                log.exception("processing event %s (%s) failed", event.event_id, event.type)
+                error = f"{type(exc).__name__}: {exc}"
+                break
+    with transaction() as session:
+        values: dict[str, Any] = {
+            "attempts": ProviderEvent.attempts + 1,
+            "last_error": None if error is None else error[:MAX_ERROR_LENGTH],
+            "processing_status": (EventStatus.FAILED if error else outcome).value,
+        }
+        if error is None:
+            values["processed_at"] = utcnow()
+        session.execute(update(ProviderEvent).where(ProviderEvent.id == row_id).values(**values))
+    if error is not None:
+        log.warning("event %s left failed for a retry: %s", event.event_id, error)
+        return EventStatus.FAILED.value
+    return outcome.value
+
+
+MAX_ATTEMPTS = 10
+
+
+def retry_failed(*, older_than: timedelta = timedelta(0), limit: int = 500) -> dict[str, int]:
+    """Process again events that failed, or were stored but never processed.
+
+    After ``MAX_ATTEMPTS`` an event stays ``failed`` (visible, with its error) for a person
+    to look at; ``process_event`` can still be run on it by hand.
+    """
+    cutoff = utcnow() - older_than
+    with transaction() as session:
+        ids = session.scalars(
+            select(ProviderEvent.id)
+            .where(
+                ProviderEvent.processing_status.in_(
+                    [EventStatus.FAILED.value, EventStatus.RECEIVED.value]
+                ),
+                ProviderEvent.received_at <= cutoff,
+                ProviderEvent.attempts < MAX_ATTEMPTS,
+            )
+            .order_by(ProviderEvent.received_at)
+            .limit(limit)
+        ).all()
+    outcomes: dict[str, int] = {}
+    for row_id in ids:
+        status = process_event(row_id)
+        outcomes[status] = outcomes.get(status, 0) + 1
+    return outcomes

@@ -1,0 +1,344 @@
+"""Payments API: seller onboarding, checkout, orders and the provider's webhooks."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Blueprint, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, Field
+
+from stubcollector.adapters.payments.ports import WebhookEndpoint
+from stubcollector.container import settings
+from stubcollector.domain.errors import PermissionDenied
+from stubcollector.services import checkout, onboarding, orders, webhooks
+from stubcollector.web.api_endpoint import api_endpoint
+from stubcollector.web.current import client_ip, require_user
+from stubcollector.web.envelope import ok
+from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
+
+bp = Blueprint("payments", __name__, url_prefix="/api/payments")
+
+
+# --- schemas ---------------------------------------------------------------------------
+class CreatePaymentIntentRequest(RequestModel):
+    listing_id: int = Field(gt=0, examples=[42])
+
+
+class RefundRequest(RequestModel):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DashboardQuery(QueryModel):
+    redirect: bool = Field(default=False, description="Answer with a 302 to the dashboard")
+
+
+class OnboardingEnvelope(SuccessEnvelope):
+    account_id: str
+    onboarding_url: str
+    expires_at: str
+
+
+class AccountOut(BaseModel):
+    account_id: str | None
+    account_status: str
+    onboarding_completed: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: list[str]
+    disabled_reason: str | None
+    can_accept_payments: bool
+    payout_schedule_days: int
+    synced_at: str | None
+
+
+class AccountEnvelope(SuccessEnvelope):
+    account: AccountOut
+
+
+class DashboardEnvelope(SuccessEnvelope):
+    dashboard_url: str
+
+
+class BalanceOut(BaseModel):
+    available_cents: int
+    pending_cents: int
+    currency: str
+
+
+class BalanceEnvelope(SuccessEnvelope):
+    balance: BalanceOut
+
+
+class CheckoutEnvelope(SuccessEnvelope):
+    order_id: int
+    payment_intent_id: str
+    client_secret: str
+    publishable_key: str | None
+    stripe_account_id: str
+    currency: str
+    total_amount_cents: int
+    platform_fee_cents: int
+    seller_amount_cents: int
+    total_amount: str
+    reserved_until: str
+    payout_schedule_days: int
+    sandbox_checkout_url: str | None
+
+
+class DisputeOut(BaseModel):
+    dispute_id: str
+    status: str
+    reason: str | None
+    amount_cents: int
+    funds_withdrawn_cents: int
+    funds_reinstated_cents: int
+    evidence_due_by: str | None
+
+
+class OrderOut(BaseModel):
+    id: int
+    order_status: str
+    status_reason: str | None
+    listing_id: int
+    listing_status: str | None
+    buyer_id: int
+    seller_id: int
+    currency: str
+    total_amount_cents: int
+    platform_fee_cents: int
+    seller_amount_cents: int
+    stripe_fee_cents: int | None
+    payment_status: str | None
+    payment_intent_id: str | None
+    charge_id: str | None
+    refund_id: str | None
+    dispute_status: str | None
+    dispute: DisputeOut | None
+    expected_payout_date: str | None
+
+
+class OrderEnvelope(SuccessEnvelope):
+    order: OrderOut
+
+
+class WebhookAck(SuccessEnvelope):
+    received: bool
+    duplicate: bool
+    event_id: str
+
+
+# --- onboarding ------------------------------------------------------------------------
+def _external(endpoint: str) -> str:
+    # Built from PUBLIC_BASE_URL, never from the request's Host header.
+    return settings().public_base_url + url_for(endpoint)
+
+
+def _onboarding_response(result: onboarding.Onboarding, code: int) -> ResponseReturnValue:
+    return ok(
+        code,
+        account_id=result.account_id,
+        onboarding_url=result.url,
+        expires_at=result.expires_at.isoformat(),
+    )
+
+
+@bp.post("/connect/onboard")
+@api_endpoint(
+    summary="Start (or resume) seller onboarding: account plus a fresh onboarding link",
+    tags=["payments"],
+    auth=True,
+    responses={200: OnboardingEnvelope, 201: OnboardingEnvelope},
+)
+def onboard() -> ResponseReturnValue:
+    result = onboarding.start_onboarding(
+        require_user(),
+        return_url=_external("payments.onboard_return"),
+        refresh_url=_external("payments.onboard_refresh"),
+    )
+    return _onboarding_response(result, 201 if result.account_created else 200)
+
+
+@bp.get("/onboard/return")
+@api_endpoint(
+    summary="Back from onboarding: re-reads the account (the redirect proves nothing)",
+    tags=["payments"],
+    auth=True,
+    responses={200: AccountEnvelope},
+)
+def onboard_return() -> ResponseReturnValue:
+    account = onboarding.refresh_status(require_user())
+    message = (
+        "onboarding complete"
+        if account["can_accept_payments"]
+        else "onboarding is not complete yet; see requirements_due"
+    )
+    return ok(message=message, account=account)
+
+
+@bp.get("/onboard/refresh")
+@api_endpoint(
+    summary="The onboarding link expired or was used: a new link (302 for browsers)",
+    tags=["payments"],
+    auth=True,
+    responses={200: OnboardingEnvelope, 302: None},
+)
+def onboard_refresh() -> ResponseReturnValue:
+    result = onboarding.refresh_link(
+        require_user(),
+        return_url=_external("payments.onboard_return"),
+        refresh_url=_external("payments.onboard_refresh"),
+    )
+    if request.accept_mimetypes.best == "text/html":
+        return redirect(result.url, code=302)
+    return _onboarding_response(result, 200)
+
+
+@bp.get("/connect/status")
+@api_endpoint(
+    summary="The seller's connected-account status, re-read from the provider",
+    tags=["payments"],
+    auth=True,
+    responses={200: AccountEnvelope},
+)
+def connect_status() -> ResponseReturnValue:
+    return ok(account=onboarding.refresh_status(require_user()))
+
+
+@bp.get("/connect/dashboard")
+@api_endpoint(
+    summary="A fresh login link to the seller's Express dashboard (made on click)",
+    tags=["payments"],
+    auth=True,
+    query=DashboardQuery,
+    responses={200: DashboardEnvelope, 302: None},
+)
+def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
+    url = onboarding.dashboard_link(require_user())
+    if query.redirect:
+        return redirect(url, code=302)
+    return ok(dashboard_url=url)
+
+
+@bp.get("/connect/balance")
+@api_endpoint(
+    summary="The seller's balance: available and pending, in cents",
+    tags=["payments"],
+    auth=True,
+    responses={200: BalanceEnvelope},
+)
+def connect_balance() -> ResponseReturnValue:
+    balance = onboarding.balance(require_user())
+    return ok(
+        balance={
+            "available_cents": balance.available_cents,
+            "pending_cents": balance.pending_cents,
+            "currency": balance.currency,
+        }
+    )
+
+
+# --- checkout and orders ---------------------------------------------------------------
+@bp.post("/create-payment-intent")
+@api_endpoint(
+    summary="Reserve a listing and create its order and direct-charge PaymentIntent",
+    tags=["payments"],
+    auth=True,
+    body=CreatePaymentIntentRequest,
+    responses={200: CheckoutEnvelope},
+    description="Amounts come from the listing on the server. Repeating the call while "
+    "holding the reservation returns the same order and PaymentIntent.",
+)
+def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnValue:
+    result = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
+    return ok(**result)
+
+
+@bp.get("/orders/<int:order_id>")
+@api_endpoint(
+    summary="An order with its amounts and provider ids (buyer, seller or admin)",
+    tags=["payments"],
+    auth=True,
+    responses={200: OrderEnvelope},
+)
+def get_order(order_id: int) -> ResponseReturnValue:
+    return ok(order=orders.get_order(require_user(), order_id))
+
+
+@bp.post("/orders/<int:order_id>/complete")
+@api_endpoint(
+    summary="The buyer confirms receipt of a paid order",
+    tags=["payments"],
+    auth=True,
+    responses={200: OrderEnvelope},
+)
+def complete_order(order_id: int) -> ResponseReturnValue:
+    order = orders.complete_order(require_user(), order_id, client_ip())
+    return ok(message="order completed", order=order)
+
+
+@bp.post("/orders/<int:order_id>/refund")
+@api_endpoint(
+    summary="Refund an order in full, platform fee included (buyer before completion, admin)",
+    tags=["payments"],
+    auth=True,
+    body=RefundRequest,
+    responses={200: OrderEnvelope},
+)
+def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
+    order = orders.request_refund(
+        require_user(), order_id, reason=body.reason, ip_address=client_ip()
+    )
+    return ok(message="order refunded", order=order)
+
+
+# --- webhooks --------------------------------------------------------------------------
+def _check_source_ip() -> None:
+    """Optional second layer behind the signature: Stripe's published webhook IPs.
+
+    ``remote_addr`` is the peer, or — with TRUSTED_PROXY_COUNT set — the address ProxyFix
+    took from X-Forwarded-For as written by our own proxies; never the raw header.
+    """
+    allowlist = settings().webhook_ip_allowlist
+    if not allowlist:
+        return
+    try:
+        address = ipaddress.ip_address(client_ip() or "")
+    except ValueError:
+        raise PermissionDenied("webhook source address not allowed") from None
+    for entry in allowlist:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return
+        except ValueError:
+            continue
+    raise PermissionDenied("webhook source address not allowed")
+
+
+def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
+    _check_source_ip()
+    receipt = webhooks.receive(
+        endpoint, request.get_data(cache=False), request.headers.get("Stripe-Signature")
+    )
+    return ok(received=True, duplicate=receipt.duplicate, event_id=receipt.event_id)
+
+
+@bp.post("/webhook")
+@api_endpoint(
+    summary="Stripe webhook for platform events (signed with STRIPE_WEBHOOK_SECRET)",
+    tags=["webhooks"],
+    responses={200: WebhookAck},
+)
+def webhook() -> ResponseReturnValue:
+    return _receive(WebhookEndpoint.PLATFORM)
+
+
+@bp.post("/webhook/connect")
+@api_endpoint(
+    summary="Stripe Connect webhook: connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
+    tags=["webhooks"],
+    responses={200: WebhookAck},
+)
+def webhook_connect() -> ResponseReturnValue:
+    return _receive(WebhookEndpoint.CONNECT)

@@ -1,0 +1,175 @@
+"""Pages of the sandbox payment backend: what Stripe would host (registered in sandbox mode only).
+
+* ``/sandbox/onboarding/<token>``: the onboarding form behind ``onboarding_url``; scripts
+  POST ``{"outcome": "complete" | "requirements_due"}`` to the same URL.
+* ``/sandbox/checkout/<pi>?client_secret=...``: the payment form behind
+  ``sandbox_checkout_url``; scripts POST ``{"card_number": "4242424242424242"}``.
+* ``/sandbox/dashboard/<token>``: the seller's dashboard behind a login link (balance,
+  payout schedule, payments, and buttons to decide disputes).
+
+The link token and the client secret in these URLs are the credentials, as with Stripe's
+links, so the blueprint is exempt from the form CSRF tokens: a forger would need the secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from stubcollector.adapters.payments.ports import CardDeclined, PaymentError
+from stubcollector.adapters.payments.sandbox import TEST_CARDS, SandboxGateway, SandboxLinkInvalid
+from stubcollector.container import container
+from stubcollector.domain.errors import NotFound
+from stubcollector.domain.money import format_cents
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+def _gateway() -> SandboxGateway:
+    gateway = container().payments
+    if not isinstance(gateway, SandboxGateway):
+        raise NotFound("the payment sandbox is not enabled")
+    return gateway
+
+
+def _input(name: str) -> str:
+    if request.is_json:
+        data = request.get_json(silent=True)
+        value = data.get(name) if isinstance(data, dict) else None
+        return value if isinstance(value, str) else ""
+    return request.form.get(name, "")
+
+
+def _json_error(message: str, code: int, **extra: Any) -> ResponseReturnValue:
+    return jsonify({"status": "error", "message": message, **extra}), code
+
+
+def _page_error(message: str, code: int) -> ResponseReturnValue:
+    return render_template("error.html", message=message, code=code), code
+
+
+@bp.route("/onboarding/<token>", methods=["GET", "POST"])
+def onboarding(token: str) -> ResponseReturnValue:
+    gateway = _gateway()
+    if request.method == "GET":
+        try:
+            account = gateway.onboarding_page(token)
+        except SandboxLinkInvalid as exc:
+            if exc.refresh_url:
+                # Stripe sends an expired or visited link to the platform's refresh_url.
+                return redirect(exc.refresh_url, code=302)
+            return _page_error(exc.message, 404)
+        return render_template("sandbox/onboarding.html", account=account)
+    try:
+        account_state, return_url = gateway.complete_onboarding(token, _input("outcome"))
+    except SandboxLinkInvalid as exc:
+        if request.is_json:
+            return _json_error(exc.message, 410, refresh_url=exc.refresh_url)
+        if exc.refresh_url:
+            return redirect(exc.refresh_url, code=303)
+        return _page_error(exc.message, 410)
+    except PaymentError as exc:
+        if request.is_json:
+            return _json_error(exc.message, 422, errors={"outcome": exc.message})
+        return _page_error(exc.message, 422)
+    if request.is_json:
+        return jsonify(
+            {
+                "status": "success",
+                "account": {
+                    "id": account_state.account_id,
+                    "charges_enabled": account_state.charges_enabled,
+                    "payouts_enabled": account_state.payouts_enabled,
+                    "details_submitted": account_state.details_submitted,
+                    "requirements_due": list(account_state.requirements_due),
+                },
+                "return_url": return_url,
+            }
+        )
+    return redirect(return_url, code=303)
+
+
+@bp.route("/checkout/<payment_intent_id>", methods=["GET", "POST"])
+def checkout(payment_intent_id: str) -> ResponseReturnValue:
+    gateway = _gateway()
+    secret = request.args.get("client_secret", "")
+    message: str | None = None
+    if request.method == "POST":
+        try:
+            result = gateway.confirm_payment(payment_intent_id, secret, _input("card_number"))
+        except NotFound as exc:
+            return (
+                _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
+            )
+        except CardDeclined as exc:
+            if request.is_json:
+                return _json_error(
+                    exc.message,
+                    402,
+                    decline_code=exc.decline_code,
+                    payment_intent=gateway.checkout_page(payment_intent_id, secret),
+                )
+            message = exc.message
+        except PaymentError as exc:
+            if request.is_json:
+                return _json_error(exc.message, 409)
+            message = exc.message
+        else:
+            if request.is_json:
+                return jsonify({"status": "success", "payment_intent": result})
+            message = "Payment succeeded."
+    try:
+        pi = gateway.checkout_page(payment_intent_id, secret)
+    except NotFound as exc:
+        return _page_error(exc.message, 404)
+    return render_template(
+        "sandbox/checkout.html",
+        pi=pi,
+        amount=format_cents(int(pi["amount"])),
+        payee=_order_label(pi),
+        cards=TEST_CARDS,
+        message=message,
+    )
+
+
+def _order_label(pi: dict[str, Any]) -> str:
+    metadata = pi.get("metadata") or {}
+    return f"order {metadata.get('order_id', '?')}"
+
+
+@bp.get("/dashboard/<token>")
+def dashboard(token: str) -> ResponseReturnValue:
+    try:
+        view = _gateway().dashboard(token)
+    except SandboxLinkInvalid as exc:
+        return _page_error(exc.message, 404)
+    return render_template(
+        "sandbox/dashboard.html",
+        view=view,
+        available=format_cents(view.balance.available_cents),
+        pending=format_cents(view.balance.pending_cents),
+        disputes={pi: status for pi, (_, status) in view.disputes.items()},
+        dispute_ids={pi: dispute_id for pi, (dispute_id, _) in view.disputes.items()},
+        money=format_cents,
+    )
+
+
+@bp.post("/dashboard/<token>/disputes/<dispute_id>")
+def decide_dispute(token: str, dispute_id: str) -> ResponseReturnValue:
+    """Decide a dispute, as winning or losing evidence does in Stripe's test mode."""
+    gateway = _gateway()
+    outcome = _input("outcome")
+    try:
+        if outcome not in ("won", "lost"):
+            raise PaymentError("outcome must be 'won' or 'lost'")
+        gateway.dispute_account(token, dispute_id)
+        dispute = gateway.close_dispute(dispute_id, won=outcome == "won")
+    except (SandboxLinkInvalid, NotFound) as exc:
+        return _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
+    except PaymentError as exc:
+        return _json_error(exc.message, 409) if request.is_json else _page_error(exc.message, 409)
+    if request.is_json:
+        return jsonify({"status": "success", "dispute": dispute})
+    return redirect(url_for("sandbox.dashboard", token=token), code=303)
