@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from stubcollector.domain.statuses import ReadingStatus
 from stubcollector.extensions import db
-from stubcollector.models import Stub, User
+from stubcollector.models import Stub, StubListing, StubOrder, User
 from tests.conftest import TEST_PASSWORD
 
 # Hashing with scrypt is deliberately slow; the factories share one precomputed hash.
@@ -64,3 +64,32 @@ class StubFactory(BaseFactory):
     extraction_engine = "manual"
     field_confidence = factory.LazyFunction(dict)
     corrected_fields = factory.LazyFunction(list)
+
+
+class ListingFactory(BaseFactory):
+    """An active listing of a stub owned by its (charges-enabled) seller."""
+
+    class Meta:
+        model = StubListing
+
+    seller = factory.SubFactory(SellerFactory)
+    stub = factory.SubFactory(StubFactory, owner=factory.SelfAttribute("..seller"))
+    asking_price_cents = 2500
+
+
+class OrderFactory(BaseFactory):
+    """An order for a listing; amounts split 10 % to the platform unless given."""
+
+    class Meta:
+        model = StubOrder
+
+    listing = factory.SubFactory(ListingFactory)
+    # Ids, not relationships: the listing is committed (expired) and its relations raise.
+    seller_id = factory.SelfAttribute("listing.seller_id")
+    buyer = factory.SubFactory(UserFactory)
+    order_status = "payment_completed"
+    total_amount_cents = factory.SelfAttribute("listing.asking_price_cents")
+    platform_fee_cents = factory.LazyAttribute(lambda o: (o.total_amount_cents + 5) // 10)
+    seller_amount_cents = factory.LazyAttribute(
+        lambda o: o.total_amount_cents - o.platform_fee_cents
+    )

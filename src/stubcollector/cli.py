@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.marketplace_cli import marketplace_cli
 from stubcollector.models import Stub, User
 from stubcollector.services import accounts
 from stubcollector.services.transaction import transaction
@@ -126,3 +127,4 @@ def seed() -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(marketplace_cli)
