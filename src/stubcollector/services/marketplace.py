@@ -416,7 +416,8 @@ def browse(
     has_next = len(rows) > per_page
     del rows[per_page:]
     key = (db.engine.url, filters)
-    seen = offset + len(rows)
+    # Listings this page proves exist (an empty page past the end proves nothing).
+    seen = offset + len(rows) if rows else 0
     if not has_next and (rows or page == 1):
         total = seen
         totals.put(key, total)
