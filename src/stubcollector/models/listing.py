@@ -14,7 +14,7 @@ from stubcollector.models.user import User
 _LIVE = ", ".join(f"'{status.value}'" for status in LIVE_LISTING_STATUSES)
 # Listings on the market (active, or held by a buyer whose hold may have expired). The browse
 # query repeats this exact text so that SQLite and PostgreSQL can use the partial indexes.
-ON_SALE_SQL = "status IN ('active', 'payment_pending')"
+ON_SALE_SQL = "status NOT IN ('sold', 'cancelled')"
 
 
 class StubListing(Base):

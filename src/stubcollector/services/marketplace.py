@@ -405,13 +405,7 @@ def browse(
     conditions = _filter_conditions(filters, now)
     offset = (page - 1) * per_page
     rows = list(
-        db.session.execute(
-            _listing_select()
-            .where(*conditions)
-            .order_by(*SORTS[filters.sort])
-            .limit(per_page + 1)
-            .offset(offset)
-        )
+        db.session.execute(browse_statement(filters, page=page, per_page=per_page, now=now))
     )
     has_next = len(rows) > per_page
     del rows[per_page:]
@@ -436,6 +430,19 @@ def browse(
         per_page=per_page,
         total=total,
         has_next=has_next,
+    )
+
+
+def browse_statement(
+    filters: ListingFilters, *, page: int, per_page: int, now: datetime | None = None
+) -> Select[Any]:
+    """The page query (one row more than the page, to learn whether another follows)."""
+    return (
+        _listing_select()
+        .where(*_filter_conditions(filters, now or utcnow()))
+        .order_by(*SORTS[filters.sort])
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
     )
 
 

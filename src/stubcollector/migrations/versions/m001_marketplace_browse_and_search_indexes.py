@@ -21,7 +21,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-ON_SALE = sa.text("status IN ('active', 'payment_pending')")
+ON_SALE = sa.text("status NOT IN ('sold', 'cancelled')")
 SEARCH_TEXT = (
     "lower(coalesce(event_name, '') || ' ' || coalesce(performer, '') || ' ' || "
     "coalesce(venue, '') || ' ' || coalesce(city, ''))"
