@@ -13,12 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Row, Select, func, literal_column, or_, select, update
+from sqlalchemy import Integer, Row, Select, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -52,12 +53,18 @@ REASON_RESERVED = "another buyer is paying for this listing; try again later"
 REASON_OWN = "this is your listing"
 REASON_SELLER_NOT_READY = "seller is not set up to receive payments"
 
+# Core tables, not ORM entities: the browse page runs one prebuilt statement per filter
+# shape and reads plain rows (ORM statement building and compiling cost more than the query).
+_LISTINGS = StubListing.__table__
+_STUBS = Stub.__table__
+_USERS = User.__table__
+
 SORTS: Final[dict[str, tuple[Any, ...]]] = {
-    "newest": (StubListing.listed_at.desc(), StubListing.id.desc()),
-    "price_asc": (StubListing.asking_price_cents.asc(), StubListing.id.asc()),
-    "price_desc": (StubListing.asking_price_cents.desc(), StubListing.id.desc()),
-    "event_date": (Stub.event_date.asc().nulls_last(), StubListing.id.asc()),
-    "event_date_desc": (Stub.event_date.desc().nulls_last(), StubListing.id.desc()),
+    "newest": (_LISTINGS.c.listed_at.desc(), _LISTINGS.c.id.desc()),
+    "price_asc": (_LISTINGS.c.asking_price_cents.asc(), _LISTINGS.c.id.asc()),
+    "price_desc": (_LISTINGS.c.asking_price_cents.desc(), _LISTINGS.c.id.desc()),
+    "event_date": (_STUBS.c.event_date.asc().nulls_last(), _LISTINGS.c.id.asc()),
+    "event_date_desc": (_STUBS.c.event_date.desc().nulls_last(), _LISTINGS.c.id.desc()),
 }
 
 # The same text as the partial indexes' predicate, so both databases can use them.
@@ -69,46 +76,45 @@ _VENUE_TEXT: ColumnElement[str] = literal_column(VENUE_TEXT_SQL)
 
 # Every column a listing response needs, in the order _listing_payload unpacks them.
 _LISTING_COLUMNS = (
-    StubListing.id,
-    StubListing.stub_id,
-    StubListing.seller_id,
-    StubListing.asking_price_cents,
-    StubListing.currency,
-    StubListing.description,
-    StubListing.status,
-    StubListing.reserved_by_user_id,
-    StubListing.reserved_until,
-    StubListing.listed_at,
-    StubListing.updated_at,
-    StubListing.sold_at,
-    StubListing.cancelled_at,
-    Stub.event_name,
-    Stub.performer,
-    Stub.venue,
-    Stub.city,
-    Stub.event_date,
-    Stub.event_time,
-    Stub.section,
-    Stub.row,
-    Stub.seat,
-    Stub.face_value_cents,
-    Stub.currency.label("stub_currency"),
-    User.username,
-    User.display_name,
-    User.seller_bio,
-    User.location,
-    User.created_at.label("seller_since"),
-    User.stripe_account_id,
-    User.stripe_charges_enabled,
+    _LISTINGS.c.id,
+    _LISTINGS.c.stub_id,
+    _LISTINGS.c.seller_id,
+    _LISTINGS.c.asking_price_cents,
+    _LISTINGS.c.currency,
+    _LISTINGS.c.description,
+    _LISTINGS.c.status,
+    _LISTINGS.c.reserved_by_user_id,
+    _LISTINGS.c.reserved_until,
+    _LISTINGS.c.listed_at,
+    _LISTINGS.c.updated_at,
+    _LISTINGS.c.sold_at,
+    _LISTINGS.c.cancelled_at,
+    _STUBS.c.event_name,
+    _STUBS.c.performer,
+    _STUBS.c.venue,
+    _STUBS.c.city,
+    _STUBS.c.event_date,
+    _STUBS.c.event_time,
+    _STUBS.c.section,
+    _STUBS.c.row,
+    _STUBS.c.seat,
+    _STUBS.c.face_value_cents,
+    _STUBS.c.currency.label("stub_currency"),
+    _USERS.c.username,
+    _USERS.c.display_name,
+    _USERS.c.seller_bio,
+    _USERS.c.location,
+    _USERS.c.created_at.label("seller_since"),
+    _USERS.c.stripe_account_id,
+    _USERS.c.stripe_charges_enabled,
+)
+_LISTING_JOINS = _LISTINGS.join(_STUBS, _STUBS.c.id == _LISTINGS.c.stub_id).join(
+    _USERS, _USERS.c.id == _LISTINGS.c.seller_id
 )
 
 
 def _listing_select() -> Select[Any]:
-    return (
-        select(*_LISTING_COLUMNS)
-        .join(Stub, Stub.id == StubListing.stub_id)
-        .join(User, User.id == StubListing.seller_id)
-    )
+    return select(*_LISTING_COLUMNS).select_from(_LISTING_JOINS)
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -307,36 +313,85 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _on_sale(now: datetime) -> list[ColumnElement[bool]]:
+def _on_sale() -> list[ColumnElement[bool]]:
     return [
         _ON_SALE,
-        or_(StubListing.status == ACTIVE, StubListing.reserved_until <= now),
+        or_(_LISTINGS.c.status == ACTIVE, _LISTINGS.c.reserved_until <= bindparam("now")),
     ]
 
 
-def _filter_conditions(filters: ListingFilters, now: datetime) -> list[ColumnElement[bool]]:
-    conditions = _on_sale(now)
-    for term in filters.terms:
-        conditions.append(_SEARCH_TEXT.like(_like_pattern(term), escape="\\"))
-    if filters.venue:
-        conditions.append(_VENUE_TEXT.like(_like_pattern(filters.venue), escape="\\"))
-    if filters.min_price_cents is not None:
-        conditions.append(StubListing.asking_price_cents >= filters.min_price_cents)
-    if filters.max_price_cents is not None:
-        conditions.append(StubListing.asking_price_cents <= filters.max_price_cents)
-    if filters.date_from is not None:
-        conditions.append(Stub.event_date >= filters.date_from)
-    if filters.date_to is not None:
-        conditions.append(Stub.event_date <= filters.date_to)
-    if filters.seller_id is not None:
-        conditions.append(StubListing.seller_id == filters.seller_id)
-    if filters.seller_username is not None:
-        conditions.append(User.username == filters.seller_username)
-    return conditions
+# Which filters a request uses: requests of one shape share one prebuilt statement.
+Shape = tuple[str, int, bool, bool, bool, bool, bool, bool, bool]
 
 
-def _needs_stub_join(filters: ListingFilters) -> bool:
-    return bool(filters.terms or filters.venue or filters.date_from or filters.date_to)
+def _shape(filters: ListingFilters) -> Shape:
+    return (
+        filters.sort,
+        len(filters.terms),
+        filters.venue is not None,
+        filters.min_price_cents is not None,
+        filters.max_price_cents is not None,
+        filters.date_from is not None,
+        filters.date_to is not None,
+        filters.seller_id is not None,
+        filters.seller_username is not None,
+    )
+
+
+def _params(filters: ListingFilters, now: datetime) -> dict[str, Any]:
+    params: dict[str, Any] = {"now": now}
+    for number, term in enumerate(filters.terms):
+        params[f"term_{number}"] = _like_pattern(term)
+    if filters.venue is not None:
+        params["venue"] = _like_pattern(filters.venue)
+    optional = {
+        "min_price": filters.min_price_cents,
+        "max_price": filters.max_price_cents,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+        "seller_id": filters.seller_id,
+        "seller": filters.seller_username,
+    }
+    params.update({name: value for name, value in optional.items() if value is not None})
+    return params
+
+
+@lru_cache(maxsize=256)
+def _statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
+    """The page and count statements for one filter shape, with parameters left open."""
+    sort, terms, venue, low, high, since, until, seller_id, seller = shape
+    conditions = _on_sale()
+    conditions += [
+        _SEARCH_TEXT.like(bindparam(f"term_{number}"), escape="\\") for number in range(terms)
+    ]
+    if venue:
+        conditions.append(_VENUE_TEXT.like(bindparam("venue"), escape="\\"))
+    if low:
+        conditions.append(_LISTINGS.c.asking_price_cents >= bindparam("min_price"))
+    if high:
+        conditions.append(_LISTINGS.c.asking_price_cents <= bindparam("max_price"))
+    if since:
+        conditions.append(_STUBS.c.event_date >= bindparam("date_from"))
+    if until:
+        conditions.append(_STUBS.c.event_date <= bindparam("date_to"))
+    if seller_id:
+        conditions.append(_LISTINGS.c.seller_id == bindparam("seller_id"))
+    if seller:
+        conditions.append(_USERS.c.username == bindparam("seller"))
+    page = (
+        _listing_select()
+        .where(*conditions)
+        .order_by(*SORTS[sort])
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    counted: Any = _LISTINGS
+    if terms or venue or since or until:
+        counted = counted.join(_STUBS, _STUBS.c.id == _LISTINGS.c.stub_id)
+    if seller:
+        counted = counted.join(_USERS, _USERS.c.id == _LISTINGS.c.seller_id)
+    count = select(func.count()).select_from(counted).where(*conditions)
+    return page, count
 
 
 class TotalCache:
@@ -402,10 +457,12 @@ def browse(
     :data:`totals` or one ``COUNT`` whose result is kept for a few seconds.
     """
     now = utcnow()
-    conditions = _filter_conditions(filters, now)
+    page_statement, count_statement = _statements(_shape(filters))
+    params = _params(filters, now)
     offset = (page - 1) * per_page
+    connection = db.session.connection()
     rows = list(
-        db.session.execute(browse_statement(filters, page=page, per_page=per_page, now=now))
+        connection.execute(page_statement, {**params, "limit": per_page + 1, "offset": offset})
     )
     has_next = len(rows) > per_page
     del rows[per_page:]
@@ -419,7 +476,7 @@ def browse(
         ttl = settings().marketplace_total_cache_seconds
         cached = totals.get(key, ttl) if ttl else None
         if cached is None:
-            cached = _count(filters, conditions)
+            cached = int(connection.execute(count_statement, params).scalar_one())
             if ttl:
                 totals.put(key, cached)
         # A cached total may predate listings this page already shows.
@@ -436,28 +493,16 @@ def browse(
 def browse_statement(
     filters: ListingFilters, *, page: int, per_page: int, now: datetime | None = None
 ) -> Select[Any]:
-    """The page query (one row more than the page, to learn whether another follows)."""
-    return (
-        _listing_select()
-        .where(*_filter_conditions(filters, now or utcnow()))
-        .order_by(*SORTS[filters.sort])
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
+    """The page query with its parameters bound (for query plans in tests and the bench)."""
+    page_statement, _ = _statements(_shape(filters))
+    return page_statement.params(
+        **_params(filters, now or utcnow()), limit=per_page + 1, offset=(page - 1) * per_page
     )
-
-
-def _count(filters: ListingFilters, conditions: Sequence[ColumnElement[bool]]) -> int:
-    statement = select(func.count()).select_from(StubListing)
-    if _needs_stub_join(filters):
-        statement = statement.join(Stub, Stub.id == StubListing.stub_id)
-    if filters.seller_username is not None:
-        statement = statement.join(User, User.id == StubListing.seller_id)
-    return int(db.session.scalar(statement.where(*conditions)) or 0)
 
 
 def get_listing(listing_id: int, *, viewer_id: int | None = None) -> dict[str, Any]:
     """One listing in any status (cancelled and sold ones stay readable as history)."""
-    row = db.session.execute(_listing_select().where(StubListing.id == listing_id)).first()
+    row = db.session.execute(_listing_select().where(_LISTINGS.c.id == listing_id)).first()
     if row is None:
         raise NotFound("listing not found")
     return _listing_payload(row, viewer_id, utcnow())
@@ -471,7 +516,7 @@ def seller_listings(
 ) -> ListingPage:
     """A seller's own listings in every state (newest first), optionally one state."""
     now = utcnow()
-    conditions: list[ColumnElement[bool]] = [StubListing.seller_id == seller_id]
+    conditions: list[ColumnElement[bool]] = [_LISTINGS.c.seller_id == seller_id]
     if status == ACTIVE:
         conditions.append(reservations.live_listing_filter())
     elif status == PENDING:
@@ -483,7 +528,7 @@ def seller_listings(
         db.session.execute(
             _listing_select()
             .where(*conditions)
-            .order_by(StubListing.listed_at.desc(), StubListing.id.desc())
+            .order_by(_LISTINGS.c.listed_at.desc(), _LISTINGS.c.id.desc())
             .limit(per_page + 1)
             .offset(offset)
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+import orjson
+from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
@@ -14,7 +15,6 @@ from stubcollector.services import marketplace
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, optional_user, require_user
-from stubcollector.web.envelope import ok
 from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
 
 bp = Blueprint("marketplace", __name__, url_prefix="/api/marketplace")
@@ -203,6 +203,13 @@ class PaymentCompatibility(BaseModel):
 
 class CompatibilityEnvelope(SuccessEnvelope):
     payment_compatibility: PaymentCompatibility
+
+
+def ok(status_code: int = 200, **payload: Any) -> Response:
+    """The success envelope, encoded with orjson: the browse page's JSON is ~24 KB, and the
+    standard encoder took a quarter of the request's own time (docs/PERFORMANCE.md)."""
+    body = orjson.dumps({"status": "success", **payload})
+    return Response(body, status=status_code, mimetype="application/json")
 
 
 def _viewer_id() -> int | None:
