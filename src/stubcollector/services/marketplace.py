@@ -13,16 +13,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import UserDefinedType
 
 from stubcollector.adapters.jobs import job
 from stubcollector.container import settings
@@ -52,6 +65,48 @@ REASON_CANCELLED = "this listing was withdrawn by the seller"
 REASON_RESERVED = "another buyer is paying for this listing; try again later"
 REASON_OWN = "this is your listing"
 REASON_SELLER_NOT_READY = "seller is not set up to receive payments"
+
+
+class IsoTimestamp(UserDefinedType[str]):
+    """Read a UTC timestamp column straight to ISO-8601 text (the API's form).
+
+    Skips building a datetime only to format it again: SQLite stores these columns as
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (see ``models.base.UTCDateTime``); PostgreSQL's
+    driver returns an aware datetime.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "TIMESTAMP"
+
+    def result_processor(
+        self,
+        dialect: Dialect,
+        coltype: object,  # noqa: ARG002 - SQLAlchemy's signature
+    ) -> Callable[[Any], str | None]:
+        if dialect.name == "sqlite":
+            return lambda value: None if value is None else f"{value[:10]}T{value[11:]}+00:00"
+        return lambda value: None if value is None else value.astimezone(UTC).isoformat()
+
+
+class IsoDate(UserDefinedType[str]):
+    """Read a DATE column straight to ``YYYY-MM-DD`` (SQLite already stores that text)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "DATE"
+
+    def result_processor(
+        self,
+        dialect: Dialect,
+        coltype: object,  # noqa: ARG002 - SQLAlchemy's signature
+    ) -> Callable[[Any], str | None]:
+        if dialect.name == "sqlite":
+            return lambda value: value
+        return lambda value: None if value is None else value.isoformat()
+
 
 # Core tables, not ORM entities: the browse page runs one prebuilt statement per filter
 # shape and reads plain rows (ORM statement building and compiling cost more than the query).
@@ -85,15 +140,15 @@ _LISTING_COLUMNS = (
     _LISTINGS.c.status,
     _LISTINGS.c.reserved_by_user_id,
     _LISTINGS.c.reserved_until,
-    _LISTINGS.c.listed_at,
-    _LISTINGS.c.updated_at,
-    _LISTINGS.c.sold_at,
-    _LISTINGS.c.cancelled_at,
+    type_coerce(_LISTINGS.c.listed_at, IsoTimestamp()).label("listed_at"),
+    type_coerce(_LISTINGS.c.updated_at, IsoTimestamp()).label("updated_at"),
+    type_coerce(_LISTINGS.c.sold_at, IsoTimestamp()).label("sold_at"),
+    type_coerce(_LISTINGS.c.cancelled_at, IsoTimestamp()).label("cancelled_at"),
     _STUBS.c.event_name,
     _STUBS.c.performer,
     _STUBS.c.venue,
     _STUBS.c.city,
-    _STUBS.c.event_date,
+    type_coerce(_STUBS.c.event_date, IsoDate()).label("event_date"),
     _STUBS.c.event_time,
     _STUBS.c.section,
     _STUBS.c.row,
@@ -202,10 +257,10 @@ def _listing_payload(row: Row[Any], viewer_id: int | None, now: datetime) -> dic
         "price_display": format_cents(price, currency),
         "currency": currency,
         "description": description,
-        "listed_at": listed_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
-        "sold_at": _iso(sold_at),
-        "cancelled_at": _iso(cancelled_at),
+        "listed_at": listed_at,
+        "updated_at": updated_at,
+        "sold_at": sold_at,
+        "cancelled_at": cancelled_at,
         "reserved_until": _iso(reserved_until),
         "reserved_by_you": viewer_id is not None and holder_id == viewer_id,
         "can_purchase": can_purchase,
@@ -216,7 +271,7 @@ def _listing_payload(row: Row[Any], viewer_id: int | None, now: datetime) -> dic
             "performer": performer,
             "venue": venue,
             "city": city,
-            "event_date": _iso(event_date),
+            "event_date": event_date,
             "event_time": event_time,
             "section": section,
             "row": row_name,
