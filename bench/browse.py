@@ -210,7 +210,9 @@ def explain(settings: Settings) -> None:
         analyze = "EXPLAIN (ANALYZE, COSTS OFF)" if db.engine.dialect.name == "postgresql" else ""
         for label, filters in (
             ("browse newest", marketplace.listing_filters()),
-            ("search 'pearl jam'", marketplace.listing_filters(q="pearl jam")),
+            ("search 'pearl jam' (1 in 16)", marketplace.listing_filters(q="pearl jam")),
+            ("search 'björk rumours' (1 in 128)", marketplace.listing_filters(q="björk rumours")),
+            ("search 'no such band'", marketplace.listing_filters(q="no such band")),
             ("venue 'wrigley'", marketplace.listing_filters(venue="wrigley")),
         ):
             statement = marketplace.browse_statement(filters, page=1, per_page=24)
