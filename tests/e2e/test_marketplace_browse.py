@@ -349,3 +349,53 @@ class TestPagesAndQueries:
 def _without_login(statements: list[str]) -> list[str]:
     # Flask-Login's user lookup (once per request when a session cookie is sent).
     return [s for s in statements if "users.session_token" not in s]
+
+
+class TestCursor:
+    @pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc"])
+    def test_following_next_cursor_walks_the_same_order_as_pages(
+        self, client: FlaskClient, sort: str
+    ) -> None:
+        # Equal prices and equal listing times: the id breaks ties in both walks.
+        same_time = utcnow()
+        for number in range(8):
+            listing(price=1000 + 100 * (number // 3), age_minutes=number // 2)
+        ListingFactory.create(asking_price_cents=1000, listed_at=same_time)
+        by_pages: list[int] = []
+        for page in (1, 2, 3):
+            by_pages += ids(
+                client.get(URL, query_string={"sort": sort, "per_page": 4, "page": page})
+            )
+
+        walked: list[int] = []
+        params: dict[str, Any] = {"sort": sort, "per_page": 4}
+        pages = []
+        while True:
+            response = client.get(URL, query_string=params)
+            walked += ids(response)
+            pages.append(response.json["page"])
+            cursor = response.json["next_cursor"]
+            if cursor is None:
+                assert response.json["has_next"] is False
+                break
+            params = {"sort": sort, "per_page": 4, "cursor": cursor}
+        assert walked == by_pages
+        assert len(set(walked)) == 9
+        assert pages == [1, 2, 3]
+        assert response.json["total"] == 9
+
+    def test_event_date_sorts_have_no_cursor(self, client: FlaskClient) -> None:
+        for _ in range(3):
+            listing()
+        response = client.get(URL, query_string={"sort": "event_date", "per_page": 1})
+        assert response.json["has_next"] is True
+        assert response.json["next_cursor"] is None
+
+    @pytest.mark.parametrize(
+        "cursor", ["garbage", "W10", "WyJuZXdlc3QiLDEsMiwzXQ", "WyJwcmljZV9hc2MiLDEsMiwzXQ"]
+    )
+    def test_foreign_or_broken_cursor_is_422(self, client: FlaskClient, cursor: str) -> None:
+        # The last two are valid JSON for the wrong key type and for another sort.
+        response = client.get(URL, query_string={"cursor": cursor})
+        assert response.status_code == 422
+        assert "cursor" in response.json["errors"]

@@ -64,8 +64,8 @@ def many_listings(app: Flask) -> None:
             autocommit.execute(text("VACUUM ANALYZE stub_listings"))
 
 
-def _plan(filters: marketplace.ListingFilters) -> str:
-    statement = marketplace.browse_statement(filters, page=1, per_page=24)
+def _plan(filters: marketplace.ListingFilters, after: marketplace.Cursor | None = None) -> str:
+    statement = marketplace.browse_statement(filters, page=1, per_page=24, after=after)
     connection = db.session.connection()
     if db.engine.dialect.name == "sqlite":
         compiled = statement.compile(
@@ -89,6 +89,22 @@ def _plan(filters: marketplace.ListingFilters) -> str:
 )
 def test_first_page_reads_the_partial_index_in_order(sort: str, index: str) -> None:
     plan = _plan(marketplace.listing_filters(sort=sort))
+    assert index in plan, plan
+    assert "TEMP B-TREE" not in plan.upper(), plan
+    assert "Sort" not in plan, plan
+
+
+@pytest.mark.usefixtures("many_listings")
+@pytest.mark.parametrize(
+    ("sort", "key", "index"),
+    [
+        ("newest", "2026-01-01T00:00:00+00:00", "ix_stub_listings_on_sale_listed"),
+        ("price_desc", 1500, "ix_stub_listings_on_sale_price"),
+    ],
+)
+def test_a_cursor_seeks_in_the_same_index(sort: str, key: int | str, index: str) -> None:
+    after = marketplace.Cursor(sort, key, 10**9, 2)
+    plan = _plan(marketplace.listing_filters(sort=sort), after)
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan.upper(), plan
     assert "Sort" not in plan, plan

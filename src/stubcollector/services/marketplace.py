@@ -10,6 +10,8 @@ the database (a unique index and a conditional ``UPDATE``), not by a check-then-
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +30,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    tuple_,
     type_coerce,
     update,
 )
@@ -411,8 +414,17 @@ def _params(filters: ListingFilters, now: datetime) -> dict[str, Any]:
     return params
 
 
+# Sorts whose order a cursor can continue: (key column, descending). Event-date sorts order
+# by a nullable column of the joined table and keep page numbers only.
+KEYSET_SORTS: Final[dict[str, tuple[Any, bool]]] = {
+    "newest": (_LISTINGS.c.listed_at, True),
+    "price_asc": (_LISTINGS.c.asking_price_cents, False),
+    "price_desc": (_LISTINGS.c.asking_price_cents, True),
+}
+
+
 @lru_cache(maxsize=256)
-def _statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
+def _statements(shape: Shape, keyset: bool = False) -> tuple[Select[Any], Select[Any]]:
     """The page and count statements for one filter shape, with parameters left open."""
     sort, terms, venue, low, high, since, until, seller_id, seller = shape
     conditions = _on_sale()
@@ -433,9 +445,20 @@ def _statements(shape: Shape) -> tuple[Select[Any], Select[Any]]:
         conditions.append(_LISTINGS.c.seller_id == bindparam("seller_id"))
     if seller:
         conditions.append(_USERS.c.username == bindparam("seller"))
+    page_conditions = list(conditions)
+    if keyset:
+        # Continue after the last row shown: (key, id) beyond the cursor's, which the
+        # database answers by seeking in the same index the sort reads.
+        key_column, descending = KEYSET_SORTS[sort]
+        position = tuple_(key_column, _LISTINGS.c.id)
+        after = tuple_(
+            bindparam("after_key", type_=key_column.type),
+            bindparam("after_id", type_=Integer),
+        )
+        page_conditions.append(position < after if descending else position > after)
     page = (
         _listing_select()
-        .where(*conditions)
+        .where(*page_conditions)
         .order_by(*SORTS[sort])
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
@@ -496,6 +519,51 @@ class ListingPage:
     per_page: int
     total: int
     has_next: bool
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: after (key, id) of the last row shown, as page ``page``."""
+
+    sort: str
+    key: int | str
+    last_id: int
+    page: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.sort, self.key, self.last_id, self.page], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> Cursor:
+        invalid = ValidationFailed("cursor", "is not a cursor from this search; start again")
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            cursor_sort, key, last_id, page = json.loads(raw)
+        except (ValueError, TypeError):
+            raise invalid from None
+        if cursor_sort != sort or sort not in KEYSET_SORTS:
+            raise invalid
+        key_type = str if sort == "newest" else int
+        if not (
+            isinstance(key, key_type)
+            and not isinstance(key, bool)
+            and isinstance(last_id, int)
+            and isinstance(page, int)
+            and 1 < page <= 1_000_000
+        ):
+            raise invalid
+        if isinstance(key, str):
+            try:
+                if datetime.fromisoformat(key).tzinfo is None:
+                    raise invalid
+            except ValueError:
+                raise invalid from None
+        return cls(cursor_sort, key, last_id, page)
+
+    def key_value(self) -> int | datetime:
+        return datetime.fromisoformat(self.key) if isinstance(self.key, str) else self.key
 
 
 def browse(
@@ -504,23 +572,37 @@ def browse(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
     viewer_id: int | None = None,
+    cursor: str | None = None,
 ) -> ListingPage:
     """One page of listings on sale: one query, plus a count only when it is needed.
 
     The page is read with one extra row to learn whether another page follows. When the
     page is not full the total is known exactly without counting; otherwise it comes from
-    :data:`totals` or one ``COUNT`` whose result is kept for a few seconds.
+    :data:`totals` or one ``COUNT`` whose result is kept for a few seconds. For the
+    newest and price sorts the response carries ``next_cursor``: following it seeks
+    straight to the next page instead of skipping ``OFFSET`` rows.
     """
     now = utcnow()
-    page_statement, count_statement = _statements(_shape(filters))
+    after = Cursor.decode(cursor, filters.sort) if cursor else None
+    page_statement, count_statement = _statements(_shape(filters), after is not None)
     params = _params(filters, now)
-    offset = (page - 1) * per_page
+    if after is not None:
+        page = after.page
+        offset = 0
+        extra = {"after_key": after.key_value(), "after_id": after.last_id}
+    else:
+        offset = (page - 1) * per_page
+        extra = {}
     connection = db.session.connection()
     rows = list(
-        connection.execute(page_statement, {**params, "limit": per_page + 1, "offset": offset})
+        connection.execute(
+            page_statement, {**params, **extra, "limit": per_page + 1, "offset": offset}
+        )
     )
     has_next = len(rows) > per_page
     del rows[per_page:]
+    # Rows before this page, as far as page numbers tell.
+    offset = (page - 1) * per_page
     key = (db.engine.url, filters)
     # Listings this page proves exist (an empty page past the end proves nothing).
     seen = offset + len(rows) if rows else 0
@@ -536,22 +618,39 @@ def browse(
                 totals.put(key, cached)
         # A cached total may predate listings this page already shows.
         total = max(cached, seen + (1 if has_next else 0))
+    next_cursor = None
+    if has_next and filters.sort in KEYSET_SORTS:
+        last = rows[-1]
+        key = last.listed_at if filters.sort == "newest" else last.asking_price_cents
+        next_cursor = Cursor(filters.sort, key, last.id, page + 1).encode()
     return ListingPage(
         listings=[_listing_payload(row, viewer_id, now) for row in rows],
         page=page,
         per_page=per_page,
         total=total,
         has_next=has_next,
+        next_cursor=next_cursor,
     )
 
 
 def browse_statement(
-    filters: ListingFilters, *, page: int, per_page: int, now: datetime | None = None
+    filters: ListingFilters,
+    *,
+    page: int,
+    per_page: int,
+    now: datetime | None = None,
+    after: Cursor | None = None,
 ) -> Select[Any]:
     """The page query with its parameters bound (for query plans in tests and the bench)."""
-    page_statement, _ = _statements(_shape(filters))
+    page_statement, _ = _statements(_shape(filters), after is not None)
+    extra: dict[str, Any] = {}
+    if after is not None:
+        extra = {"after_key": after.key_value(), "after_id": after.last_id}
     return page_statement.params(
-        **_params(filters, now or utcnow()), limit=per_page + 1, offset=(page - 1) * per_page
+        **_params(filters, now or utcnow()),
+        **extra,
+        limit=per_page + 1,
+        offset=0 if after is not None else (page - 1) * per_page,
     )
 
 

@@ -63,6 +63,11 @@ class BrowseQuery(_MarketQuery):
     sort: SortName = "newest"
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=marketplace.DEFAULT_PER_PAGE, ge=1, le=marketplace.MAX_PER_PAGE)
+    cursor: str | None = Field(
+        default=None,
+        max_length=300,
+        description="next_cursor of the previous page (newest and price sorts); replaces page",
+    )
 
 
 class MyListingsQuery(_MarketQuery):
@@ -142,6 +147,10 @@ class ListingPageEnvelope(SuccessEnvelope):
         "exact whenever has_next is false"
     )
     has_next: bool
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as cursor= (same filters and sort) for the next page without OFFSET",
+    )
 
 
 class Counterpart(BaseModel):
@@ -224,6 +233,7 @@ def _page_response(result: marketplace.ListingPage) -> ResponseReturnValue:
         per_page=result.per_page,
         total=result.total,
         has_next=result.has_next,
+        next_cursor=result.next_cursor,
     )
 
 
@@ -251,7 +261,11 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
         sort=query.sort,
     )
     result = marketplace.browse(
-        filters, page=query.page, per_page=query.per_page, viewer_id=_viewer_id()
+        filters,
+        page=query.page,
+        per_page=query.per_page,
+        viewer_id=_viewer_id(),
+        cursor=query.cursor,
     )
     return _page_response(result)
 
