@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from stubcollector.domain.statuses import ListingStatus, ReadingStatus
 from stubcollector.extensions import db
-from stubcollector.models import Stub, StubListing, User
+from stubcollector.models import Stub, StubListing, StubOrder, User
 from tests.conftest import TEST_PASSWORD
 
 # Hashing with scrypt is deliberately slow; the factories share one precomputed hash.
@@ -77,3 +77,21 @@ class ListingFactory(BaseFactory):
     asking_price_cents = 2500
     currency = "USD"
     status = ListingStatus.ACTIVE.value
+
+
+class OrderFactory(BaseFactory):
+    """An order for a listing; amounts split 10 % to the platform unless given."""
+
+    class Meta:
+        model = StubOrder
+
+    listing = factory.SubFactory(ListingFactory)
+    # Ids, not relationships: the listing is committed (expired) and its relations raise.
+    seller_id = factory.SelfAttribute("listing.seller_id")
+    buyer = factory.SubFactory(UserFactory)
+    order_status = "payment_completed"
+    total_amount_cents = factory.SelfAttribute("listing.asking_price_cents")
+    platform_fee_cents = factory.LazyAttribute(lambda o: (o.total_amount_cents + 5) // 10)
+    seller_amount_cents = factory.LazyAttribute(
+        lambda o: o.total_amount_cents - o.platform_fee_cents
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import ReadingStatus
 from stubcollector.jobs_cli import jobs_cli
+from stubcollector.marketplace_cli import marketplace_cli
 from stubcollector.models import Stub, User
 from stubcollector.services import accounts
 from stubcollector.services.transaction import transaction
@@ -131,3 +132,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(marketplace_cli)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stubcollector.services import checkout, reconcile
+from stubcollector.services import reconcile
 
 payments_cli = click.Group("payments", help="Payments: reconciliation and reservation expiry.")
 
@@ -25,10 +25,3 @@ def reconcile_command() -> None:
         click.echo(f"error: {error}", err=True)
     if report.errors:
         raise SystemExit(1)
-
-
-@payments_cli.command("expire-reservations")
-def expire_reservations_command() -> None:
-    """Release expired reservations, cancel their orders and PaymentIntents."""
-    expired = checkout.expire_reservations()
-    click.echo(f"released {len(expired)} expired reservation(s)")

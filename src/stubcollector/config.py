@@ -96,6 +96,7 @@ class Settings:
     stripe_account_liability: str = "application"
     webhook_ip_allowlist: tuple[str, ...] = ()
     reservation_minutes: int = 15
+    marketplace_total_cache_seconds: int = 10
     ocr_backend: str = "offline"
     gemini_api_key: str = ""
     gemini_model: str = "gemini-2.5-flash"
@@ -200,6 +201,12 @@ class Settings:
             webhook_ip_allowlist=_parse_list(get("WEBHOOK_IP_ALLOWLIST")),
             reservation_minutes=_parse_int(
                 "RESERVATION_MINUTES", get("RESERVATION_MINUTES", "15"), 1, 24 * 60
+            ),
+            marketplace_total_cache_seconds=_parse_int(
+                "MARKETPLACE_TOTAL_CACHE_SECONDS",
+                get("MARKETPLACE_TOTAL_CACHE_SECONDS", "10"),
+                0,
+                3600,
             ),
             ocr_backend=ocr_backend,
             gemini_api_key=gemini_key,

@@ -32,7 +32,7 @@ from stubcollector.models import (
     User,
     utcnow,
 )
-from stubcollector.services import checkout, reconcile, reservations, webhooks
+from stubcollector.services import checkout, reconcile, webhooks
 from stubcollector.services.transaction import transaction
 from tests.factories import UserFactory
 from tests.payments_support import (
@@ -257,14 +257,19 @@ def test_failed_refund_stays_pending_and_reconcile_settles_it(app: Flask) -> Non
     assert reconcile.reconcile().refunds_settled == 0
 
 
-def test_expire_reservations_cli(app: Flask) -> None:
+def test_marketplace_sweep_command_cancels_the_payment_intent_too(app: Flask) -> None:
     listing = listing_of(sandbox_seller())
-    checkout.create_payment_intent(UserFactory.create(), listing.id)
+    sale = checkout.create_payment_intent(UserFactory.create(), listing.id)
     _expire_hold(listing.id)
-    outcome = app.test_cli_runner().invoke(args=["payments", "expire-reservations"])
+    outcome = app.test_cli_runner().invoke(args=["marketplace", "release-expired"])
     assert outcome.exit_code == 0, outcome.output
-    assert "released 1" in outcome.output
-    assert reservations.effective_status(_listing(listing.id)).value == "active"
+    assert "1 expired reservation(s) released" in outcome.output
+    assert _listing(listing.id).status == "active"
+    assert _order(sale["order_id"]).order_status == "cancelled"
+    state = container().payments.retrieve_payment(
+        sale["stripe_account_id"], sale["payment_intent_id"]
+    )
+    assert state.status == "canceled"
 
 
 def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state(

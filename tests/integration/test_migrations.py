@@ -9,12 +9,15 @@ from flask_migrate import downgrade, upgrade
 
 from stubcollector.extensions import db
 from stubcollector.models import Base
+from stubcollector.models.search import include_object
 
 
 def _pending_diff(app: Flask) -> list[object]:
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            # The same hook as migrations/env.py: PostgreSQL-only indexes are not in the models.
+            opts={"compare_type": True, "render_as_batch": True, "include_object": include_object},
         )
         return compare_metadata(context, Base.metadata)
 

@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 from stubcollector.models.base import UTCDateTime
+from stubcollector.models.search import include_object
 
 config = context.config
 if config.config_file_name is not None:
@@ -41,6 +42,7 @@ def run_migrations_offline():
         literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -50,6 +52,8 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("render_item", render_item)
+    # PostgreSQL-only indexes (trigram search) are not in the models; see models/search.py.
+    conf_args.setdefault("include_object", include_object)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -12,6 +12,9 @@ from stubcollector.models.stub import Stub
 from stubcollector.models.user import User
 
 _LIVE = ", ".join(f"'{status.value}'" for status in LIVE_LISTING_STATUSES)
+# Listings on the market (active, or held by a buyer whose hold may have expired). The browse
+# query repeats this exact text so that SQLite and PostgreSQL can use the partial indexes.
+ON_SALE_SQL = "status NOT IN ('sold', 'cancelled')"
 
 
 class StubListing(Base):
@@ -38,6 +41,21 @@ class StubListing(Base):
         Index("ix_stub_listings_status_listed", "status", "listed_at"),
         Index("ix_stub_listings_status_price", "status", "asking_price_cents"),
         Index("ix_stub_listings_seller_status", "seller_id", "status"),
+        # Browse pages read these in order and stop after one page (newest, price up/down).
+        Index(
+            "ix_stub_listings_on_sale_listed",
+            "listed_at",
+            "id",
+            sqlite_where=text(ON_SALE_SQL),
+            postgresql_where=text(ON_SALE_SQL),
+        ),
+        Index(
+            "ix_stub_listings_on_sale_price",
+            "asking_price_cents",
+            "id",
+            sqlite_where=text(ON_SALE_SQL),
+            postgresql_where=text(ON_SALE_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

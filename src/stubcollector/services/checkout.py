@@ -266,8 +266,8 @@ def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
 def expire_reservations(now: datetime | None = None) -> list[reservations.ExpiredReservation]:
     """The expiry sweep: release expired holds, cancel their orders and PaymentIntents.
 
-    The job ``marketplace.release_expired`` and ``flask marketplace release-expired``
-    should call this function. Safe to run any time, any number of times.
+    Called by the job ``marketplace.release_expired`` (and so by ``flask marketplace
+    release-expired`` and the scheduler). Safe to run any time, any number of times.
     """
     with transaction() as session:
         expired = reservations.release_expired(session, now=now)

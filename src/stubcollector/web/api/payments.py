@@ -17,7 +17,7 @@ from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
 from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
 
-bp = Blueprint("payments", __name__, url_prefix="/api/payments")
+bp = Blueprint("api_payments", __name__, url_prefix="/api/payments")
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -154,8 +154,8 @@ def _onboarding_response(result: onboarding.Onboarding, code: int) -> ResponseRe
 def onboard() -> ResponseReturnValue:
     result = onboarding.start_onboarding(
         require_user(),
-        return_url=_external("payments.onboard_return"),
-        refresh_url=_external("payments.onboard_refresh"),
+        return_url=_external("api_payments.onboard_return"),
+        refresh_url=_external("api_payments.onboard_refresh"),
     )
     return _onboarding_response(result, 201 if result.account_created else 200)
 
@@ -187,8 +187,8 @@ def onboard_return() -> ResponseReturnValue:
 def onboard_refresh() -> ResponseReturnValue:
     result = onboarding.refresh_link(
         require_user(),
-        return_url=_external("payments.onboard_return"),
-        refresh_url=_external("payments.onboard_refresh"),
+        return_url=_external("api_payments.onboard_return"),
+        refresh_url=_external("api_payments.onboard_refresh"),
     )
     if request.accept_mimetypes.best == "text/html":
         return redirect(result.url, code=302)
