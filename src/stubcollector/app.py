@@ -13,6 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stubcollector import cli
 from stubcollector.adapters.jobs import InProcessJobQueue, JobQueue
+from stubcollector.adapters.ocr.base import StubReader
+from stubcollector.adapters.ocr.rapid import RapidOcrReader
+from stubcollector.adapters.storage import ImageStorage, LocalImageStorage
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
@@ -22,7 +25,13 @@ from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
 
-def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jobs: JobQueue | None = None,
+    storage: ImageStorage | None = None,
+    reader: StubReader | None = None,
+) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
     configure(app, settings)
@@ -31,6 +40,8 @@ def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None
     app.extensions[EXTENSION_KEY] = Container(
         settings=settings,
         jobs=jobs or InProcessJobQueue(app, eager=settings.is_testing),
+        storage=storage or LocalImageStorage(settings.upload_folder),
+        reader=reader or build_stub_reader(settings),
     )
     register_blueprints(app)
     register_error_handlers(app)
@@ -44,6 +55,23 @@ def create_app(settings: Settings | None = None, *, jobs: JobQueue | None = None
             app.wsgi_app, x_for=count, x_proto=count, x_host=count
         )
     return app
+
+
+def build_stub_reader(settings: Settings) -> StubReader:
+    """The offline engine, or Gemini with the offline engine as its fallback."""
+    offline = RapidOcrReader()
+    if settings.ocr_backend != "gemini":
+        return offline
+    # Imported only when configured: the SDK is large and the default never needs it.
+    from stubcollector.adapters.ocr.gemini import GeminiStubReader
+
+    return GeminiStubReader(
+        api_key=settings.gemini_api_key,
+        model=settings.gemini_model,
+        fallback=offline,
+        timeout_seconds=settings.gemini_timeout_seconds,
+        base_url=settings.gemini_api_base,
+    )
 
 
 def configure(app: Flask, settings: Settings) -> None:

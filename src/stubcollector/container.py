@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from stubcollector.adapters.jobs import JobQueue
+from stubcollector.adapters.ocr.base import StubReader
+from stubcollector.adapters.storage import ImageStorage
 from stubcollector.config import Settings
 
 EXTENSION_KEY = "stubcollector"
@@ -20,6 +22,8 @@ EXTENSION_KEY = "stubcollector"
 class Container:
     settings: Settings
     jobs: JobQueue
+    storage: ImageStorage
+    reader: StubReader
 
 
 def container(app: Flask | None = None) -> Container:

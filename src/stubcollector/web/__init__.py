@@ -6,13 +6,14 @@ from flask import Blueprint, Flask
 
 from stubcollector.extensions import csrf
 from stubcollector.web import openapi, pages
-from stubcollector.web.api import auth, health, users
+from stubcollector.web.api import auth, health, stubs, users
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
 API_BLUEPRINTS: tuple[Blueprint, ...] = (
     health.bp,
     auth.bp,
     users.bp,
+    stubs.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
 PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (pages.bp,)

@@ -196,9 +196,9 @@ SECTION_LABELS = (
 )
 ROW_LABELS = ("row", "rw", "reihe", "rh", "fila", "rij", "rg")
 SEAT_LABELS = ("seat", "seats", "sitz", "sitzplatz", "platz", "pl", "place", "posto", "stoel")
-_LABEL_KIND = {label: "section" for label in SECTION_LABELS}
-_LABEL_KIND.update({label: "row" for label in ROW_LABELS})
-_LABEL_KIND.update({label: "seat" for label in SEAT_LABELS})
+_LABEL_KIND = dict.fromkeys(SECTION_LABELS, "section")
+_LABEL_KIND.update(dict.fromkeys(ROW_LABELS, "row"))
+_LABEL_KIND.update(dict.fromkeys(SEAT_LABELS, "seat"))
 _LABEL_ALTERNATION = "|".join(sorted(_LABEL_KIND, key=len, reverse=True))
 _SEAT_VALUE = r"[A-Z0-9ÄÖÜ](?:[A-Z0-9ÄÖÜ\-]{0,9})"
 _INLINE_SEAT = re.compile(
@@ -232,8 +232,63 @@ _VENUE_LABEL = re.compile(
     re.IGNORECASE,
 )
 _US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC ON QC BC AB".split()
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+        "ON",
+        "QC",
+        "BC",
+        "AB",
+    ]
 )
 _CITY_STATE = re.compile(r"^(?P<city>[A-Za-z][A-Za-z .'\-]{1,40}?),?\s+(?P<state>[A-Z]{2})\.?$")
 _POSTCODE_CITY = re.compile(r"^(?:D-|A-|CH-)?\d{4,5}\s+(?P<city>[A-ZÄÖÜ][\wÄÖÜäöüß .\-]{1,40})$")
@@ -313,7 +368,7 @@ KNOWN_CITIES = (
     "Melbourne",
 )
 _KNOWN_CITY_AT_END = re.compile(
-    r"[\s,\-–·|]+(?P<city>" + "|".join(re.escape(c) for c in KNOWN_CITIES) + r")"
+    r"[\s,\-\u2013·|]+(?P<city>" + "|".join(re.escape(c) for c in KNOWN_CITIES) + r")"
     r"(?:,?\s+(?P<state>[A-Z]{2}))?\.?$",
     re.IGNORECASE,
 )
@@ -653,7 +708,9 @@ def _find_seating(lines: Sequence[OcrLine], used: set[int]) -> dict[str, FieldVa
 
     def put(kind: str, value: str, base: float, index: int) -> None:
         if kind not in found and _is_value(value):
-            found[kind] = FieldValue(value.upper() if len(value) <= 3 else value, _score(base, lines[index]))
+            found[kind] = FieldValue(
+                value.upper() if len(value) <= 3 else value, _score(base, lines[index])
+            )
             used.add(index)
 
     for index, line in enumerate(lines):
@@ -703,7 +760,7 @@ def _find_seating(lines: Sequence[OcrLine], used: set[int]) -> dict[str, FieldVa
 
 def _split_city(text: str) -> tuple[str, str | None]:
     """``"Venue, City"``, ``"Venue - City"`` or ``"VENUE NEW YORK NY"`` → (venue, city)."""
-    parts = re.split(r"\s*(?:,|\s[-–·|]\s)\s*", text, maxsplit=1)
+    parts = re.split(r"\s*(?:,|\s[-\u2013·|]\s)\s*", text, maxsplit=1)
     if len(parts) == 2 and parts[1] and not _VENUE_WORDS.search(parts[1]):
         city = parts[1]
         state = _CITY_STATE.match(city)
@@ -817,4 +874,3 @@ def _find_act(
 def lines_from_text(text: str) -> list[OcrLine]:
     """Plain text (one printed line per text line) as parser input."""
     return [OcrLine(line) for line in text.splitlines() if line.strip()]
-
