@@ -131,6 +131,7 @@ _TIME_COLON = re.compile(
 _TIME_DOT_UHR = re.compile(
     r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])[.h](?P<m>[0-5]\d)\s*(?:uhr|h)\b", re.IGNORECASE
 )
+_TIME_H = re.compile(r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])h(?P<m>[0-5]\d)(?!\d)", re.IGNORECASE)
 _TIME_HOUR_ONLY = re.compile(
     r"(?<![\d:.,])(?P<h>1[0-2]|0?[1-9])\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))|"
     r"(?<![\d:.,])(?P<h24>[01]?\d|2[0-3])\s*uhr\b",
@@ -383,7 +384,10 @@ _BOILERPLATE = re.compile(
     r"\.com|\.de|inkl|incl|including|subject|conditions|bedingungen|agb|no\s+cameras|"
     r"adult|erwachsene|erwachsener|ermäßigt|ermaessigt|child|kind|student|valid|gültig|"
     r"barcode|order|bestell|keep\s+this|aufbewahren|nicht\s+übertragbar|non-transferable|"
-    r"abendkasse|vorverkauf|mwst|gebühr|service|hotline|tel\.?|phone|info)\b",
+    r"abendkasse|vorverkauf|mwst|gebühr|service|hotline|tel\.?|phone|info|"
+    # Ticket sellers print their name bigger than some acts.
+    r"ticketmaster|ticketron|eventim|cts|ticketcorner|reservix|adticket|ticketline|axs|"
+    r"stubhub|seetickets|see\s+tickets|live\s+nation|livenation|aeg|ticketweb|etix)\b",
     re.IGNORECASE,
 )
 _EVENT_WORDS = re.compile(
@@ -557,7 +561,7 @@ def _times_in(text: str) -> list[tuple[int, str]]:
         value = _to_24h(int(match["h"]), int(match["m"]), match["ampm"])
         if value:
             found.append((match.start(), value))
-    for match in _TIME_DOT_UHR.finditer(text):
+    for match in (*_TIME_DOT_UHR.finditer(text), *_TIME_H.finditer(text)):
         value = _to_24h(int(match["h"]), int(match["m"]), None)
         if value:
             found.append((match.start(), value))
