@@ -87,6 +87,8 @@ def test_a_year_alone_or_a_price_is_not_a_date() -> None:
         ("20.00 Uhr", "20:00"),
         ("20 Uhr", "20:00"),
         ("19h30", "19:30"),
+        ("7.30pm", "19:30"),
+        ("Doors 7.00 p.m.", "19:00"),
     ],
 )
 def test_times(printed: str, expected: str) -> None:

@@ -129,7 +129,9 @@ _TIME_COLON = re.compile(
     re.IGNORECASE,
 )
 _TIME_DOT_UHR = re.compile(
-    r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])[.h](?P<m>[0-5]\d)\s*(?:uhr|h)\b", re.IGNORECASE
+    r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])\.(?P<m>[0-5]\d)\s*"
+    r"(?:uhr\b|h\b|(?P<ampm>[ap]\.?\s?m\.?(?![a-z])))",
+    re.IGNORECASE,
 )
 _TIME_H = re.compile(r"(?<![\d:.,])(?P<h>[01]?\d|2[0-3])h(?P<m>[0-5]\d)(?!\d)", re.IGNORECASE)
 _TIME_HOUR_ONLY = re.compile(
@@ -561,7 +563,11 @@ def _times_in(text: str) -> list[tuple[int, str]]:
         value = _to_24h(int(match["h"]), int(match["m"]), match["ampm"])
         if value:
             found.append((match.start(), value))
-    for match in (*_TIME_DOT_UHR.finditer(text), *_TIME_H.finditer(text)):
+    for match in _TIME_DOT_UHR.finditer(text):
+        value = _to_24h(int(match["h"]), int(match["m"]), match["ampm"])
+        if value:
+            found.append((match.start(), value))
+    for match in _TIME_H.finditer(text):
         value = _to_24h(int(match["h"]), int(match["m"]), None)
         if value:
             found.append((match.start(), value))
