@@ -88,7 +88,6 @@ CURRENCY_MARKS: dict[str, str] = {
     "chf": "CHF",
     "sfr": "CHF",
     "sfr.": "CHF",
-    "fr.": "CHF",
     "dm": "DEM",
     "ös": "ATS",
     "¥": "JPY",
@@ -103,7 +102,7 @@ _CURRENCY_ALTERNATION = "|".join(
 )
 _AMOUNT = r"\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?(?:[.,]-{1,2})?"
 _PRICE_CURRENCY_FIRST = re.compile(
-    rf"(?<![A-Za-z])(?P<cur>{_CURRENCY_ALTERNATION})\s?(?P<amount>{_AMOUNT})(?![\d%])",
+    rf"(?<![A-Za-z])(?P<cur>{_CURRENCY_ALTERNATION})\s?(?P<amount>{_AMOUNT})(?![\d%]|[.,]\d)",
     re.IGNORECASE,
 )
 _PRICE_AMOUNT_FIRST = re.compile(
@@ -205,7 +204,8 @@ _LABEL_KIND.update(dict.fromkeys(SEAT_LABELS, "seat"))
 _LABEL_ALTERNATION = "|".join(sorted(_LABEL_KIND, key=len, reverse=True))
 _SEAT_VALUE = r"[A-Z0-9ÄÖÜ](?:[A-Z0-9ÄÖÜ\-]{0,9})"
 _INLINE_SEAT = re.compile(
-    rf"(?<![A-Za-zÄÖÜäöü])(?P<label>{_LABEL_ALTERNATION})\.?\s*(?:no\.?|nr\.?|#)?\s*[:.#]?\s*"
+    rf"(?<![A-Za-zÄÖÜäöü])(?P<label>{_LABEL_ALTERNATION})(?![A-Za-zÄÖÜäöü])\.?\s*"
+    r"(?:no\.?|nr\.?|#)?\s*[:.#]?\s*"
     rf"(?P<value>{_SEAT_VALUE})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
@@ -213,6 +213,9 @@ _LABEL_GROUP = re.compile(
     rf"(?<![A-Za-z])(?P<labels>(?:{_LABEL_ALTERNATION})\.?(?:\s*[/|,]\s*(?:{_LABEL_ALTERNATION})\.?)+)"
     rf"\s*[:.]?\s*(?P<values>{_SEAT_VALUE}(?:\s*[/|,]\s*{_SEAT_VALUE})+)?",
     re.IGNORECASE,
+)
+_GLUED_LABEL = re.compile(
+    r"(\d)(?=(?:seat|row|sec|section|reihe|platz|block|sitz)\b)", re.IGNORECASE
 )
 _GENERAL_ADMISSION = re.compile(
     r"\b(?:general\s+admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
@@ -224,10 +227,11 @@ _VENUE_WORDS = re.compile(
     r"(?:\b(?:arena|stadium|stadion|theatre|theater|hall|halle|garden|gardens|center|centre|"
     r"field|park|ballpark|club|ballroom|amphitheatre|amphitheater|pavilion|coliseum|colosseum|"
     r"auditorium|dome|bowl|forum|palladium|philharmonie|philharmonic|konzerthaus|opera|oper|"
-    r"opernhaus|tempodrom|bühne|festhalle|academy|lounge|church|kirche|messe|hippodrome|"
+    r"opernhaus|tempodrom|bühne|buhne|buehne|festhalle|academy|lounge|church|kirche|messe|hippodrome|"
     r"speedway|casino|apollo|fillmore|roxy|paradiso|zitadelle|gasometer|venue|odeon|"
     r"stadthalle|music\s+hall|sporthalle|sportpalast|velodrom|velodrome)\b|"
-    r"\w{3,}(?:halle|stadion|arena|bühne|theater|haus|park)\b)",
+    r"\w{3,}(?:halle|stadion|stadium|arena|bühne|buhne|buehne|theater|theatre|haus|park|"
+    r"forum|center|centre|garden|field|hall)\b)",
     re.IGNORECASE,
 )
 _VENUE_LABEL = re.compile(
@@ -389,11 +393,13 @@ _BOILERPLATE = re.compile(
     r"abendkasse|vorverkauf|mwst|gebühr|service|hotline|tel\.?|phone|info|"
     # Ticket sellers print their name bigger than some acts.
     r"ticketmaster|ticketron|eventim|cts|ticketcorner|reservix|adticket|ticketline|axs|"
-    r"stubhub|seetickets|see\s+tickets|live\s+nation|livenation|aeg|ticketweb|etix)\b",
+    r"stubhub|seetickets|see\s+tickets|live\s+nation|livenation|aeg|ticketweb|etix|"
+    # The competition is printed above the fixture; the fixture is the event.
+    r"bundesliga|liga|league|nfl|nba|mlb|nhl|mls|spieltag|regular\s+season)\b",
     re.IGNORECASE,
 )
 _EVENT_WORDS = re.compile(
-    r"\b(?:tour|tournee|tournée|live|concert|konzert|festival|world|night|show|"
+    r"\S\s[-\u2013:]\s\S|\b(?:tour|tournee|tournée|live|concert|konzert|festival|world|night|show|"
     r"in\s+concert|vs\.?|v\.|versus|gegen|game|match|spiel|final|finale|cup|pokal|"
     r"anniversary|jubiläum|farewell|abschied|revue|musical|opera|gala|season|saison|"
     r"open\s+air|unplugged|acoustic|akustik|experience)\b",
@@ -723,6 +729,10 @@ def _find_seating(lines: Sequence[OcrLine], used: set[int]) -> dict[str, FieldVa
             )
             used.add(index)
 
+    # OCR drops the space in "ROW 12  SEAT 16" now and then: "ROW 12SEAT 16".
+    lines = [
+        OcrLine(_GLUED_LABEL.sub(r"\1 ", line.text), line.confidence, line.height) for line in lines
+    ]
     for index, line in enumerate(lines):
         # "Block/Reihe/Platz 42/12/7" or the labels alone with values on the next line.
         for group in _LABEL_GROUP.finditer(line.text):
@@ -756,13 +766,19 @@ def _find_seating(lines: Sequence[OcrLine], used: set[int]) -> dict[str, FieldVa
         for match in _INLINE_SEAT.finditer(line.text):
             kind = _LABEL_KIND[match["label"].lower()]
             put(kind, match["value"], 0.9, index)
-    if "section" not in found:
-        for index, line in enumerate(lines):
-            if _GENERAL_ADMISSION.search(line.text):
-                found["section"] = FieldValue("GA", _score(0.85, line))
-                used.add(index)
-                break
+    for index, line in enumerate(lines):
+        if not _GENERAL_ADMISSION.search(line.text):
+            continue
+        if "section" not in found:
+            found["section"] = FieldValue("GA", _score(0.85, line))
+        if _is_only_admission(line.text):
+            used.add(index)
     return found
+
+
+def _is_only_admission(text: str) -> bool:
+    rest = _GENERAL_ADMISSION.sub("", text)
+    return not re.sub(r"(?i)\b(?:innenraum|floor|parkett|unterrang|oberrang)\b|\W", "", rest)
 
 
 # --- venue and city -------------------------------------------------------------------------
@@ -794,6 +810,14 @@ def _city_from_line(text: str) -> str | None:
     return None
 
 
+def _is_venue_shaped(text: str) -> bool:
+    if _BOILERPLATE.search(text) or _dates_in(text, True) or _times_in(text):
+        return False
+    if _PRICE_CURRENCY_FIRST.search(text) or _INLINE_SEAT.search(text):
+        return False
+    return sum(ch.isalpha() for ch in text) >= 3 and not _city_from_line(text)
+
+
 def _find_venue(
     lines: Sequence[OcrLine], used: set[int]
 ) -> tuple[FieldValue | None, FieldValue | None]:
@@ -809,6 +833,16 @@ def _find_venue(
                 continue
             if _VENUE_WORDS.search(line.text) and not _EVENT_WORDS.search(line.text):
                 chosen = (index, line.text, 0.8)
+                break
+    if chosen is None:
+        # No venue word: the line printed just above a city line ("Zenith" / "80807 München")
+        # or ending in a known city ("Zenith, München") is the venue.
+        for index, line in enumerate(lines):
+            if index in used or not _is_venue_shaped(line.text):
+                continue
+            below = lines[index + 1].text if index + 1 < len(lines) else ""
+            if _city_from_line(below) or _KNOWN_CITY_AT_END.search(line.text):
+                chosen = (index, line.text, 0.6)
                 break
     if chosen is None:
         return None, None
@@ -831,7 +865,9 @@ def _find_venue(
 
 def _is_act_candidate(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
-    if letters < 3 or letters < len(text) * 0.5:
+    if letters < 3 or letters < len(text.replace(" ", "")) * 0.5:
+        return False
+    if _is_only_admission(text) or _city_from_line(text):
         return False
     if _BOILERPLATE.search(text) or _INLINE_SEAT.search(text) or _LABEL_GROUP.search(text):
         return False

@@ -11,6 +11,7 @@ import io
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,9 +77,10 @@ def group_into_lines(
     """Join text boxes that sit on the same printed line, left to right, top to bottom.
 
     The detector often splits one printed line ("SEC 112   ROW 14   SEAT 7") into boxes; the
-    parser reads labels and values best as the line a person sees.
+    parser reads labels and values best as the line a person sees. Boxes far apart on the
+    same height stay separate lines: that is the ticket's tear-off part, not the same line.
     """
-    boxes = []
+    boxes: list[_Box] = []
     for text, score, corners in pieces:
         ys = [y for _, y in corners]
         xs = [x for x, _ in corners]
@@ -87,26 +89,44 @@ def group_into_lines(
             # A quadrilateral: left and right edges give the height even when tilted.
             top_left, top_right, bottom_right, bottom_left = (y for _, y in corners)
             height = (abs(bottom_left - top_left) + abs(bottom_right - top_right)) / 2
-        boxes.append((sum(ys) / len(ys), min(xs), max(height, 1.0), text, score))
-    boxes.sort(key=lambda box: box[0])
-    lines: list[list[tuple[float, float, float, str, float]]] = []
+        boxes.append(_Box(sum(ys) / len(ys), min(xs), max(xs), max(height, 1.0), text, score))
+    boxes.sort(key=lambda box: box.centre)
+    rows: list[list[_Box]] = []
     for box in boxes:
-        if lines:
-            current = lines[-1]
-            centre = sum(b[0] for b in current) / len(current)
-            height = min(min(b[2] for b in current), box[2])
-            if abs(box[0] - centre) < height * 0.5:
+        if rows:
+            current = rows[-1]
+            centre = sum(b.centre for b in current) / len(current)
+            height = min(min(b.height for b in current), box.height)
+            if abs(box.centre - centre) < height * 0.5:
                 current.append(box)
                 continue
-        lines.append([box])
+        rows.append([box])
     result = []
-    for line in lines:
-        line.sort(key=lambda box: box[1])
-        result.append(
-            OcrLine(
-                text=" ".join(box[3] for box in line),
-                confidence=min(box[4] for box in line),
-                height=max(box[2] for box in line),
+    for row in rows:
+        row.sort(key=lambda box: box.left)
+        segments: list[list[_Box]] = [[row[0]]]
+        for box in row[1:]:
+            previous = segments[-1][-1]
+            if box.left - previous.right > 3 * max(box.height, previous.height):
+                segments.append([box])
+            else:
+                segments[-1].append(box)
+        for segment in segments:
+            result.append(
+                OcrLine(
+                    text=" ".join(box.text for box in segment),
+                    confidence=min(box.score for box in segment),
+                    height=max(box.height for box in segment),
+                )
             )
-        )
     return result
+
+
+@dataclass(frozen=True)
+class _Box:
+    centre: float
+    left: float
+    right: float
+    height: float
+    text: str
+    score: float
