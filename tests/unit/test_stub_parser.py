@@ -45,6 +45,10 @@ def values(text: str) -> dict[str, str]:
         ("7/17/97", "1997-07-17"),
         ("17 JUL '97", "1997-07-17"),
         ("12 juin 2015", "2015-06-12"),
+        ("Fr.30.12.11", "2011-12-30"),
+        ("08/19/19858:00PM", "1985-08-19"),
+        ("Thursday 21 October2004", "2004-10-21"),
+        ("FRI 0CT 25 2013", "2013-10-25"),
     ],
 )
 def test_dates(printed: str, expected: str) -> None:
@@ -221,6 +225,19 @@ def test_venues(printed: str, venue: str, city: str | None) -> None:
     parsed = values(f"SOME BAND\n{printed}")
     assert parsed["venue"] == venue
     assert parsed.get("city") == city
+
+
+def test_city_below_the_venue_past_a_tear_off_line() -> None:
+    assert (
+        values("CUBS VS CARDINALS\nWRIGLEY FIELD\nROW 5\nCHICAGO, IL\nSEC 1 ROW 5 SEAT 2")["city"]
+        == "CHICAGO"
+    )
+
+
+def test_venue_without_a_venue_word_above_its_city() -> None:
+    parsed = values("Die Ärzte\nZenith\n80807 München\nSa. 12.10.2019")
+    assert (parsed["venue"], parsed["city"]) == ("Zenith", "München")
+    assert values("Die Ärzte\nTour 2019\nZenith, München")["venue"] == "Zenith"
 
 
 def test_city_on_the_line_below_the_venue() -> None:

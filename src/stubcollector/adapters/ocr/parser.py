@@ -150,7 +150,7 @@ _DOOR_WORDS = re.compile(
 
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)")
 _DOTTED_DATE = re.compile(
-    r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>(?:19|20)\d{2}|\d{2})(?![\d])"
+    r"(?<!\d)(?<!\d\.)(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>(?:19|20)\d{2}|\d{2})(?![\d])"
 )
 _SLASH_DATE = re.compile(
     r"(?<![\d/])(?P<a>\d{1,2})(?P<sep>[/-])(?P<b>\d{1,2})(?P=sep)(?P<y>(?:19|20)\d{2}|\d{2})(?!\d)"
@@ -444,7 +444,16 @@ def _put(found: dict[str, FieldValue], name: str, value: FieldValue | None) -> N
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
+    text = re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
+    # Spaces OCR tends to lose, and its favourite confusion in month names ("0CT").
+    text = _GLUED_YEAR_TIME.sub(r"\1 ", text)
+    text = _GLUED_WORD_YEAR.sub(" ", text)
+    return _ZERO_FOR_O.sub("O", text)
+
+
+_GLUED_YEAR_TIME = re.compile(r"(?<=[/.\-])((?:19|20)\d{2})(?=\d{1,2}:\d{2})")
+_GLUED_WORD_YEAR = re.compile(r"(?<=[A-Za-zäöü])(?=(?:19|20)\d{2}\b)")
+_ZERO_FOR_O = re.compile(r"\b0(?=[A-Z]{2}\b)")
 
 
 def _score(base: float, line: OcrLine) -> float:
@@ -852,11 +861,13 @@ def _find_venue(
     venue, city = _split_city(text)
     line = lines[index]
     city_value = FieldValue(city, _score(base - 0.1, line)) if city else None
-    if city_value is None and index + 1 < len(lines):
-        next_city = _city_from_line(lines[index + 1].text)
+    # The city is printed below the venue; a line of the tear-off part may come between.
+    below = next((i for i in range(index + 1, min(index + 3, len(lines))) if i not in used), None)
+    if city_value is None and below is not None:
+        next_city = _city_from_line(lines[below].text)
         if next_city:
-            city_value = FieldValue(next_city, _score(0.75, lines[index + 1]))
-            used.add(index + 1)
+            city_value = FieldValue(next_city, _score(0.75, lines[below]))
+            used.add(below)
     return FieldValue(venue, _score(base, line)), city_value
 
 

@@ -107,7 +107,9 @@ def group_into_lines(
         segments: list[list[_Box]] = [[row[0]]]
         for box in row[1:]:
             previous = segments[-1][-1]
-            if box.left - previous.right > 3 * max(box.height, previous.height):
+            # Words on one line are a fraction of their height apart; a wider gap is
+            # another column.
+            if box.left - previous.right > 2.5 * min(box.height, previous.height):
                 segments.append([box])
             else:
                 segments[-1].append(box)
