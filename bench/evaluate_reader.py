@@ -108,7 +108,9 @@ def main() -> int:
         print(
             f"{field:12} {share:>9.0%} {correct[field]:>4}/{scored[field]:<3} {spurious[field]:>9}"
         )
-    print(f"{'all fields':12} {total_correct / total_scored:>9.1%} {total_correct:>4}/{total_scored}")
+    print(
+        f"{'all fields':12} {total_correct / total_scored:>9.1%} {total_correct:>4}/{total_scored}"
+    )
     ordered = sorted(seconds)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     print(
@@ -129,7 +131,10 @@ def main() -> int:
                         f: (correct[f] / scored[f] if scored[f] else None) for f in READ_FIELDS
                     },
                     "overall": total_correct / total_scored,
-                    "seconds": {"mean": statistics.mean(seconds), "median": statistics.median(seconds)},
+                    "seconds": {
+                        "mean": statistics.mean(seconds),
+                        "median": statistics.median(seconds),
+                    },
                 },
                 indent=2,
             )

@@ -43,16 +43,38 @@ FIELDS = (
     "face_value",
     "currency",
 )
-MONTHS_EN = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-MONTHS_EN_LONG = (
-    "January February March April May June July August September October November December"
-).split()
-MONTHS_DE = (
-    "Januar Februar März April Mai Juni Juli August September Oktober November Dezember"
-).split()
-DAYS_EN = "MON TUE WED THU FRI SAT SUN".split()
-DAYS_EN_LONG = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-DAYS_DE = "Mo. Di. Mi. Do. Fr. Sa. So.".split()
+MONTHS_EN = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+MONTHS_EN_LONG = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+MONTHS_DE = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+]
+DAYS_EN = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+DAYS_EN_LONG = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+DAYS_DE = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."]
 
 US_ACTS = (
     ("PEARL JAM", "TEN TOUR"),
@@ -179,8 +201,10 @@ def us_concert(rng: random.Random, index: int) -> Stub:
     )
     price = rng.choice([25.0, 32.5, 45.0, 49.5, 65.0, 89.0, 125.0])
     seated = rng.random() < 0.75
-    section, row, seat = str(rng.randint(101, 340)), rng.choice(["A", "G", "14", "22", "AA"]), str(
-        rng.randint(1, 30)
+    section, row, seat = (
+        str(rng.randint(101, 340)),
+        rng.choice(["A", "G", "14", "22", "AA"]),
+        str(rng.randint(1, 30)),
     )
     lines = [Printed(rng.choice(["TICKETMASTER", "LIVE NATION PRESENTS", "AEG PRESENTS"]), 0.7)]
     lines.append(Printed(performer, 2.0, True))
@@ -226,7 +250,11 @@ def us_game(rng: random.Random, index: int) -> Stub:
     hour, minute = rng.choice([(19, 5), (13, 20), (18, 10), (19, 10)])
     twelve_hour = hour - 12 if hour > 12 else hour
     price = rng.choice([18.0, 42.0, 65.0, 95.0])
-    section, row, seat = str(rng.randint(100, 540)), str(rng.randint(1, 30)), str(rng.randint(1, 24))
+    section, row, seat = (
+        str(rng.randint(100, 540)),
+        str(rng.randint(1, 30)),
+        str(rng.randint(1, 24)),
+    )
     lines = [
         Printed(game, 1.6, True),
         Printed(venue, 1.1),
@@ -254,7 +282,9 @@ def us_game(rng: random.Random, index: int) -> Stub:
         face_value=f"{price:.2f}",
         currency="USD",
     )
-    return Stub(f"{index:02d}-us-game", lines, labels, [f"SEC {section}", f"ROW {row}"], _palette(rng))
+    return Stub(
+        f"{index:02d}-us-game", lines, labels, [f"SEC {section}", f"ROW {row}"], _palette(rng)
+    )
 
 
 def de_concert(rng: random.Random, index: int) -> Stub:
@@ -286,10 +316,16 @@ def de_concert(rng: random.Random, index: int) -> Stub:
         ]
     )
     standing = rng.random() < 0.35
-    block, row, seat = rng.choice(["42", "N4", "C1", "214", "O"]), str(rng.randint(1, 30)), str(
-        rng.randint(1, 40)
+    block, row, seat = (
+        rng.choice(["42", "N4", "C1", "214", "O"]),
+        str(rng.randint(1, 30)),
+        str(rng.randint(1, 40)),
     )
-    lines = [Printed(rng.choice(["CTS EVENTIM präsentiert", "Eventim", "Karsten Jahnke präsentiert"]), 0.7)]
+    lines = [
+        Printed(
+            rng.choice(["CTS EVENTIM präsentiert", "Eventim", "Karsten Jahnke präsentiert"]), 0.7
+        )
+    ]
     lines.append(Printed(performer, 2.0, True))
     if tour:
         lines.append(Printed(tour, 1.2))
@@ -301,7 +337,9 @@ def de_concert(rng: random.Random, index: int) -> Stub:
     lines.append(Printed(date_line, 1.1, True))
     lines.append(Printed(time_line, 0.9))
     if standing:
-        lines.append(Printed(rng.choice(["Stehplatz", "Innenraum Stehplatz", "STEHPLATZ"]), 1.1, True))
+        lines.append(
+            Printed(rng.choice(["Stehplatz", "Innenraum Stehplatz", "STEHPLATZ"]), 1.1, True)
+        )
     elif rng.random() < 0.5:
         lines.append(Printed(f"Block/Reihe/Platz {block}/{row}/{seat}", 1.0, True))
     else:
@@ -336,7 +374,12 @@ def de_game(rng: random.Random, index: int) -> Stub:
         Printed(game, 1.4, True),
         Printed(venue, 1.0),
         Printed(f"{postcode} {city}", 0.9),
-        Printed(f"{DAYS_DE[day.weekday()]} {day.day:02d}.{day.month:02d}.{day.year}  Anpfiff {start[0]}:{start[1]:02d} Uhr", 1.0, True),
+        Printed(
+            f"{DAYS_DE[day.weekday()]} {day.day:02d}.{day.month:02d}.{day.year}  "
+            f"Anpfiff {start[0]}:{start[1]:02d} Uhr",
+            1.0,
+            True,
+        ),
         Printed(f"Block {block}  Reihe {row}  Platz {seat}", 1.0, True),
         Printed(f"Preis {_money(price, ',')} €", 0.9),
     ]
