@@ -862,12 +862,14 @@ def _find_venue(
     line = lines[index]
     city_value = FieldValue(city, _score(base - 0.1, line)) if city else None
     # The city is printed below the venue; a line of the tear-off part may come between.
-    below = next((i for i in range(index + 1, min(index + 3, len(lines))) if i not in used), None)
-    if city_value is None and below is not None:
-        next_city = _city_from_line(lines[below].text)
+    city_index = next(
+        (i for i in range(index + 1, min(index + 3, len(lines))) if i not in used), None
+    )
+    if city_value is None and city_index is not None:
+        next_city = _city_from_line(lines[city_index].text)
         if next_city:
-            city_value = FieldValue(next_city, _score(0.75, lines[below]))
-            used.add(below)
+            city_value = FieldValue(next_city, _score(0.75, lines[city_index]))
+            used.add(city_index)
     return FieldValue(venue, _score(base, line)), city_value
 
 
