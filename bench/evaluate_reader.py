@@ -8,13 +8,15 @@ Each image goes through the same path as an upload (decoded, re-encoded, EXIF st
 and then through the configured reader. A field counts as correct when the value read
 equals the label after case folding and whitespace/punctuation trimming; labels that are
 ``null`` (not printed) are not scored, but a value read for them counts as "spurious".
-Time is the reader alone, after one warm-up image (the engine loads once per process).
+Time is the reader alone, after one warm-up image (the engine loads once per process),
+as wall-clock seconds and as CPU seconds of this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -39,8 +41,6 @@ def build_reader(engine: str) -> StubReader:
     offline = RapidOcrReader()
     if engine == "offline":
         return offline
-    import os
-
     from stubcollector.adapters.ocr.gemini import GeminiStubReader
 
     return GeminiStubReader(
@@ -78,13 +78,15 @@ def main() -> int:
     scored = dict.fromkeys(READ_FIELDS, 0)
     spurious = dict.fromkeys(READ_FIELDS, 0)
     seconds: list[float] = []
+    cpu_seconds: list[float] = []
     misses: list[str] = []
     fallbacks = 0
     for name in names:
         image = prepared[name]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         reading = reader.read(image.data, image.content_type)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
         if reading.notes and "Gemini" in reading.notes:
             fallbacks += 1
         for field in READ_FIELDS:
@@ -117,6 +119,12 @@ def main() -> int:
         f"time per image: mean {statistics.mean(seconds):.2f} s, "
         f"median {statistics.median(seconds):.2f} s, p95 {p95:.2f} s, max {max(seconds):.2f} s"
     )
+    # CPU time counts every thread of this process and ignores other processes' load, so it
+    # compares runs on a busy machine better than the wall clock does.
+    print(
+        f"CPU time per image: mean {statistics.mean(cpu_seconds):.2f} s "
+        f"(load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
     if fallbacks:
         print(f"Gemini fell back to the offline engine on {fallbacks} image(s)")
     if args.show_misses:
@@ -131,6 +139,7 @@ def main() -> int:
                         f: (correct[f] / scored[f] if scored[f] else None) for f in READ_FIELDS
                     },
                     "overall": total_correct / total_scored,
+                    "cpu_seconds_mean": statistics.mean(cpu_seconds),
                     "seconds": {
                         "mean": statistics.mean(seconds),
                         "median": statistics.median(seconds),
