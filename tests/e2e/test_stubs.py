@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,22 @@ UPLOAD_HEADERS = {"X-Requested-With": "XMLHttpRequest"}
 
 
 @pytest.fixture
-def stub_app(app: Flask, make_app: Callable[..., Flask], tmp_path: Path) -> Flask:
-    """An app whose reading jobs wait until the test runs them.
+def build_app(app: Flask, make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+    """``make_app`` whose requests run beside the session app's context (``app``).
 
-    Test data is written through the session app's context (``app``, same database); this
-    app's requests get their own context each, so logins never leak between test clients.
+    Test data is written through ``app`` (same database); the built app's requests get a
+    context of their own each, so logins never leak between test clients.
     """
-    built = make_app(upload_folder=tmp_path / "uploads", max_upload_bytes=300_000)
+    yield make_app
+    # End the test's own transaction first: on PostgreSQL the tables are emptied with
+    # TRUNCATE next, which would wait for it forever.
+    db.session.remove()
+
+
+@pytest.fixture
+def stub_app(build_app: Callable[..., Flask], tmp_path: Path) -> Flask:
+    """An app whose reading jobs wait until the test runs them."""
+    built = build_app(upload_folder=tmp_path / "uploads", max_upload_bytes=300_000)
     container(built).jobs = DeferredJobQueue(built)
     return built
 
@@ -320,10 +329,10 @@ def test_a_stub_deleted_before_its_reading_is_skipped(
 
 
 def test_upload_is_read_by_the_real_offline_engine(
-    app: Flask, make_app: Callable[..., Flask], tmp_path: Path
+    build_app: Callable[..., Flask], tmp_path: Path
 ) -> None:
     """The default wiring end to end: in-process job, rapidocr, our parser."""
-    built = make_app(upload_folder=tmp_path / "uploads")
+    built = build_app(upload_folder=tmp_path / "uploads")
     client = built.test_client()
     assert AuthActions(client).login(UserFactory.create().username).status_code == 200
     response = upload(client, image_bytes(render_stub(), "PNG"))
