@@ -517,3 +517,17 @@ def test_unknown_stub_is_404(stub_app: Flask, owner_client: FlaskClient) -> None
     assert owner_client.patch("/api/stubs/999999", json={"venue": "x"}).status_code == 404
     assert owner_client.delete("/api/stubs/999999", json={}).status_code == 404
     assert owner_client.get("/api/stubs/999999/image").status_code == 404
+
+
+def test_storage_failure_is_a_503_and_no_stub(
+    build_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the upload folder should be")
+    built = build_app(upload_folder=blocked)
+    client = built.test_client()
+    assert AuthActions(client).login(UserFactory.create().username).status_code == 200
+    response = upload(client, image_bytes(render_stub(), "PNG"))
+    assert response.status_code == 503
+    assert "could not be stored" in response.json["message"]
+    assert client.get("/api/stubs").json["total"] == 0

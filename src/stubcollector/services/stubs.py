@@ -26,6 +26,7 @@ from stubcollector.domain.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    ServiceUnavailable,
 )
 from stubcollector.domain.money import cents_to_decimal_string
 from stubcollector.domain.statuses import LIVE_LISTING_STATUSES, ReadingStatus
@@ -54,12 +55,16 @@ def upload_stub(owner: User, data: bytes, known: dict[str, Any] | None = None) -
         data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
     )
     storage = container().storage
-    image_key = storage.save(prepared.data, suffix=prepared.suffix)
     try:
-        thumbnail_key = storage.save(prepared.thumbnail, suffix=".jpg")
-    except BaseException:
-        storage.delete(image_key)
-        raise
+        image_key = storage.save(prepared.data, suffix=prepared.suffix)
+        try:
+            thumbnail_key = storage.save(prepared.thumbnail, suffix=".jpg")
+        except BaseException:
+            storage.delete(image_key)
+            raise
+    except OSError:
+        log.exception("image storage failed")
+        raise ServiceUnavailable("the image could not be stored; try again later") from None
     corrected = sorted(_field_names(values))
     try:
         with transaction() as session:
@@ -95,8 +100,6 @@ def _field_names(values: dict[str, Any]) -> set[str]:
 def _queue_reading(stub_id: int) -> None:
     try:
         container().jobs.enqueue(READ_JOB, stub_id)
-    except DomainError:
-        raise
     except Exception:
         # The upload is safe in storage; the owner can start the reading again.
         log.exception("could not queue the reading of stub %s", stub_id)
