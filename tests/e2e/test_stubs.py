@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from stubcollector.adapters.jobs import InProcessJobQueue
 from stubcollector.adapters.ocr.base import FieldValue, StubReading
 from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
@@ -531,3 +532,26 @@ def test_storage_failure_is_a_503_and_no_stub(
     assert response.status_code == 503
     assert "could not be stored" in response.json["message"]
     assert client.get("/api/stubs").json["total"] == 0
+
+
+def test_reading_in_the_background_thread_pool(
+    build_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """The development default: the upload answers, a pool thread reads, the client polls."""
+    built = build_app(upload_folder=tmp_path / "uploads")
+    queue = InProcessJobQueue(built, eager=False)
+    container(built).jobs = queue
+    container(built).reader = ScriptedReader(
+        StubReading(fields={"performer": FieldValue("WILCO", 0.9)}, raw_text="WILCO", engine="x")
+    )
+    client = built.test_client()
+    assert AuthActions(client).login(UserFactory.create().username).status_code == 200
+    try:
+        response = upload(client, image_bytes(render_stub(), "PNG"))
+        assert response.status_code == 201
+        assert response.json["stub"]["reading_status"] in ("pending", "reading", "done")
+        queue.wait()
+    finally:
+        queue.shutdown()
+    stub = client.get(f"/api/stubs/{response.json['stub']['id']}").json["stub"]
+    assert (stub["reading_status"], stub["performer"]) == ("done", "WILCO")
