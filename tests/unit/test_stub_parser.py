@@ -346,3 +346,13 @@ def test_confidence_follows_the_ocr_and_stays_in_range() -> None:
 def test_nothing_to_read() -> None:
     assert parse_stub_text([]) == {}
     assert values("!!! ~~~\n1234567890123") == {}
+
+
+def test_title_under_the_act_past_tear_off_lines() -> None:
+    parsed = values("DIE TOTEN HOSEN\nReihe 17\nLaune der Natour\nPlatz 22\nOlympiahalle")
+    assert parsed["event_name"] == "Laune der Natour"
+
+
+def test_a_glued_tear_off_label_is_not_an_act() -> None:
+    parsed = values("WILCO\nROWAA\nTHE CHICAGO THEATRE")
+    assert parsed["event_name"] == "WILCO"

@@ -217,6 +217,8 @@ _LABEL_GROUP = re.compile(
 _GLUED_LABEL = re.compile(
     r"(\d)(?=(?:seat|row|sec|section|reihe|platz|block|sitz)\b)", re.IGNORECASE
 )
+# "ROWAA", "SEC112": a tear-off seat label whose space the OCR lost.
+_GLUED_SEAT_TOKEN = re.compile(r"^(?:sec|sect|row|seat|reihe|platz|block)[A-Z0-9]{1,4}$", re.I)
 _GENERAL_ADMISSION = re.compile(
     r"\b(?:general\s+admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
     r"stehplatzkarte|freie\s+platzwahl|unreserved|unnummeriert|standing)\b",
@@ -880,7 +882,7 @@ def _is_act_candidate(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     if letters < 3 or letters < len(text.replace(" ", "")) * 0.5:
         return False
-    if _is_only_admission(text) or _city_from_line(text):
+    if _is_only_admission(text) or _city_from_line(text) or _GLUED_SEAT_TOKEN.match(text):
         return False
     if _BOILERPLATE.search(text) or _INLINE_SEAT.search(text) or _LABEL_GROUP.search(text):
         return False
@@ -913,7 +915,11 @@ def _find_act(
     event_base = 0.8
     if event is None and performer is not None:
         # A title printed right under the act ("Laune der Natour") reads as the event.
-        following = [(i, line) for i, line in acts if i == performer[0] + 1]
+        # Lines already read as something else (a tear-off seat line) may come between.
+        start = performer[0] + 1
+        following = [
+            (i, line) for i, line in acts if i >= start and all(j in used for j in range(start, i))
+        ]
         if following:
             event, event_base = following[0], 0.55
     performer_value = None
