@@ -4,6 +4,7 @@ server (request shape, normalisation, malformed answers, errors, timeouts, the f
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,9 +179,10 @@ def test_rapidocr_on_a_blank_image_finds_nothing() -> None:
 
 def test_rapidocr_ships_its_models_in_the_wheel() -> None:
     """Nothing is downloaded at run time: the default models are inside the package."""
-    import rapidocr
-
-    models = Path(rapidocr.__file__).parent / "models"
+    spec = importlib.util.find_spec("rapidocr")
+    assert spec is not None
+    assert spec.origin is not None
+    models = Path(spec.origin).parent / "models"
     onnx = sorted(path.name for path in models.glob("*.onnx"))
     assert any("det" in name for name in onnx)
     assert any("rec" in name for name in onnx)
