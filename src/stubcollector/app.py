@@ -14,8 +14,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from stubcollector import cli
 from stubcollector.adapters import redis_jobs
 from stubcollector.adapters.jobs import InProcessJobQueue, InProcessScheduler, JobQueue
+from stubcollector.adapters.ocr.base import StubReader
+from stubcollector.adapters.ocr.rapid import RapidOcrReader
 from stubcollector.adapters.payments import build_payment_gateway
 from stubcollector.adapters.payments.ports import PaymentGateway
+from stubcollector.adapters.storage import ImageStorage, LocalImageStorage
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
@@ -32,6 +35,8 @@ def create_app(
     *,
     jobs: JobQueue | None = None,
     payments: PaymentGateway | None = None,
+    storage: ImageStorage | None = None,
+    reader: StubReader | None = None,
 ) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
@@ -43,6 +48,8 @@ def create_app(
     app.extensions[EXTENSION_KEY] = Container(
         settings=settings,
         jobs=jobs,
+        storage=storage or LocalImageStorage(settings.upload_folder),
+        reader=reader or build_stub_reader(settings),
         payments=payments
         or build_payment_gateway(settings, jobs=jobs, webhook_receiver=webhooks.receive),
         redis=redis,
@@ -86,6 +93,23 @@ def _run_periodic_jobs_in_process(app: Flask, queue: InProcessJobQueue) -> None:
     @app.before_request
     def start_periodic_jobs() -> None:
         scheduler.start()
+
+
+def build_stub_reader(settings: Settings) -> StubReader:
+    """The offline engine, or Gemini with the offline engine as its fallback."""
+    offline = RapidOcrReader()
+    if settings.ocr_backend != "gemini":
+        return offline
+    # Imported only when configured: the SDK is large and the default never needs it.
+    from stubcollector.adapters.ocr.gemini import GeminiStubReader
+
+    return GeminiStubReader(
+        api_key=settings.gemini_api_key,
+        model=settings.gemini_model,
+        fallback=offline,
+        timeout_seconds=settings.gemini_timeout_seconds,
+        base_url=settings.gemini_api_base,
+    )
 
 
 def configure(app: Flask, settings: Settings) -> None:

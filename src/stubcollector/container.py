@@ -12,7 +12,9 @@ from flask import Flask, current_app
 from redis import Redis
 
 from stubcollector.adapters.jobs import JobQueue
+from stubcollector.adapters.ocr.base import StubReader
 from stubcollector.adapters.payments.ports import PaymentGateway
+from stubcollector.adapters.storage import ImageStorage
 from stubcollector.config import Settings
 
 EXTENSION_KEY = "stubcollector"
@@ -23,6 +25,8 @@ class Container:
     settings: Settings
     jobs: JobQueue
     payments: PaymentGateway
+    storage: ImageStorage
+    reader: StubReader
     # The Redis client when REDIS_URL is set (readiness checks, queue, metrics).
     redis: Redis | None = None
 

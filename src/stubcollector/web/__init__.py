@@ -8,7 +8,7 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.observability import web as observability
 from stubcollector.web import openapi, pages, sandbox
-from stubcollector.web.api import auth, health, marketplace, payments, users
+from stubcollector.web.api import auth, health, marketplace, payments, stubs, users
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
 API_BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -17,6 +17,7 @@ API_BLUEPRINTS: tuple[Blueprint, ...] = (
     users.bp,
     payments.bp,
     marketplace.bp,
+    stubs.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
 PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (*pages.BLUEPRINTS,)

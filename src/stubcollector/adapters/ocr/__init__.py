@@ -1,0 +1,1 @@
+"""Reading stub photos: the :class:`~.base.StubReader` interface, its engines and the parser."""
