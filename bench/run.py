@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="healthz,readyz,profile,browse,webhooks,checkout,reading",
+        default="healthz,readyz,profile,browse,search,webhooks,checkout,reading",
         help="comma-separated, from: " + ", ".join(SCENARIOS),
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
@@ -291,6 +291,10 @@ def run_scenario(context: Context, name: str, slices: int) -> dict[str, Any]:
     except Pending as pending:
         return {"description": found.description, "pending": str(pending)}
     result: dict[str, Any] = {"description": found.description}
+    if plan.mode == "inprocess":
+        assert plan.measure is not None
+        result |= plan.measure()
+        return result
     if plan.mode == "rate":
         outcome = fixed_rate(
             context.host, context.port, plan.make_request, rate=plan.rate, duration=context.duration
@@ -375,6 +379,10 @@ def render_table(report: dict[str, Any]) -> str:
     for name, result in report["scenarios"].items():
         if "pending" in result:
             lines.append(f"| {name} | pending: {result['pending']} | | | | | |")
+            continue
+        if "requests_per_second" not in result:
+            figures = ", ".join(f"{k}={v}" for k, v in result.items() if k != "description")
+            lines.append(f"| {name} | {figures} | | | | | |")
             continue
         paired = result.get("paired_healthz", {})
         lines.append(

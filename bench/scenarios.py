@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench import seed
 from bench.load import Outcome, Request
 from stubcollector.extensions import db
-from stubcollector.models import ProviderEvent, StubListing, User
+from stubcollector.models import AuditLogEntry, ProviderEvent, StubListing, StubOrder, User
 
 SANDBOX_CONNECT_SECRET = "whsec_sandbox_connect"  # noqa: S105 - the sandbox default secret
 
@@ -70,6 +71,11 @@ class Context:
             have = seed.listing_count()
             if have < self.listings:
                 seed.seed_marketplace(self.listings - have)
+                # Fresh statistics, as autovacuum would gather a minute later: without them
+                # the planner takes the 100,000 new rows for an empty table and a search
+                # runs for minutes (a nested loop over a bitmap of every on-sale listing).
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
             return list(
                 db.session.scalars(
                     select(User.id).where(User.username.like("bench_seller_%")).order_by(User.id)
@@ -80,9 +86,10 @@ class Context:
 @dataclass
 class Plan:
     make_request: Callable[[int], Request]
-    mode: str = "closed"  # or "rate"
+    mode: str = "closed"  # or "rate", or "inprocess" (``measure`` times work in this process)
     rate: float = 0.0
     verify: Callable[[Outcome], dict[str, Any]] | None = None
+    measure: Callable[[], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def scenario(name: str, description: str) -> Callable[[Callable[[Context], Plan]
     return register
 
 
-@scenario("healthz", "GET /healthz: the baseline (routing, middleware, JSON; no database)")
+@scenario("healthz", "GET /healthz: the baseline (routing, middleware, one SELECT 1, JSON)")
 def healthz(_ctx: Context) -> Plan:
     return Plan(lambda _n: Request("GET", "/healthz"))
 
@@ -123,28 +130,61 @@ def profile(ctx: Context) -> Plan:
     return Plan(lambda n: Request("GET", f"/api/users/{sellers[n % len(sellers)]}"))
 
 
+# The listing page's real parameters (web/api/marketplace.py ``BrowseQuery``): ``browse``
+# is what most visitors see (no filter: a sort, the next page by page number or
+# ``next_cursor``), ``search`` the filters (text, venue, price, seller, dates).
 BROWSE_QUERIES = (
     "",
-    "&sort=price_asc",
-    "&sort=newest",
-    "&q=Radiohead",
-    "&min_price=1000&max_price=5000",
-    "&venue=Red%20Rocks",
+    "sort=price_asc",
+    "sort=price_desc",
+    "page=2",
+    "page=5&sort=price_asc",
+    "per_page=12",
+    "cursor={cursor}",
+)
+SEARCH_QUERIES = (
+    "q=radiohead",
+    "q=pearl%20jam&sort=price_asc",
+    "min_price=10.00&max_price=50.00",
+    "venue=red%20rocks",
+    "seller=bench_seller_7",
+    "date_from=1990-01-01&date_to=1999-12-31",
+    "date_from=1990-01-01&date_to=1999-12-31&sort=event_date",
 )
 
 
-@scenario("browse", "GET /api/marketplace/listings: search and pages over the seeded listings")
-def browse(ctx: Context) -> Plan:
+def _listing_pages(ctx: Context, queries: tuple[str, ...]) -> Plan:
     ctx.require("GET", "/api/marketplace/listings")
     ctx.ensure_listings()
+    status, body, _response = ctx.call(Request("GET", "/api/marketplace/listings"))
+    cursor = json.loads(body).get("next_cursor") if status == 200 else None
+    if not cursor:
+        raise Pending(f"the first page gave no next_cursor ({status})")
+    filled = [query.replace("{cursor}", cursor) for query in queries]
 
     def make(n: int) -> Request:
-        page = n % 20 + 1
-        return Request(
-            "GET", f"/api/marketplace/listings?page={page}{BROWSE_QUERIES[n % len(BROWSE_QUERIES)]}"
-        )
+        query = filled[n % len(filled)]
+        return Request("GET", "/api/marketplace/listings" + (f"?{query}" if query else ""))
 
     return Plan(make)
+
+
+@scenario(
+    "browse",
+    "GET /api/marketplace/listings without filters: first pages of each sort, page 2 and 5, "
+    "the next page by cursor",
+)
+def browse(ctx: Context) -> Plan:
+    return _listing_pages(ctx, BROWSE_QUERIES)
+
+
+@scenario(
+    "search",
+    "GET /api/marketplace/listings with filters: words, venue, price range, seller, "
+    "event dates (and the event-date sort)",
+)
+def search(ctx: Context) -> Plan:
+    return _listing_pages(ctx, SEARCH_QUERIES)
 
 
 def stripe_signature(payload: bytes, secret: str, timestamp: int) -> str:
@@ -156,34 +196,96 @@ def stripe_signature(payload: bytes, secret: str, timestamp: int) -> str:
 
 WEBHOOK_RATE = 200.0
 DUPLICATE_EVERY = 10  # every 10th delivery repeats an earlier event
+ACCOUNT_EVENT_EVERY = 4  # every 4th event is account.updated, the rest payments succeeding
+
+
+def session_cookie(ctx: Context, session_token: str) -> str:
+    """The login cookie of a user, signed with the server's SECRET_KEY (no password hashing
+    per buyer: logging in 2,000 buyers would take minutes of scrypt)."""
+    serializer = ctx.app.session_interface.get_signing_serializer(ctx.app)  # type: ignore[attr-defined]
+    assert serializer is not None
+    value = serializer.dumps({"_user_id": session_token, "_fresh": False})
+    return f"{ctx.app.config['SESSION_COOKIE_NAME']}={value}"
 
 
 @scenario(
     "webhooks",
-    f"POST /api/payments/webhook/connect: signed events at {WEBHOOK_RATE:.0f}/s, "
+    f"POST /api/payments/webhook/connect: signed events at {WEBHOOK_RATE:.0f}/s "
+    f"(payment_intent.succeeded for seeded orders, account.updated for seeded sellers), "
     f"1 in {DUPLICATE_EVERY} a duplicate; counts checked after the run",
 )
 def webhooks(ctx: Context) -> Plan:
     ctx.require("POST", "/api/payments/webhook/connect")
-    run = f"{int(time.time())}"
+    sellers = ctx.ensure_listings()
+    run = f"bench{int(time.time())}"
+    deliveries = int(WEBHOOK_RATE * ctx.duration)
+    with ctx.app.app_context():
+        (buyer_token,) = seed.seed_buyers(1, prefix=f"{run}_buyer")
+        buyer_id = db.session.scalar(select(User.id).where(User.session_token == buyer_token))
+        accounts = list(
+            db.session.scalars(
+                select(User.stripe_account_id).where(User.id.in_(sellers)).order_by(User.id)
+            )
+        )
+        # The oldest listings (checkout takes the newest), still on sale.
+        listing_ids = list(
+            db.session.scalars(
+                select(StubListing.id)
+                .where(StubListing.status == "active")
+                .order_by(StubListing.id)
+                .limit(deliveries)
+            )
+        )
+        order_ids = seed.seed_pending_orders(listing_ids, int(buyer_id or 0), run=run)
+        db.session.remove()
 
     def event_number(n: int) -> int:
         # Delivery n carries event n, except every 10th which repeats the one 5 before it.
         return n - 5 if n % DUPLICATE_EVERY == DUPLICATE_EVERY - 1 and n >= 5 else n
 
-    def make(n: int) -> Request:
-        number = event_number(n)
-        body = json.dumps(
-            {
-                "id": f"evt_bench{run}_{number}",
-                "object": "event",
-                "type": "account.updated",
-                "account": f"acct_bench{number % 1000:08d}",
-                "livemode": False,
-                "created": int(time.time()),
-                "data": {"object": {"id": f"acct_bench{number % 1000:08d}", "object": "account"}},
+    def is_payment(number: int) -> bool:
+        return number % ACCOUNT_EVENT_EVERY != ACCOUNT_EVENT_EVERY - 1
+
+    def event(number: int) -> dict[str, Any]:
+        if is_payment(number):
+            account = accounts[order_seller[number]]  # direct charges: the seller's account
+            data_object: dict[str, Any] = {
+                "id": f"pi_{run}_{number}",
+                "object": "payment_intent",
+                "status": "succeeded",
+                "amount_received": 0,
+                "currency": "usd",
+                "latest_charge": f"ch_{run}_{number}",
+                "metadata": {"order_id": str(order_ids[number])},
             }
-        ).encode()
+            event_type = "payment_intent.succeeded"
+        else:
+            account = accounts[number % len(accounts)]
+            data_object = {"id": account, "object": "account", "charges_enabled": True}
+            event_type = "account.updated"
+        return {
+            "id": f"evt_{run}_{number}",
+            "object": "event",
+            "type": event_type,
+            "account": account,
+            "livemode": False,
+            "created": int(time.time()),
+            "api_version": "2026-10-28.endive",
+            "data": {"object": data_object},
+        }
+
+    with ctx.app.app_context():
+        seller_of = dict(
+            db.session.execute(
+                select(StubOrder.id, StubOrder.seller_id).where(StubOrder.id.in_(order_ids))
+            ).all()
+        )
+        db.session.remove()
+    seller_index = {seller_id: index for index, seller_id in enumerate(sellers)}
+    order_seller = [seller_index[seller_of[order_id]] for order_id in order_ids]
+
+    def make(n: int) -> Request:
+        body = json.dumps(event(event_number(n))).encode()
         return Request(
             "POST",
             "/api/payments/webhook/connect",
@@ -198,7 +300,8 @@ def webhooks(ctx: Context) -> Plan:
 
     def verify(outcome: Outcome) -> dict[str, Any]:
         sent = {event_number(n) for n in range(outcome.count)}
-        prefix = f"evt_bench{run}_%"
+        paid = sorted(order_ids[number] for number in sent if is_payment(number))
+        prefix = f"evt_{run}_%"
         deadline = time.monotonic() + 120
         with ctx.app.app_context():
             while True:
@@ -221,12 +324,36 @@ def webhooks(ctx: Context) -> Plan:
                 .where(ProviderEvent.event_id.like(prefix))
                 .group_by(ProviderEvent.processing_status)
             ).all()
+            orders_paid = db.session.scalar(
+                select(func.count())
+                .select_from(StubOrder)
+                .where(StubOrder.id.in_(order_ids), StubOrder.order_status == "payment_completed")
+            )
+            transitions = db.session.scalar(
+                select(func.count())
+                .select_from(AuditLogEntry)
+                .where(
+                    AuditLogEntry.action == "order.payment_completed",
+                    AuditLogEntry.object_id.in_([str(order_id) for order_id in order_ids]),
+                )
+            )
+            listings_sold = db.session.scalar(
+                select(func.count())
+                .select_from(StubListing)
+                .where(StubListing.id.in_(listing_ids), StubListing.status == "sold")
+            )
             db.session.remove()
         stored = sum(count for _status, count, _attempts in rows)
         return {
+            "deliveries": outcome.count,
             "distinct_events_sent": len(sent),
             "events_stored": stored,
-            "nothing_lost_or_doubled": stored == len(sent),
+            "payment_events_sent": len(paid),
+            "orders_paid": orders_paid,
+            "payment_completed_transitions": transitions,
+            "listings_sold": listings_sold,
+            "nothing_lost_or_doubled": stored == len(sent)
+            and orders_paid == transitions == listings_sold == len(paid),
             "by_status": {status: count for status, count, _a in rows},
             "max_attempts": max((attempts or 0 for _s, _c, attempts in rows), default=0),
             "still_unprocessed_after_wait": waiting or 0,
@@ -235,55 +362,87 @@ def webhooks(ctx: Context) -> Plan:
     return Plan(make, mode="rate", rate=WEBHOOK_RATE, verify=verify)
 
 
+CHECKOUT_BUYERS = 2000
+
+
 @scenario(
     "checkout",
-    "POST /api/payments/create-payment-intent in sandbox mode, one listing per request",
+    "POST /api/payments/create-payment-intent in sandbox mode: "
+    f"{CHECKOUT_BUYERS} buyers, each reserving a different listing",
 )
 def checkout(ctx: Context) -> Plan:
     ctx.require("POST", "/api/payments/create-payment-intent")
     ctx.ensure_listings()
-    status, _body, response = ctx.call(
-        Request(
-            "POST",
-            "/auth/register",
-            json.dumps(
-                {
-                    "username": f"bench_buyer_{int(time.time())}",
-                    "email": f"bench_buyer_{int(time.time())}@example.com",
-                    "password": seed.BENCH_PASSWORD,
-                }
-            ).encode(),
-            {"Content-Type": "application/json"},
-        )
-    )
-    if status != 201:
-        raise Pending(f"could not register the bench buyer ({status})")
-    cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
+    run = f"bench{int(time.time())}"
     with ctx.app.app_context():
+        tokens = seed.seed_buyers(CHECKOUT_BUYERS, prefix=f"{run}_buyer")
+        # The newest listings on sale (the webhook scenario reserves the oldest).
         listing_ids = list(
             db.session.scalars(
                 select(StubListing.id)
                 .where(StubListing.status == "active")
-                .order_by(StubListing.id)
-                .limit(20_000)
+                .order_by(StubListing.id.desc())
+                .limit(CHECKOUT_BUYERS)
             )
         )
         db.session.remove()
+    cookies = [session_cookie(ctx, token) for token in tokens]
 
     def make(n: int) -> Request:
-        body = json.dumps({"listing_id": listing_ids[n % len(listing_ids)]}).encode()
+        # Request n: buyer n reserves listing n. wrk cycles through the first 2,000; past
+        # that a buyer repeats a call while holding the listing (same order answered).
+        index = n % CHECKOUT_BUYERS
+        body = json.dumps({"listing_id": listing_ids[index]}).encode()
         return Request(
             "POST",
             "/api/payments/create-payment-intent",
             body,
-            {"Content-Type": "application/json", "Cookie": cookie},
+            {"Content-Type": "application/json", "Cookie": cookies[index]},
         )
 
     return Plan(make)
 
 
-@scenario("reading", "Stub reading (OCR) time per image, run in this process")
+READING_IMAGES = 8
+
+
+@scenario(
+    "reading",
+    f"Stub reading (offline OCR engine) in this process: the first {READING_IMAGES} "
+    "images of bench/stubs after one warm-up, through the upload path",
+)
 def reading(_ctx: Context) -> Plan:
-    # Stub reading arrives with issue 3; time its adapter on tests' real images here, e.g.
-    # ``for image in images: started = perf_counter(); reader.read(image); ...``.
-    raise Pending("the stub-reading adapter (issue 3) is not in this build")
+    return Plan(lambda _n: Request("GET", "/healthz"), mode="inprocess", measure=time_reader)
+
+
+def time_reader() -> dict[str, Any]:
+    """Wall-clock and CPU seconds per image; bench/evaluate_reader.py scores accuracy too."""
+    from stubcollector.adapters.images import prepare_upload
+    from stubcollector.adapters.ocr.rapid import RapidOcrReader
+
+    folder = Path(__file__).resolve().parent / "stubs"
+    names = sorted(json.loads((folder / "labels.json").read_text(encoding="utf-8")))
+    images = [
+        prepare_upload((folder / name).read_bytes(), max_bytes=50_000_000, max_pixels=100_000_000)
+        for name in names[: READING_IMAGES + 1]
+    ]
+    reader = RapidOcrReader()
+    load_started = time.perf_counter()
+    reader.read(images[0].data, images[0].content_type)
+    first = time.perf_counter() - load_started
+    wall: list[float] = []
+    cpu: list[float] = []
+    for image in images[1:]:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        reader.read(image.data, image.content_type)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    ordered = sorted(wall)
+    return {
+        "images": len(wall),
+        "first_read_with_engine_load_s": round(first, 2),
+        "mean_s": round(statistics.fmean(wall), 2),
+        "median_s": round(statistics.median(wall), 2),
+        "max_s": round(ordered[-1], 2),
+        "cpu_mean_s": round(statistics.fmean(cpu), 2),
+    }

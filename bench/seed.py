@@ -8,8 +8,11 @@ import random
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
+from stubcollector.domain.money import FeeRate, FeeSplit
+from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
 from stubcollector.extensions import db
-from stubcollector.models import Stub, StubListing, User
+from stubcollector.models import Stub, StubListing, StubOrder, StubPayment, User, utcnow
+from stubcollector.models.sandbox import SandboxAccount
 
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - local benchmark data only
 VENUES = ("Paramount Theatre", "Roseland Ballroom", "Wrigley Field", "Red Rocks", "Fillmore")
@@ -45,6 +48,22 @@ def seed_marketplace(listings: int, *, per_seller: int = 100, batch: int = 5000)
         for n in range(sellers)
     ]
     db.session.execute(insert(User), user_rows)
+    # The sandbox provider's side of the same accounts: checkout creates PaymentIntents on
+    # them and account.updated events re-read them.
+    db.session.execute(
+        insert(SandboxAccount),
+        [
+            {
+                "id": row["stripe_account_id"],
+                "email": row["email"],
+                "charges_enabled": True,
+                "payouts_enabled": True,
+                "details_submitted": True,
+                "requirements_due": [],
+            }
+            for row in user_rows
+        ],
+    )
     db.session.commit()
     seller_ids = list(
         db.session.scalars(
@@ -92,3 +111,77 @@ def seed_marketplace(listings: int, *, per_seller: int = 100, batch: int = 5000)
         db.session.commit()
         made += size
     return seller_ids
+
+
+def seed_buyers(count: int, *, prefix: str) -> list[str]:
+    """``count`` buyers; returns their session tokens (what a login cookie carries)."""
+    password_hash = generate_password_hash(BENCH_PASSWORD)
+    tokens = [f"{prefix}-token-{n}" for n in range(count)]
+    db.session.execute(
+        insert(User),
+        [
+            {
+                "username": f"{prefix}_{n}",
+                "email": f"{prefix}_{n}@example.com",
+                "password_hash": password_hash,
+                "session_token": token,
+            }
+            for n, token in enumerate(tokens)
+        ],
+    )
+    db.session.commit()
+    return tokens
+
+
+def seed_pending_orders(listing_ids: list[int], buyer_id: int, *, run: str) -> list[int]:
+    """One order awaiting payment per listing, as checkout leaves it (listing reserved,
+    PaymentIntent ``pi_<run>_<n>`` stored); returns the order ids in ``listing_ids`` order."""
+    now = utcnow()
+    listings = {
+        listing.id: listing
+        for listing in db.session.scalars(
+            select(StubListing).where(StubListing.id.in_(listing_ids))
+        )
+    }
+    accounts = dict(
+        db.session.execute(
+            select(User.id, User.stripe_account_id).where(
+                User.id.in_({listing.seller_id for listing in listings.values()})
+            )
+        ).all()
+    )
+    rate = FeeRate.parse("0.10")
+    order_ids: list[int] = []
+    for n, listing_id in enumerate(listing_ids):
+        listing = listings[listing_id]
+        split = FeeSplit.for_total(listing.asking_price_cents, rate)
+        listing.status = ListingStatus.PAYMENT_PENDING.value
+        listing.reserved_by_user_id = buyer_id
+        listing.reserved_until = now + dt.timedelta(hours=2)
+        order = StubOrder(
+            buyer_id=buyer_id,
+            seller_id=listing.seller_id,
+            stub_listing_id=listing_id,
+            order_status=OrderStatus.PENDING.value,
+            total_amount_cents=split.total_cents,
+            platform_fee_cents=split.platform_fee_cents,
+            seller_amount_cents=split.seller_amount_cents,
+        )
+        db.session.add(order)
+        db.session.flush()
+        seller_account = accounts[listing.seller_id]
+        assert seller_account is not None
+        db.session.add(
+            StubPayment(
+                order_id=order.id,
+                stripe_account_id=seller_account,
+                payment_intent_id=f"pi_{run}_{n}",
+                idempotency_key=f"order:{order.id}:payment_intent",
+                amount_total_cents=split.total_cents,
+                platform_fee_cents=split.platform_fee_cents,
+                payment_status=PaymentStatus.REQUIRES_PAYMENT_METHOD.value,
+            )
+        )
+        order_ids.append(order.id)
+    db.session.commit()
+    return order_ids

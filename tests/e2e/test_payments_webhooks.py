@@ -451,3 +451,26 @@ def test_a_signed_payload_that_is_not_an_event_is_refused(
         response = webhook_client.post(CONNECT, data=body, headers=headers)
         assert response.status_code == 400, body
     assert _event_count() == 0
+
+
+def test_event_of_the_other_mode_is_acknowledged_and_not_applied(
+    new_sale: Callable[[], Sale],
+    webhook_client: FlaskClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A Connect endpoint also receives connected accounts' events of the other mode; the
+    # sandbox is a test-mode key, so a live event must not pay a test order.
+    sale = new_sale()
+    live = sale.succeeded("evt_live_succeeded") | {"livemode": True}
+    events_before = _event_count()
+
+    response = _post(webhook_client, live)
+
+    assert response.status_code == 200
+    assert response.json["event_id"] == "evt_live_succeeded"
+    assert _event_count() == events_before
+    assert _state(sale) == ("pending", "payment_pending", "requires_payment_method")
+    assert "ignoring live event evt_live_succeeded" in caplog.text
+    # The same event in our own mode is applied.
+    assert _post(webhook_client, sale.succeeded("evt_test_succeeded")).status_code == 200
+    assert _state(sale) == ("payment_completed", "sold", "succeeded")

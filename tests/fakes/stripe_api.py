@@ -468,8 +468,16 @@ class FakeStripe:
                     "or destination payment (using `transfer_data[destination]`).",
                 },
             )
-        if account is not None:
-            self._account(account)
+        if account is not None and not self._account(account)["charges_enabled"]:
+            # A direct charge needs the connected account's card_payments capability.
+            raise StripeApiError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "message": "Your destination account needs to have the card_payments "
+                    "capability enabled to create charges on its behalf.",
+                },
+            )
         intent = copy.deepcopy(self.fixtures["payment_intent"])
         intent_id = _new_id("pi")
         automatic = params.get("automatic_payment_methods", {})

@@ -1,17 +1,22 @@
 """Reconciliation: recover from missed or failed webhooks by re-reading the provider.
 
 Safe to run any time and any number of times: every step applies provider state through
-the same idempotent handlers the webhooks use (``services.orders.apply_*``).
+the same idempotent handlers the webhooks use (``services.orders.apply_*``). Run by
+``flask payments reconcile`` and, so that nobody has to, by the scheduler every
+``RECONCILE_EVERY_SECONDS`` (the job ``payments.reconcile``); failed events are retried
+there with a backoff that grows with their attempt counter (``webhooks.retry_failed``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
+from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
     CheckoutStatus,
     PaymentError,
@@ -33,6 +38,7 @@ STUCK_ORDER_STATUSES = (
 )
 # Events the provider may have failed to deliver that we look for (Stripe keeps 30 days).
 UNDELIVERED_WINDOW = timedelta(days=3)
+RECONCILE_EVERY_SECONDS = 300
 
 
 @dataclass
@@ -45,27 +51,57 @@ class ReconcileReport:
     errors: list[str] = field(default_factory=list)
 
 
-def reconcile() -> ReconcileReport:
+def reconcile(*, backoff: bool = False) -> ReconcileReport:
+    """One pass. ``backoff``: retry a failed event only once its attempt counter's delay has
+    passed (the periodic job); without it every failed event is retried now (an operator)."""
     report = ReconcileReport()
     _recover_undelivered(report)
-    report.events_retried = webhooks.retry_failed()
+    report.events_retried = webhooks.retry_failed(backoff=backoff)
     _recheck_payments(report)
     _settle_pending_refunds(report)
     return report
 
 
+@periodic("payments.reconcile", every=RECONCILE_EVERY_SECONDS)
+def reconcile_periodically() -> dict[str, Any]:
+    """The scheduler's run: what ``flask payments reconcile`` does, errors to the log."""
+    report = reconcile(backoff=True)
+    for error in report.errors:
+        log.warning("reconcile: %s", error)
+    return asdict(report)
+
+
+def _accounts_to_search() -> list[str]:
+    """Connected accounts whose events may matter: those with orders waiting on a payment
+    or refund. Direct-charge events live on the seller's account, not the platform's."""
+    with transaction() as session:
+        found = session.scalars(
+            select(StubPayment.stripe_account_id)
+            .join(StubOrder, StubOrder.id == StubPayment.order_id)
+            .where(
+                StubOrder.order_status.in_([s.value for s in STUCK_ORDER_STATUSES])
+                | (StubPayment.payment_status == PaymentStatus.REFUND_PENDING.value)
+            )
+            .distinct()
+        ).all()
+    return sorted(found)
+
+
 def _recover_undelivered(report: ReconcileReport) -> None:
-    try:
-        missed = gateway().undelivered_events(
-            since=utcnow() - UNDELIVERED_WINDOW, types=tuple(webhooks.HANDLERS)
-        )
-    except (PaymentError, PaymentProviderUnavailable) as exc:
-        report.errors.append(f"listing undelivered events: {exc.message}")
-        return
-    for event in missed:
-        # Read through the API with our key, so authentic without a signature.
-        if not webhooks.store(event).duplicate:
-            report.events_recovered += 1
+    since = utcnow() - UNDELIVERED_WINDOW
+    types = tuple(webhooks.HANDLERS)
+    # None: the platform's own events (accounts, payouts); then each seller's account.
+    for account_id in [None, *_accounts_to_search()]:
+        try:
+            missed = gateway().undelivered_events(since=since, types=types, account_id=account_id)
+        except (PaymentError, PaymentProviderUnavailable) as exc:
+            where = account_id or "the platform"
+            report.errors.append(f"listing undelivered events of {where}: {exc.message}")
+            continue
+        for event in missed:
+            # Read through the API with our key, so authentic without a signature.
+            if not webhooks.store(event).duplicate:
+                report.events_recovered += 1
 
 
 def _recheck_payments(report: ReconcileReport) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, false, or_, select, true, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from stubcollector.adapters.jobs import job
@@ -41,11 +41,28 @@ class Receipt:
     event_id: str
     event_type: str
     duplicate: bool
+    ignored: bool = False
 
 
 def receive(endpoint: WebhookEndpoint, payload: bytes, signature_header: str | None) -> Receipt:
-    """Verify and store one delivery; processing happens in the job (answer 2xx fast)."""
-    event = container().payments.parse_webhook(payload, signature_header, endpoint)
+    """Verify and store one delivery; processing happens in the job (answer 2xx fast).
+
+    An event of the other mode than our key (a live Connect endpoint also receives the
+    *test* events of connected accounts) is acknowledged, so that Stripe stops retrying it,
+    and otherwise ignored: test payments must never move live orders, nor the reverse.
+    """
+    gateway = container().payments
+    event = gateway.parse_webhook(payload, signature_header, endpoint)
+    if event.livemode != gateway.livemode:
+        log.info(
+            "ignoring %s event %s (%s) from %s: our key is in %s mode",
+            "live" if event.livemode else "test",
+            event.event_id,
+            event.type,
+            event.account or "the platform",
+            "live" if gateway.livemode else "test",
+        )
+        return Receipt(event.event_id, event.type, duplicate=False, ignored=True)
     return store(event)
 
 
@@ -319,15 +336,44 @@ def process_event(row_id: int) -> str:
 
 
 MAX_ATTEMPTS = 10
+RETRY_BASE_DELAY = timedelta(minutes=5)
+# An event never processed at all is normally in a job queue right now; the scheduled run
+# leaves it that long before processing it itself.
+UNPROCESSED_GRACE = timedelta(minutes=2)
 
 
-def retry_failed(*, older_than: timedelta = timedelta(0), limit: int = 500) -> dict[str, int]:
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its receipt an event that failed ``attempts`` times is retried by the
+    scheduled run: 5, 15, 35, 75 minutes, ... (the wait doubles after each failure)."""
+    if attempts <= 0:
+        return UNPROCESSED_GRACE
+    return RETRY_BASE_DELAY * ((1 << attempts) - 1)
+
+
+def _due_for_retry(now: datetime) -> ColumnElement[bool]:
+    # received_at + retry_delay(attempts) <= now, written per attempt count so that it is a
+    # plain comparison on both databases.
+    return or_(
+        false(),
+        *(
+            (ProviderEvent.attempts == attempts) & (ProviderEvent.received_at <= now - delay)
+            for attempts, delay in ((n, retry_delay(n)) for n in range(MAX_ATTEMPTS))
+        ),
+    )
+
+
+def retry_failed(
+    *, older_than: timedelta = timedelta(0), limit: int = 500, backoff: bool = False
+) -> dict[str, int]:
     """Process again events that failed, or were stored but never processed.
 
-    After ``MAX_ATTEMPTS`` an event stays ``failed`` (visible, with its error) for a person
-    to look at; ``process_event`` can still be run on it by hand.
+    ``backoff`` (the scheduled run): only events whose :func:`retry_delay` has passed, so a
+    handler that keeps failing is not hammered every few minutes. After ``MAX_ATTEMPTS`` an
+    event stays ``failed`` (visible, with its error) for a person to look at;
+    ``process_event`` can still be run on it by hand.
     """
-    cutoff = utcnow() - older_than
+    now = utcnow()
+    cutoff = now - older_than
     with transaction() as session:
         ids = session.scalars(
             select(ProviderEvent.id)
@@ -337,6 +383,7 @@ def retry_failed(*, older_than: timedelta = timedelta(0), limit: int = 500) -> d
                 ),
                 ProviderEvent.received_at <= cutoff,
                 ProviderEvent.attempts < MAX_ATTEMPTS,
+                _due_for_retry(now) if backoff else true(),
             )
             .order_by(ProviderEvent.received_at)
             .limit(limit)

@@ -111,7 +111,10 @@ class PaymentState:
 @dataclass(frozen=True)
 class Refund:
     refund_id: str
-    status: str  # pending, succeeded, failed, canceled (Stripe's Refund.status)
+    # Stripe's Refund.status: pending, requires_action, succeeded, failed or canceled.
+    # requires_action: the buyer must act (e.g. give bank details for a refund to a payment
+    # method without a card); the refund stays open until a refund.updated event settles it.
+    status: str
     amount_cents: int
 
 
@@ -152,6 +155,8 @@ class PaymentGateway(Protocol):
 
     name: str
     publishable_key: str | None
+    livemode: bool
+    """Whether our key is a live key; events of the other mode are acknowledged, not applied."""
 
     # --- sellers ----------------------------------------------------------------------
     def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
@@ -209,7 +214,11 @@ class PaymentGateway(Protocol):
         ...
 
     def undelivered_events(
-        self, *, since: datetime, types: Sequence[str]
+        self, *, since: datetime, types: Sequence[str], account_id: str | None = None
     ) -> Sequence[WebhookEvent]:
-        """Events the provider failed to deliver (reconciliation); empty if unsupported."""
+        """Events the provider failed to deliver (reconciliation); empty if unsupported.
+
+        Without ``account_id`` the platform's own events; with it, those of that connected
+        account (where direct charges and their refunds and disputes happen).
+        """
         ...

@@ -111,6 +111,7 @@ class SandboxGateway:
 
     name = "sandbox"
     publishable_key: str | None = "pk_test_sandbox"
+    livemode = False  # a test-mode provider, whatever the configuration
 
     def __init__(
         self, settings: Settings, *, jobs: JobQueue, receiver: WebhookReceiver | None = None
@@ -531,8 +532,14 @@ class SandboxGateway:
         return event_from_payload(payload)
 
     def undelivered_events(
-        self, *, since: datetime, types: Sequence[str]
+        self, *, since: datetime, types: Sequence[str], account_id: str | None = None
     ) -> Sequence[WebhookEvent]:
+        # As Stripe lists them: a connected account's events only with its Stripe-Account.
+        owner = (
+            SandboxEvent.account_id.is_(None)
+            if account_id is None
+            else SandboxEvent.account_id == account_id
+        )
         with Session(db.engine) as session:
             rows = session.scalars(
                 select(SandboxEvent)
@@ -540,6 +547,7 @@ class SandboxGateway:
                     SandboxEvent.delivered_at.is_(None),
                     SandboxEvent.created_at >= since,
                     SandboxEvent.type.in_(list(types)),
+                    owner,
                 )
                 .order_by(SandboxEvent.created_at)
             ).all()
