@@ -47,7 +47,8 @@ def write_script(path: Path, make_request: Callable[[int], Request]) -> None:
         request = make_request(number)
         headers = ", ".join(
             # The spaces matter: "[[==[" would open a long string instead of a table key.
-            f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in request.headers.items()
+            f"[ {_lua_string(k)} ] = {_lua_string(v)}"
+            for k, v in request.headers.items()
         )
         body = _lua_string(request.body.decode()) if request.body else "nil"
         lines.append(
