@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--slices", type=int, default=5, help="alternations with /healthz per scenario"
     )
     parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument(
+        "--webhook-rate", type=float, default=200.0, help="events per second (webhooks)"
+    )
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--port", type=int, default=8765)
@@ -244,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         args.duration,
         use_wrk=use_wrk,
         work_dir=out_dir,
+        webhook_rate=args.webhook_rate,
     )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(

@@ -47,6 +47,7 @@ class Context:
     duration: float
     use_wrk: bool = False
     work_dir: Path = field(default_factory=Path.cwd)
+    webhook_rate: float = 200.0
     state: dict[str, Any] = field(default_factory=dict)
 
     def call(self, request: Request) -> tuple[int, bytes, http.client.HTTPResponse]:
@@ -210,7 +211,8 @@ def session_cookie(ctx: Context, session_token: str) -> str:
 
 @scenario(
     "webhooks",
-    f"POST /api/payments/webhook/connect: signed events at {WEBHOOK_RATE:.0f}/s "
+    "POST /api/payments/webhook/connect: signed events at a fixed rate "
+    f"(--webhook-rate, default {WEBHOOK_RATE:.0f}/s) "
     f"(payment_intent.succeeded for seeded orders, account.updated for seeded sellers), "
     f"1 in {DUPLICATE_EVERY} a duplicate; counts checked after the run",
 )
@@ -218,7 +220,7 @@ def webhooks(ctx: Context) -> Plan:
     ctx.require("POST", "/api/payments/webhook/connect")
     sellers = ctx.ensure_listings()
     run = f"bench{int(time.time())}"
-    deliveries = int(WEBHOOK_RATE * ctx.duration)
+    deliveries = int(ctx.webhook_rate * ctx.duration)
     with ctx.app.app_context():
         (buyer_token,) = seed.seed_buyers(1, prefix=f"{run}_buyer")
         buyer_id = db.session.scalar(select(User.id).where(User.session_token == buyer_token))
@@ -359,7 +361,7 @@ def webhooks(ctx: Context) -> Plan:
             "still_unprocessed_after_wait": waiting or 0,
         }
 
-    return Plan(make, mode="rate", rate=WEBHOOK_RATE, verify=verify)
+    return Plan(make, mode="rate", rate=ctx.webhook_rate, verify=verify)
 
 
 CHECKOUT_BUYERS = 2000
