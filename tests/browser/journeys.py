@@ -113,7 +113,8 @@ def make_ready_to_sell(page: Page) -> None:
     finished = page.request.post(link, data={"outcome": "complete"}, headers=headers)
     assert finished.ok, finished.text()
     back = page.request.get("/api/payments/onboard/return")
-    assert back.ok and back.json()["account"]["can_accept_payments"], back.text()
+    assert back.ok, back.text()
+    assert back.json()["account"]["can_accept_payments"], back.text()
 
 
 def list_stub(page: Page, price: str, description: str = "") -> int:

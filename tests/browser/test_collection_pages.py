@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 
 from stubcollector.adapters.jobs import InProcessJobQueue
 from stubcollector.container import container
-
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
 from tests.browser.journeys import sign_up, upload_stub, wait_for_reading_to_finish
 

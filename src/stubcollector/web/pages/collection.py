@@ -58,9 +58,7 @@ def index() -> ResponseReturnValue:
         }
     page_number = request.args.get("page", 1, type=int) or 1
     page_number = min(max(page_number, 1), 10_000)
-    found = stubs.list_stubs(
-        user, stubs.StubQuery(**query, page=page_number, per_page=PER_PAGE)
-    )
+    found = stubs.list_stubs(user, stubs.StubQuery(**query, page=page_number, per_page=PER_PAGE))
     filtering = bool(query.get("text") or query.get("year") or query.get("venue"))
     return render_template(
         "collection/index.html",

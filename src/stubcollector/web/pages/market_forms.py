@@ -135,8 +135,8 @@ COLLECTION_SORTS: dict[str, str] = {
     "newest": "Newest added",
     "event_date_desc": "Event date, latest first",
     "event_date": "Event date, earliest first",
-    "event_name": "Event name A–Z",
-    "venue": "Venue A–Z",
+    "event_name": "Event name A to Z",
+    "venue": "Venue A to Z",
 }
 # Page sort → the collection service's (column, descending).
 COLLECTION_SORT_COLUMNS: dict[str, tuple[str, bool]] = {

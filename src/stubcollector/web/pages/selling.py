@@ -75,7 +75,9 @@ def create(stub_id: int) -> ResponseReturnValue:
     return _stub_page(stub, listing_form=form, status=422)
 
 
-def _edit_page(listing: dict[str, Any], form: ListingForm, status: int = 200) -> ResponseReturnValue:
+def _edit_page(
+    listing: dict[str, Any], form: ListingForm, status: int = 200
+) -> ResponseReturnValue:
     return render_template("selling/edit.html", listing=listing, form=form), status
 
 
