@@ -209,3 +209,19 @@ def test_another_sellers_listing_cannot_be_edited(client: FlaskClient, seller: U
     response = client.get(f"/selling/listings/{listing.id}", headers=HTML)
     assert response.status_code == 403
     assert response.mimetype == "text/html"
+
+
+def test_stub_listing_finds_the_live_listing_of_a_stub_only(app: Flask, seller: User) -> None:
+    stub = StubFactory.create(owner=seller)
+    assert marketplace.stub_listing(seller.id, stub.id) is None
+    old = ListingFactory.create(seller=seller, stub=stub, status=ListingStatus.CANCELLED.value)
+    old.cancelled_at = utcnow()
+    db.session.commit()
+    assert marketplace.stub_listing(seller.id, stub.id) is None
+    live = ListingFactory.create(seller=seller, stub=stub, asking_price_cents=777)
+    found = marketplace.stub_listing(seller.id, stub.id)
+    assert found is not None
+    assert found["id"] == live.id
+    assert found["asking_price_cents"] == 777
+    # Another user asking about the seller's stub learns nothing.
+    assert marketplace.stub_listing(UserFactory.create().id, stub.id) is None
