@@ -105,13 +105,14 @@ def _form_data(stub: Stub) -> dict[str, str]:
     return data
 
 
-def _stub_page(
+def render_stub_page(
     stub: Stub,
     *,
     form: StubFieldsForm | None = None,
     listing_form: ListingForm | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    """The stub page: progress or fields with confidence, corrections, and the sell form."""
     user = require_user()
     form = form or StubFieldsForm(formdata=None, data=_form_data(stub))
     listing_form = listing_form or ListingForm(formdata=None)
@@ -141,7 +142,7 @@ def _stub_page(
 @bp.get("/stubs/<int:stub_id>")
 @login_required
 def stub(stub_id: int) -> ResponseReturnValue:
-    return _stub_page(stubs.get_stub(require_user(), stub_id))
+    return render_stub_page(stubs.get_stub(require_user(), stub_id))
 
 
 @bp.post("/stubs/<int:stub_id>")
@@ -167,7 +168,7 @@ def update(stub_id: int) -> ResponseReturnValue:
         else:
             flash("Your corrections are saved." if changes else "Nothing changed.", "success")
             return redirect(url_for("collection.stub", stub_id=stub_id))
-    return _stub_page(current, form=form, status=422)
+    return render_stub_page(current, form=form, status=422)
 
 
 @bp.post("/stubs/<int:stub_id>/read")

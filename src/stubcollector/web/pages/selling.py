@@ -15,7 +15,7 @@ from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFa
 from stubcollector.services import marketplace, stubs
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
-from stubcollector.web.pages.collection import _stub_page
+from stubcollector.web.pages.collection import render_stub_page
 from stubcollector.web.pages.forms import show_errors
 from stubcollector.web.pages.market_forms import ListingForm
 from stubcollector.web.pages.pagination import Pagination
@@ -72,7 +72,7 @@ def create(stub_id: int) -> ResponseReturnValue:
         else:
             flash(f"Your stub is on sale for {listing['price_display']}.", "success")
             return redirect(url_for("marketplace.listing", listing_id=listing["id"]))
-    return _stub_page(stub, listing_form=form, status=422)
+    return render_stub_page(stub, listing_form=form, status=422)
 
 
 def _edit_page(
