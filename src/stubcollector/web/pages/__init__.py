@@ -11,9 +11,24 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from stubcollector.extensions import login_manager
-from stubcollector.web.pages import account, home, profiles, templating
+from stubcollector.web.pages import (
+    account,
+    collection,
+    home,
+    marketplace,
+    profiles,
+    selling,
+    templating,
+)
 
-BLUEPRINTS: tuple[Blueprint, ...] = (home.bp, account.bp, profiles.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    home.bp,
+    account.bp,
+    profiles.bp,
+    collection.bp,
+    selling.bp,
+    marketplace.bp,
+)
 LOGIN_ENDPOINT = "account.login"
 
 
