@@ -84,6 +84,9 @@ def register_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if code == 413:
             message = "request body is too large"
+        elif code == 429:
+            # Flask-Limiter's description is the limit ("5 per 15 minute"); Retry-After says when.
+            message = f"too many requests (limit: {error.description}); retry later"
         response = _respond(message, code)
         if code == 405 and isinstance(response, tuple):
             allowed = error.get_headers()

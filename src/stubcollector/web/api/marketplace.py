@@ -14,7 +14,7 @@ from stubcollector.extensions import limiter
 from stubcollector.services import marketplace
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
-from stubcollector.web.current import client_ip, optional_user, require_user
+from stubcollector.web.current import optional_user, require_user
 from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
 
 bp = Blueprint("api_marketplace", __name__, url_prefix="/api/marketplace")
@@ -271,7 +271,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
 
 
 @bp.post("/listings")
-@limiter.limit("60 per hour", key_func=lambda: client_ip() or "unknown")
+@limiter.per_user("60 per hour")
 @api_endpoint(
     summary="List a stub from your collection for sale",
     description=(

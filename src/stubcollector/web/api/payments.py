@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
 from stubcollector.domain.errors import PermissionDenied
+from stubcollector.extensions import limiter
 from stubcollector.services import checkout, onboarding, orders, webhooks
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
@@ -241,6 +242,7 @@ def connect_balance() -> ResponseReturnValue:
 
 # --- checkout and orders ---------------------------------------------------------------
 @bp.post("/create-payment-intent")
+@limiter.per_user("20 per hour")
 @api_endpoint(
     summary="Reserve a listing and create its order and direct-charge PaymentIntent",
     tags=["payments"],
@@ -325,6 +327,7 @@ def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
 
 
 @bp.post("/webhook")
+@limiter.exempt
 @api_endpoint(
     summary="Stripe webhook for platform events (signed with STRIPE_WEBHOOK_SECRET)",
     tags=["webhooks"],
@@ -335,6 +338,7 @@ def webhook() -> ResponseReturnValue:
 
 
 @bp.post("/webhook/connect")
+@limiter.exempt
 @api_endpoint(
     summary="Stripe Connect webhook: connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
     tags=["webhooks"],

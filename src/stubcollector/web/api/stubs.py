@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from stubcollector.domain.errors import UnsupportedMedia, ValidationFailed
 from stubcollector.domain.stub_fields import EDITABLE_FIELDS
+from stubcollector.extensions import limiter
 from stubcollector.services import stubs
 from stubcollector.web.api_endpoint import api_endpoint, read_json_object
 from stubcollector.web.current import optional_user, require_user
@@ -106,6 +107,7 @@ UPLOAD_SCHEMA = {
 
 
 @bp.post("/upload")
+@limiter.per_user("30 per hour")
 @api_endpoint(
     summary="Upload a stub photo; reading starts in the background",
     description=(

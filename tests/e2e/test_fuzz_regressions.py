@@ -1,0 +1,142 @@
+"""Regression tests for what fuzzing and the review of the OpenAPI document found.
+
+Each case names its origin; see docs/SECURITY.md, "Fuzzing findings".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from stubcollector.web.routing import MAX_PATH_INT
+from tests.conftest import AuthActions
+from tests.factories import UserFactory
+
+
+def spec(client: FlaskClient) -> dict[str, Any]:
+    return client.get("/openapi.json").json
+
+
+class TestDocumentedStatusCodes:
+    def test_login_with_wrong_credentials_is_a_documented_401(self, client: FlaskClient) -> None:
+        # Schemathesis (status_code_conformance): the login answered 401, undocumented.
+        response = client.post("/auth/login", json={"login": "0", "password": "nope"})
+        assert response.status_code == 401
+        assert "401" in spec(client)["paths"]["/auth/login"]["post"]["responses"]
+
+    def test_health_failure_body_is_documented(self, client: FlaskClient) -> None:
+        responses = spec(client)["paths"]["/healthz"]["get"]["responses"]
+        ref = responses["503"]["content"]["application/json"]["schema"]["$ref"]
+        schema = spec(client)["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        assert set(schema["required"]) == {"status", "message", "database"}
+
+
+class TestOutOfRangeIds:
+    @pytest.mark.parametrize(
+        "user_id", [str(MAX_PATH_INT + 1), "9223372036854775808", "9" * 40, "-1"]
+    )
+    def test_ids_no_column_can_hold_are_404_not_500(
+        self, client: FlaskClient, user_id: str
+    ) -> None:
+        # Review of the path parameter schema: SQLite raised OverflowError past 2**63 (500).
+        response = client.get(f"/api/users/{user_id}")
+        assert response.status_code == 404
+        assert response.json["status"] == "error"
+
+    def test_the_document_states_the_bounds(self, client: FlaskClient) -> None:
+        parameter = spec(client)["paths"]["/api/users/{user_id}"]["get"]["parameters"][0]
+        assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT}
+
+    def test_the_largest_id_is_routed(self, client: FlaskClient) -> None:
+        assert client.get(f"/api/users/{MAX_PATH_INT}").status_code == 404
+        user = UserFactory.create()
+        assert client.get(f"/api/users/{user.id}").status_code == 200
+
+
+class TestNulCharacters:
+    """PostgreSQL text cannot hold NUL: psycopg raised DataError, a 500, before the check."""
+
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            ("/auth/login", {"login": "alice\x00", "password": "whatever 123"}, "login"),
+            (
+                "/auth/register",
+                {"username": "ali\x00ce", "email": "a@example.com", "password": "long pass 123"},
+                "username",
+            ),
+        ],
+    )
+    def test_nul_in_a_body_is_422(
+        self, client: FlaskClient, path: str, body: dict[str, str], field: str
+    ) -> None:
+        response = client.post(path, json=body)
+        assert response.status_code == 422
+        assert field in response.json["errors"]
+
+    def test_nul_in_a_profile_edit_is_422(self, logged_in_client: FlaskClient) -> None:
+        response = logged_in_client.patch("/auth/me", json={"bio": "hello\x00world"})
+        assert response.status_code == 422
+        assert "bio" in response.json["errors"]
+
+
+class TestTheDocumentIsStrict:
+    def test_every_response_schema_is_closed(self, client: FlaskClient) -> None:
+        # Open schemas let the response-conformance check pass whatever the view returns.
+        document = spec(client)
+        open_schemas = []
+        for path, methods in document["paths"].items():
+            for method, operation in methods.items():
+                for code, response in operation["responses"].items():
+                    content = response.get("content", {}).get("application/json")
+                    if content is None:
+                        open_schemas.append(f"{method.upper()} {path} {code}: no JSON schema")
+                        continue
+                    name = content["schema"]["$ref"].rsplit("/", 1)[1]
+                    if document["components"]["schemas"][name].get("additionalProperties") is False:
+                        continue
+                    open_schemas.append(f"{method.upper()} {path} {code}: {name}")
+        assert not open_schemas
+
+    def test_query_parameters_are_never_null(self, app: Flask, client: FlaskClient) -> None:
+        for methods in spec(client)["paths"].values():
+            for operation in methods.values():
+                for parameter in operation.get("parameters", []):
+                    assert "null" not in str(parameter["schema"]), parameter
+
+
+def test_every_undocumented_method_is_a_json_405_with_allow(client: FlaskClient) -> None:
+    # Schemathesis' unsupported-method idea, over every path of the document.
+    document = spec(client)
+    for template, operations in document["paths"].items():
+        path = template
+        for parameter in next(iter(operations.values())).get("parameters", []):
+            if parameter["in"] == "path":
+                path = path.replace("{" + parameter["name"] + "}", "1")
+        documented = {method.upper() for method in operations}
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - documented:
+            response = client.open(path, method=method, json={})
+            assert response.status_code == 405, f"{method} {path}"
+            assert response.json["status"] == "error"
+            allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+            assert allowed - {"HEAD", "OPTIONS"} == documented, f"{method} {path}"
+
+
+class TestAuthorizationBeforeValidation:
+    """Fuzzing as a logged-in user: the admin-only audit log answered 422, not 403, to a
+    non-admin sending a malformed filter; the decorator now checks access first."""
+
+    def test_non_admin_with_a_bad_filter_is_403(
+        self, client: FlaskClient, auth: AuthActions
+    ) -> None:
+        user = UserFactory.create()
+        auth.login(user.username)
+        response = client.get("/api/admin/audit-log", query_string={"per_page": "0"})
+        assert response.status_code == 403
+
+    def test_anonymous_with_a_bad_body_is_401(self, client: FlaskClient) -> None:
+        response = client.patch("/auth/me", json={"no_such_field": 1})
+        assert response.status_code == 401
