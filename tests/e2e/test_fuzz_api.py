@@ -147,7 +147,7 @@ def fuzz(schema: Any, call: Callable[[schemathesis.Case], None]) -> None:
 
         try:
             run()
-        except Exception as exc:
+        except (Exception, BaseExceptionGroup) as exc:
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
 

@@ -19,6 +19,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from stubcollector.domain.errors import ValidationFailed
 from stubcollector.web.current import require_admin, require_user
+from stubcollector.web.schemas import ResponseSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,7 +35,7 @@ class EndpointSpec:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     multipart: dict[str, Any] | None = None
-    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    responses: dict[int, ResponseSpec] = field(default_factory=dict)
     auth: bool = False
     admin: bool = False
     description: str | None = None
@@ -50,7 +51,7 @@ def api_endpoint(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     multipart: dict[str, Any] | None = None,
-    responses: dict[int, type[BaseModel] | None] | None = None,
+    responses: dict[int, ResponseSpec] | None = None,
     auth: bool = False,
     admin: bool = False,
     description: str | None = None,

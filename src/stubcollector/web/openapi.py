@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from werkzeug.routing import IntegerConverter, Rule
 
 from stubcollector.web.api_endpoint import SPEC_ATTRIBUTE, EndpointSpec
-from stubcollector.web.schemas import ErrorEnvelope
+from stubcollector.web.schemas import ErrorEnvelope, FileResponse, RedirectResponse
 
 bp = Blueprint("openapi", __name__)
 
@@ -88,7 +88,15 @@ def build_spec(app: Flask) -> dict[str, Any]:
             response: dict[str, Any] = {
                 "description": "Success" if code < 400 else _ERROR_TEXT.get(code, "Error")
             }
-            if model is not None:
+            if isinstance(model, FileResponse):
+                response["content"] = {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in model.media_types
+                }
+            elif isinstance(model, RedirectResponse):
+                response["description"] = model.description
+                response["headers"] = {"Location": {"required": True, "schema": {"type": "string"}}}
+            elif model is not None:
                 response["content"] = {"application/json": {"schema": ref(model)}}
             operation["responses"][str(code)] = response
         for code in _implied_errors(spec, method, bool(parameters)) + list(spec.errors):

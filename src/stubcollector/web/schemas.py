@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -56,3 +57,21 @@ class ErrorEnvelope(ResponseModel):
 class SuccessEnvelope(ResponseModel):
     status: Literal["success"]
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class FileResponse:
+    """A response whose body is a file, not JSON: documented with its media types, so the
+    fuzzer's content-type check holds the view to them."""
+
+    media_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RedirectResponse:
+    """A redirect without a body: documented with its ``Location`` header."""
+
+    description: str = "Redirect to the Location header"
+
+
+ResponseSpec = type[BaseModel] | FileResponse | RedirectResponse | None

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
-from stubcollector.domain.errors import PermissionDenied
 from stubcollector.extensions import limiter
 from stubcollector.services import checkout, onboarding, orders, webhooks
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
-from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
+from stubcollector.web.schemas import (
+    QueryModel,
+    RedirectResponse,
+    RequestModel,
+    ResponseModel,
+    SuccessEnvelope,
+)
 
 bp = Blueprint("api_payments", __name__, url_prefix="/api/payments")
 
@@ -40,7 +43,7 @@ class OnboardingEnvelope(SuccessEnvelope):
     expires_at: str
 
 
-class AccountOut(BaseModel):
+class AccountOut(ResponseModel):
     account_id: str | None
     account_status: str
     onboarding_completed: bool
@@ -62,7 +65,7 @@ class DashboardEnvelope(SuccessEnvelope):
     dashboard_url: str
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(ResponseModel):
     available_cents: int
     pending_cents: int
     currency: str
@@ -88,7 +91,7 @@ class CheckoutEnvelope(SuccessEnvelope):
     sandbox_checkout_url: str | None
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(ResponseModel):
     dispute_id: str
     status: str
     reason: str | None
@@ -98,7 +101,7 @@ class DisputeOut(BaseModel):
     evidence_due_by: str | None
 
 
-class OrderOut(BaseModel):
+class OrderOut(ResponseModel):
     id: int
     order_status: str
     status_reason: str | None
@@ -183,7 +186,7 @@ def onboard_return() -> ResponseReturnValue:
     summary="The onboarding link expired or was used: a new link (302 for browsers)",
     tags=["payments"],
     auth=True,
-    responses={200: OnboardingEnvelope, 302: None},
+    responses={200: OnboardingEnvelope, 302: RedirectResponse()},
 )
 def onboard_refresh() -> ResponseReturnValue:
     result = onboarding.refresh_link(
@@ -213,7 +216,7 @@ def connect_status() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     query=DashboardQuery,
-    responses={200: DashboardEnvelope, 302: None},
+    responses={200: DashboardEnvelope, 302: RedirectResponse()},
 )
 def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     url = onboarding.dashboard_link(require_user())
@@ -296,32 +299,13 @@ def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
 
 
 # --- webhooks --------------------------------------------------------------------------
-def _check_source_ip() -> None:
-    """Optional second layer behind the signature: Stripe's published webhook IPs.
-
-    ``remote_addr`` is the peer, or — with TRUSTED_PROXY_COUNT set — the address ProxyFix
-    took from X-Forwarded-For as written by our own proxies; never the raw header.
-    """
-    allowlist = settings().webhook_ip_allowlist
-    if not allowlist:
-        return
-    try:
-        address = ipaddress.ip_address(client_ip() or "")
-    except ValueError:
-        raise PermissionDenied("webhook source address not allowed") from None
-    for entry in allowlist:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return
-        except ValueError:
-            continue
-    raise PermissionDenied("webhook source address not allowed")
-
-
 def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
-    _check_source_ip()
     receipt = webhooks.receive(
-        endpoint, request.get_data(cache=False), request.headers.get("Stripe-Signature")
+        endpoint,
+        request.get_data(cache=False),
+        request.headers.get("Stripe-Signature"),
+        ip_address=client_ip(),
+        check_source=True,
     )
     return ok(received=True, duplicate=receipt.duplicate, event_id=receipt.event_id)
 
@@ -332,6 +316,8 @@ def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
     summary="Stripe webhook for platform events (signed with STRIPE_WEBHOOK_SECRET)",
     tags=["webhooks"],
     responses={200: WebhookAck},
+    # 400: missing, forged or stale signature, or not an event; 403: source address.
+    errors=(400, 403),
 )
 def webhook() -> ResponseReturnValue:
     return _receive(WebhookEndpoint.PLATFORM)
@@ -343,6 +329,8 @@ def webhook() -> ResponseReturnValue:
     summary="Stripe Connect webhook: connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
     tags=["webhooks"],
     responses={200: WebhookAck},
+    # 400: missing, forged or stale signature, or not an event; 403: source address.
+    errors=(400, 403),
 )
 def webhook_connect() -> ResponseReturnValue:
     return _receive(WebhookEndpoint.CONNECT)
