@@ -182,3 +182,71 @@ class TestAuthorizationBeforeValidation:
     def test_anonymous_with_a_bad_body_is_401(self, client: FlaskClient) -> None:
         response = client.patch("/auth/me", json={"no_such_field": 1})
         assert response.status_code == 401
+
+
+class TestPhaseTwoFindings:
+    """Found by fuzzing the collection, marketplace and payments endpoints (phase 2)."""
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("PATCH", "/api/marketplace/listings/13349721624330134"),
+            ("DELETE", "/api/marketplace/listings/13349721624330134"),
+            ("PATCH", f"/api/stubs/{MAX_PATH_INT + 1}"),
+            ("DELETE", "/api/stubs/99999999999"),
+            ("POST", f"/api/payments/orders/{MAX_PATH_INT + 1}/refund"),
+        ],
+    )
+    def test_an_id_past_the_router_bound_is_404_for_every_method(
+        self, client: FlaskClient, method: str, path: str
+    ) -> None:
+        # status_code_conformance: werkzeug counted the GET rule on the same path as "the
+        # path exists" and answered 405 to PATCH/DELETE with an id it could not convert.
+        response = client.open(path, method=method, json={})
+        assert response.status_code == 404
+        assert response.json["status"] == "error"
+
+    def test_a_real_405_is_still_a_405(self, client: FlaskClient) -> None:
+        response = client.put("/api/stubs/1", json={})
+        assert response.status_code == 405
+        assert "PATCH" in response.headers["Allow"]
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/api/payments/connect/status"),
+            ("GET", "/api/payments/connect/balance"),
+            ("GET", "/api/payments/connect/dashboard"),
+            ("GET", "/api/payments/onboard/return"),
+            ("GET", "/api/payments/onboard/refresh"),
+        ],
+    )
+    def test_no_seller_account_yet_is_a_documented_404(
+        self, client: FlaskClient, auth: AuthActions, method: str, path: str
+    ) -> None:
+        # status_code_conformance: a user who never started onboarding got an undocumented 404.
+        auth.login(UserFactory.create().username)
+        response = client.open(path, method=method)
+        assert response.status_code == 404
+        assert "onboarding" in response.json["message"]
+        assert "404" in spec(client)["paths"][path]["get"]["responses"]
+
+    def test_checkout_of_a_missing_listing_is_a_documented_404(
+        self, client: FlaskClient, auth: AuthActions
+    ) -> None:
+        auth.login(UserFactory.create().username)
+        response = client.post("/api/payments/create-payment-intent", json={"listing_id": 1})
+        assert response.status_code == 404
+        operation = spec(client)["paths"]["/api/payments/create-payment-intent"]["post"]
+        assert "404" in operation["responses"]
+
+    @pytest.mark.parametrize("path", ["/api/payments/webhook", "/api/payments/webhook/connect"])
+    def test_an_unsigned_webhook_is_a_documented_400(self, client: FlaskClient, path: str) -> None:
+        # status_code_conformance: the missing Stripe-Signature answer (400) was undocumented.
+        response = client.post(path, data=b"{}", content_type="application/json")
+        assert response.status_code == 400
+        assert {"400", "403"} <= set(spec(client)["paths"][path]["post"]["responses"])
+
+    def test_stored_images_are_documented_as_image_files(self, client: FlaskClient) -> None:
+        responses = spec(client)["paths"]["/api/stubs/{stub_id}/image"]["get"]["responses"]
+        assert set(responses["200"]["content"]) == {"image/png", "image/jpeg"}

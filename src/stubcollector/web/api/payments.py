@@ -170,6 +170,8 @@ def onboard() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: AccountEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def onboard_return() -> ResponseReturnValue:
     account = onboarding.refresh_status(require_user())
@@ -187,6 +189,8 @@ def onboard_return() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: OnboardingEnvelope, 302: RedirectResponse()},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def onboard_refresh() -> ResponseReturnValue:
     result = onboarding.refresh_link(
@@ -205,6 +209,8 @@ def onboard_refresh() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: AccountEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_status() -> ResponseReturnValue:
     return ok(account=onboarding.refresh_status(require_user()))
@@ -217,6 +223,8 @@ def connect_status() -> ResponseReturnValue:
     auth=True,
     query=DashboardQuery,
     responses={200: DashboardEnvelope, 302: RedirectResponse()},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     url = onboarding.dashboard_link(require_user())
@@ -231,6 +239,8 @@ def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: BalanceEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_balance() -> ResponseReturnValue:
     balance = onboarding.balance(require_user())
@@ -254,6 +264,8 @@ def connect_balance() -> ResponseReturnValue:
     responses={200: CheckoutEnvelope},
     description="Amounts come from the listing on the server. Repeating the call while "
     "holding the reservation returns the same order and PaymentIntent.",
+    # 404: no such listing (or not for sale to this buyer); 409: reserved, sold, own.
+    errors=(404,),
 )
 def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnValue:
     result = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
