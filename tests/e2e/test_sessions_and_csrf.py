@@ -128,9 +128,11 @@ def test_a_cross_site_form_post_changes_nothing_on_any_unsafe_route(
         browser = app.test_client()
         # The victim is logged in; the browser attaches the cookie to the forged request.
         login(browser, world.owner.username)
+        # The path's objects are created first: they are the victim's, not the attack's.
+        path = row.path(world)
         before = snapshot()
         response = browser.open(
-            row.path(world),
+            path,
             method=method,
             headers={"Origin": "https://evil.example"},
             **FORM_BODIES[encoding],
