@@ -144,3 +144,50 @@ class TestIsolation:
         for _ in range(amount(LOGIN_PER_IP) + 3):
             response = client.post("/auth/login", json={"login": "x"}, environ_base=ip)
             assert response.status_code == 422
+
+
+class TestPerUserLimitsOnExpensiveRoutes:
+    """Uploads, checkout and new listings: per logged-in user, malformed attempts included
+    (the limit sits above validation), so one account cannot flood them from many IPs."""
+
+    @pytest.mark.parametrize(
+        ("path", "limit", "request_kwargs"),
+        [
+            # JSON to the multipart upload: a cheap 415 that still counts.
+            ("/api/stubs/upload", "30 per hour", {"json": {}}),
+            ("/api/payments/create-payment-intent", "20 per hour", {"json": {"listing_id": 0}}),
+            ("/api/marketplace/listings", "60 per hour", {"json": {"stub_id": 0}}),
+        ],
+    )
+    def test_the_user_is_throttled_not_the_address(
+        self,
+        app: Flask,
+        make_app: Callable[..., Flask],
+        path: str,
+        limit: str,
+        request_kwargs: dict[str, object],
+    ) -> None:
+        limited_app = make_app(ratelimit_enabled=True)
+        first, second = UserFactory.create(), UserFactory.create()
+        greedy = limited_app.test_client()
+        assert (
+            greedy.post(
+                "/auth/login", json={"login": first.username, "password": TEST_PASSWORD}
+            ).status_code
+            == 200
+        )
+        for _ in range(amount(limit)):
+            # A new address each time: only the per-user key can stop the next one.
+            response = greedy.post(path, environ_base=fresh_ip(), **request_kwargs)  # type: ignore[arg-type]
+            assert response.status_code in (415, 422), response.json
+        assert_throttled(greedy.post(path, environ_base=fresh_ip(), **request_kwargs))  # type: ignore[arg-type]
+        # Another user behind the same address is not affected.
+        neighbour = limited_app.test_client()
+        assert (
+            neighbour.post(
+                "/auth/login", json={"login": second.username, "password": TEST_PASSWORD}
+            ).status_code
+            == 200
+        )
+        response = neighbour.post(path, **request_kwargs)  # type: ignore[arg-type]
+        assert response.status_code in (415, 422)
