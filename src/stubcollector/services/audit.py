@@ -31,15 +31,20 @@ def record(
     object_id: int | str | None,
     actor: User | None = None,
     actor_kind: str | None = None,
+    actor_user_id: int | None = None,
     before: str | None = None,
     after: str | None = None,
     ip_address: str | None = None,
     **details: Any,
 ) -> AuditLogEntry:
-    """Add an audit entry to ``session``; it commits (or not) with the caller's work."""
+    """Add an audit entry to ``session``; it commits (or not) with the caller's work.
+
+    ``actor_user_id`` names the acting user when only their id is at hand (with
+    ``actor_kind``); ``actor`` wins when both are given.
+    """
     kind = actor_kind or ("system" if actor is None else ("admin" if actor.is_admin else "user"))
     entry = AuditLogEntry(
-        actor_user_id=actor.id if actor is not None else None,
+        actor_user_id=actor.id if actor is not None else actor_user_id,
         actor_kind=kind,
         action=action,
         object_type=object_type,
