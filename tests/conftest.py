@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -97,10 +97,30 @@ def base_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     )
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Runs each request in its own app context, as a server does.
+
+    Flask reuses an app context that is already pushed (the ``app`` fixture keeps one open
+    for factories), and Flask-Login caches the loaded user in ``g`` on that context: without
+    this, a second client's request would see the user of the first client's login, and
+    session and CSRF tests would pass or fail for the wrong reason.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def build_app(settings: Settings) -> Flask:
+    app = create_app(settings)
+    app.test_client_class = RequestIsolatedClient
+    return app
+
+
 @pytest.fixture(scope="session")
 def migrated_app(base_settings: Settings) -> Iterator[Flask]:
     """The session's app; its schema comes from the migrations, never from create_all()."""
-    app = create_app(base_settings)
+    app = build_app(base_settings)
     with app.app_context():
         upgrade()
     yield app
@@ -135,11 +155,16 @@ def make_app(base_settings: Settings, migrated_app: Flask) -> Iterator[Callable[
     built: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        new_app = create_app(base_settings.with_overrides(**overrides))
+        new_app = build_app(base_settings.with_overrides(**overrides))
         built.append(new_app)
         return new_app
 
     yield factory
+    if has_app_context():
+        # The test's own context (the ``app`` fixture, torn down after this one) may hold an
+        # open transaction from a factory; on PostgreSQL the TRUNCATE below would wait for it
+        # forever.
+        db.session.remove()
     for new_app in built:
         with new_app.app_context():
             db.session.remove()

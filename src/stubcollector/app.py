@@ -27,6 +27,7 @@ from stubcollector.observability.logs import configure_logging
 from stubcollector.services import accounts, webhooks
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
+from stubcollector.web.routing import install_converters
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
 
@@ -55,7 +56,15 @@ def create_app(
         redis=redis,
     )
     observability.init_app(app)
+    install_converters(app)
     register_blueprints(app)
+    # After the blueprints: the limiter wraps the views they registered.
+    limiter.init_app(
+        app,
+        storage_uri=settings.ratelimit_storage_url,
+        enabled=settings.ratelimit_enabled,
+        default_limits=settings.ratelimit_default,
+    )
     register_error_handlers(app)
     require_non_form_content(app)
     add_security_headers(app)
@@ -129,14 +138,10 @@ def configure(app: Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_SECURE=settings.is_production,
         REMEMBER_COOKIE_DURATION=timedelta(days=30),
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        # Rate limits (storage, strategy, headers) are configured in stubcollector.ratelimits;
+        # without Redis the counts are in memory, per process; see docs/SECURITY.md.
         RATELIMIT_ENABLED=settings.ratelimit_enabled,
         RATELIMIT_HEADERS_ENABLED=True,
-        # Without Redis the limiter keeps counts in memory, per process; see docs/SECURITY.md.
-        RATELIMIT_STRATEGY="moving-window",
-        # While Redis is down, count in memory instead of failing requests; Flask-Limiter
-        # switches back to Redis when it answers again.
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         WTF_CSRF_TIME_LIMIT=None,
     )
 
@@ -162,7 +167,6 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(accounts.load_by_session_token)
     login_manager.session_protection = "basic"
-    limiter.init_app(app)
     csrf.init_app(app)
     cors.init_app(
         app,

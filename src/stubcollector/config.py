@@ -14,6 +14,8 @@ from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from stubcollector.domain.money import FeeRate
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - the value production refuses to run with
@@ -68,6 +70,17 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _parse_limits(name: str, raw: str) -> tuple[str, ...]:
+    """Semicolon-separated rate limit strings ("300 per minute; 5000 per day"), checked now."""
+    items = tuple(item.strip() for item in raw.split(";") if item.strip())
+    try:
+        for item in items:
+            parse_many(item)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return items
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed settings. Build with :meth:`from_env`; tests change values with ``with_overrides``."""
@@ -85,6 +98,8 @@ class Settings:
     redis_url: str = ""
     ratelimit_storage_url: str = "memory://"
     ratelimit_enabled: bool = True
+    # Applied per client IP to every route that declares no limit of its own.
+    ratelimit_default: tuple[str, ...] = ("300 per minute",)
     payments_backend: str = "sandbox"
     stripe_secret_key: str = ""
     stripe_public_key: str = ""
@@ -185,6 +200,9 @@ class Settings:
             redis_url=redis_url,
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL") or redis_url or "memory://",
             ratelimit_enabled=_parse_bool("RATELIMIT_ENABLED", get("RATELIMIT_ENABLED", "true")),
+            ratelimit_default=_parse_limits(
+                "RATELIMIT_DEFAULT", get("RATELIMIT_DEFAULT", "300 per minute")
+            ),
             payments_backend=backend,
             stripe_secret_key=stripe_secret,
             stripe_public_key=get("STRIPE_PUBLIC_KEY"),

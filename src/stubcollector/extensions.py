@@ -5,19 +5,19 @@ tests build as many independent apps as they like.
 """
 
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from stubcollector.models.base import Base
+from stubcollector.ratelimits import RateLimits
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
-# Storage (memory or Redis) and default limits are set from configuration in create_app.
-limiter = Limiter(key_func=get_remote_address)
+# Views declare their limits on this; create_app gives each app its own Flask-Limiter
+# (storage, switch and counters are per app), see stubcollector.ratelimits.
+limiter = RateLimits()
 cors = CORS()
 csrf = CSRFProtect()

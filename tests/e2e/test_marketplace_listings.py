@@ -160,11 +160,19 @@ class TestCreate:
         assert again.status_code == 201
         assert again.json["listing"]["id"] != first
 
-    def test_someone_elses_stub_is_403(self, seller_client: FlaskClient) -> None:
+    def test_someone_elses_private_stub_is_404(self, seller_client: FlaskClient) -> None:
+        # Security phase 2 (authorization matrix): a 403 told anyone that a private stub
+        # with this id exists; the collection API calls it "not found", and so does this.
         other_stub = StubFactory.create()
         response = create(seller_client, other_stub.id)
-        assert response.status_code == 403
+        assert response.status_code == 404
         assert db.session.query(StubListing).count() == 0
+
+    def test_someone_elses_listed_stub_is_403(self, seller_client: FlaskClient) -> None:
+        listing = ListingFactory.create()
+        response = create(seller_client, listing.stub_id)
+        assert response.status_code == 403
+        assert db.session.query(StubListing).count() == 1
 
     def test_unknown_stub_is_404(self, seller_client: FlaskClient) -> None:
         assert create(seller_client, 999_999).status_code == 404

@@ -737,6 +737,15 @@ def create_listing(
         if stub is None:
             raise NotFound("stub not found")
         if stub.owner_id != seller.id:
+            # A private stub does not exist for anyone but its owner (as in the collection
+            # API); only one that is on the market anyway may be called "not yours".
+            on_market = session.scalar(
+                select(StubListing.id)
+                .where(StubListing.stub_id == stub_id, StubListing.status.in_([ACTIVE, PENDING]))
+                .limit(1)
+            )
+            if on_market is None:
+                raise NotFound("stub not found")
             raise PermissionDenied("you can only list stubs from your own collection")
         if not seller.can_accept_payments:
             problems = "; ".join(seller_readiness_problems(seller))
@@ -841,6 +850,18 @@ def cancel_listing(user: User, listing_id: int) -> dict[str, Any]:
             before=ACTIVE,
             after=CANCELLED,
         )
+        if user.id != listing.seller_id:
+            # Moderation: an admin withdrew someone else's listing.
+            audit.record_admin_action(
+                session,
+                admin=user,
+                action="listing_cancelled",
+                object_type="listing",
+                object_id=listing_id,
+                before=ACTIVE,
+                after=CANCELLED,
+                seller_id=listing.seller_id,
+            )
     totals.clear()
     return get_listing(listing_id, viewer_id=user.id)
 

@@ -772,6 +772,20 @@ def request_refund(
             ip_address=ip_address,
             reason=reason,
         )
+        if not is_buyer:
+            # An admin acting on someone else's order: searchable as an admin action.
+            audit.record_admin_action(
+                session,
+                admin=user,
+                action="order_refund_requested",
+                object_type="order",
+                object_id=order.id,
+                before=status.value,
+                after=OrderStatus.REFUNDED.value,
+                ip_address=ip_address,
+                buyer_id=order.buyer_id,
+                reason=reason,
+            )
     settle_refund(order_id, actor, revert_on_failure=True)
     with transaction() as session:
         return order_dict(session, _load(session, order_id))

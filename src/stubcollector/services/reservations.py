@@ -107,6 +107,7 @@ def reserve(
         object_type="listing",
         object_id=listing_id,
         actor_kind="user",
+        actor_user_id=buyer_id,
         before=status.value,
         after=ListingStatus.PAYMENT_PENDING.value,
         buyer_id=buyer_id,

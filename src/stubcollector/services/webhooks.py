@@ -11,6 +11,7 @@ nothing is silently dropped and a failed event can be processed again.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ from sqlalchemy import ColumnElement, false, or_, select, true, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from stubcollector.adapters.jobs import job
-from stubcollector.adapters.payments.ports import WebhookEndpoint, WebhookEvent
-from stubcollector.container import container
+from stubcollector.adapters.payments.ports import (
+    InvalidWebhookSignature,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from stubcollector.container import container, settings
+from stubcollector.domain.errors import PermissionDenied
 from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
-from stubcollector.services import onboarding, orders
+from stubcollector.services import audit, onboarding, orders
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -44,15 +50,43 @@ class Receipt:
     ignored: bool = False
 
 
-def receive(endpoint: WebhookEndpoint, payload: bytes, signature_header: str | None) -> Receipt:
+def receive(
+    endpoint: WebhookEndpoint,
+    payload: bytes,
+    signature_header: str | None,
+    *,
+    ip_address: str | None = None,
+    check_source: bool = False,
+) -> Receipt:
     """Verify and store one delivery; processing happens in the job (answer 2xx fast).
+
+    A refused delivery (source address outside ``WEBHOOK_IP_ALLOWLIST``, missing or wrong
+    signature, stale timestamp, not an event) is recorded in the audit log before the
+    error reaches the caller, so forgery attempts leave a trace.
 
     An event of the other mode than our key (a live Connect endpoint also receives the
     *test* events of connected accounts) is acknowledged, so that Stripe stops retrying it,
     and otherwise ignored: test payments must never move live orders, nor the reverse.
     """
     gateway = container().payments
-    event = gateway.parse_webhook(payload, signature_header, endpoint)
+    if check_source and not source_allowed(ip_address):
+        audit.record_webhook_rejection(
+            provider=gateway.name,
+            reason="source address not in WEBHOOK_IP_ALLOWLIST",
+            endpoint=endpoint.value,
+            ip_address=ip_address,
+        )
+        raise PermissionDenied("webhook source address not allowed")
+    try:
+        event = gateway.parse_webhook(payload, signature_header, endpoint)
+    except InvalidWebhookSignature as exc:
+        audit.record_webhook_rejection(
+            provider=gateway.name,
+            reason=exc.message,
+            endpoint=endpoint.value,
+            ip_address=ip_address,
+        )
+        raise
     if event.livemode != gateway.livemode:
         log.info(
             "ignoring %s event %s (%s) from %s: our key is in %s mode",
@@ -64,6 +98,28 @@ def receive(endpoint: WebhookEndpoint, payload: bytes, signature_header: str | N
         )
         return Receipt(event.event_id, event.type, duplicate=False, ignored=True)
     return store(event)
+
+
+def source_allowed(ip_address: str | None) -> bool:
+    """Optional second layer behind the signature: the provider's published webhook IPs.
+
+    ``ip_address`` is the peer, or — with TRUSTED_PROXY_COUNT set — the address ProxyFix
+    took from X-Forwarded-For as written by our own proxies; never the raw header.
+    """
+    allowlist = settings().webhook_ip_allowlist
+    if not allowlist:
+        return True
+    try:
+        address = ipaddress.ip_address(ip_address or "")
+    except ValueError:
+        return False
+    for entry in allowlist:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def store(event: WebhookEvent) -> Receipt:

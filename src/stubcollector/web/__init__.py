@@ -8,7 +8,7 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.observability import web as observability
 from stubcollector.web import openapi, pages, sandbox
-from stubcollector.web.api import auth, health, marketplace, payments, stubs, users
+from stubcollector.web.api import audit, auth, health, marketplace, payments, stubs, users
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
 API_BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -18,6 +18,7 @@ API_BLUEPRINTS: tuple[Blueprint, ...] = (
     payments.bp,
     marketplace.bp,
     stubs.bp,
+    audit.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
 PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (*pages.BLUEPRINTS,)

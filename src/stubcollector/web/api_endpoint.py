@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from stubcollector.domain.errors import ValidationFailed
+from stubcollector.web.current import require_admin, require_user
+from stubcollector.web.schemas import ResponseSpec
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,9 +35,13 @@ class EndpointSpec:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     multipart: dict[str, Any] | None = None
-    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    responses: dict[int, ResponseSpec] = field(default_factory=dict)
     auth: bool = False
+    admin: bool = False
     description: str | None = None
+    # Error codes the view itself answers beyond those implied by its inputs (e.g. 401 from
+    # a login with wrong credentials); documented with the error envelope.
+    errors: tuple[int, ...] = ()
 
 
 def api_endpoint(
@@ -45,11 +51,18 @@ def api_endpoint(
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     multipart: dict[str, Any] | None = None,
-    responses: dict[int, type[BaseModel] | None] | None = None,
+    responses: dict[int, ResponseSpec] | None = None,
     auth: bool = False,
+    admin: bool = False,
     description: str | None = None,
+    errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Attach a spec to a view and validate its body/query before the view runs."""
+    """Attach a spec to a view and validate its body/query before the view runs.
+
+    ``auth=True`` (login required) and ``admin=True`` (admins only) are checked *before*
+    the input is validated: a caller who may not use the endpoint gets 401/403 whatever
+    they send, and learns nothing about which inputs it would refuse.
+    """
     spec = EndpointSpec(
         summary=summary,
         tags=tuple(tags),
@@ -57,13 +70,19 @@ def api_endpoint(
         query=query,
         multipart=multipart,
         responses=dict(responses or {}),
-        auth=auth,
+        auth=auth or admin,
+        admin=admin,
         description=description,
+        errors=tuple(errors),
     )
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if spec.admin:
+                require_admin()
+            elif spec.auth:
+                require_user()
             if spec.body is not None:
                 kwargs["body"] = parse_json_body(spec.body)
             if spec.query is not None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from stubcollector.domain import errors as domain
 from stubcollector.extensions import db
@@ -69,6 +69,24 @@ def _unavailable(message: str) -> ResponseReturnValue:
     return response
 
 
+def _no_route_for_any_method(error: MethodNotAllowed) -> bool:
+    """True when the path names nothing for any method, so 405 would be a lie.
+
+    werkzeug matches the path first and converts its values last: an id past the router's
+    bound (``web/routing.py``) fails conversion only on the rule of the request's method,
+    while the rules of other methods on the same path have already been counted as "the
+    path exists, the method does not" (fuzzing: ``PATCH /api/stubs/<huge id>`` was a 405).
+    """
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in error.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except HTTPException:
+            continue
+        return False
+    return True
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(domain.DomainError)
     def handle_domain_error(error: domain.DomainError) -> ResponseReturnValue:
@@ -80,10 +98,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+        if isinstance(error, MethodNotAllowed) and _no_route_for_any_method(error):
+            error = NotFound()
         code = error.code or 500
         message = error.description or error.name
         if code == 413:
             message = "request body is too large"
+        elif code == 429:
+            # Flask-Limiter's description is the limit ("5 per 15 minute"); Retry-After says when.
+            message = f"too many requests (limit: {error.description}); retry later"
         response = _respond(message, code)
         if code == 405 and isinstance(response, tuple):
             allowed = error.get_headers()

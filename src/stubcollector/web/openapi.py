@@ -8,13 +8,14 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
+from werkzeug.routing import IntegerConverter, Rule
 
 from stubcollector.web.api_endpoint import SPEC_ATTRIBUTE, EndpointSpec
-from stubcollector.web.schemas import ErrorEnvelope
+from stubcollector.web.schemas import ErrorEnvelope, FileResponse, RedirectResponse
 
 bp = Blueprint("openapi", __name__)
 
-_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _ERROR_TEXT = {
     400: "Malformed request",
     401: "Login required",
@@ -30,13 +31,13 @@ _ERROR_TEXT = {
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def api_paths(app: Flask) -> list[tuple[str, str, Any]]:
-    """(rule, method, view) for every route that belongs in the JSON API."""
+def api_paths(app: Flask) -> list[tuple[Rule, str, Any]]:
+    """(rule, method, view) for every route of the app (the spec keeps the declared ones)."""
     found = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            found.append((rule.rule, method, view))
+            found.append((rule, method, view))
     return found
 
 
@@ -87,10 +88,18 @@ def build_spec(app: Flask) -> dict[str, Any]:
             response: dict[str, Any] = {
                 "description": "Success" if code < 400 else _ERROR_TEXT.get(code, "Error")
             }
-            if model is not None:
+            if isinstance(model, FileResponse):
+                response["content"] = {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in model.media_types
+                }
+            elif isinstance(model, RedirectResponse):
+                response["description"] = model.description
+                response["headers"] = {"Location": {"required": True, "schema": {"type": "string"}}}
+            elif model is not None:
                 response["content"] = {"application/json": {"schema": ref(model)}}
             operation["responses"][str(code)] = response
-        for code in _implied_errors(spec, method, bool(parameters)):
+        for code in _implied_errors(spec, method, bool(parameters)) + list(spec.errors):
             operation["responses"].setdefault(
                 str(code),
                 {
@@ -136,27 +145,59 @@ def _implied_errors(spec: EndpointSpec, method: str, has_parameters: bool) -> li
     return sorted(set(codes))
 
 
-def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+def _openapi_path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
     parameters: list[dict[str, Any]] = []
+    converters: dict[str, Any] = rule._converters
 
     def replace(match: re.Match[str]) -> str:
         name = match.group("name")
-        schema: dict[str, Any] = (
-            {"type": "integer"} if match.group("conv") == "int" else {"type": "string"}
+        parameters.append(
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(converters[name])}
         )
-        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 
-    return _CONVERTER.sub(replace, rule), parameters
+    return _CONVERTER.sub(replace, rule.rule), parameters
+
+
+def _path_schema(converter: Any) -> dict[str, Any]:
+    """The values the router accepts; anything else is a 404 before the view runs."""
+    if isinstance(converter, IntegerConverter):
+        schema: dict[str, Any] = {"type": "integer"}
+        if converter.min is not None:
+            schema["minimum"] = converter.min
+        elif not converter.signed:
+            schema["minimum"] = 0
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    # werkzeug's default converter: one non-empty segment without "/".
+    return {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _absent_not_null(prop),
+        }
         for name, prop in schema.get("properties", {}).items()
     ]
+
+
+def _absent_not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query string cannot carry null: an optional parameter is simply left out."""
+    variants = prop.get("anyOf")
+    if not variants:
+        return prop
+    kept = [variant for variant in variants if variant.get("type") != "null"]
+    rest = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+    if len(kept) == 1:
+        return {**rest, **kept[0]}
+    return {**rest, "anyOf": kept}
 
 
 @bp.get("/openapi.json")

@@ -7,16 +7,25 @@ from typing import Any
 from flask import Blueprint, session
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from stubcollector.extensions import limiter
+from stubcollector.ratelimits import json_field_key
 from stubcollector.services import accounts
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
-from stubcollector.web.schemas import RequestModel, SuccessEnvelope
+from stubcollector.web.schemas import RequestModel, ResponseModel, SuccessEnvelope
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+# Every attempt from one IP counts; per account (the normalised login identifier) only
+# failed attempts count, so a user who types the password right is never slowed down by
+# their own logins, while guessing one account's password from many IPs is capped.
+LOGIN_PER_IP = "20 per 15 minutes"
+LOGIN_FAILURES_PER_ACCOUNT = "5 per 15 minutes"
+REGISTER_PER_IP = "10 per hour"
+REGISTER_PER_ACCOUNT = "3 per hour"
 
 
 class RegisterRequest(RequestModel):
@@ -42,7 +51,7 @@ class ProfileUpdateRequest(RequestModel):
     current_password: str | None = Field(default=None, max_length=256)
 
 
-class PrivateUser(BaseModel):
+class PrivateUser(ResponseModel):
     id: int
     username: str
     email: str
@@ -71,7 +80,8 @@ def _start_session(user: Any, remember: bool = False) -> None:
 
 
 @bp.post("/register")
-@limiter.limit("10 per hour", key_func=lambda: client_ip() or "unknown")
+@limiter.per_ip(REGISTER_PER_IP)
+@limiter.per_account(REGISTER_PER_ACCOUNT, identifier=json_field_key("email"))
 @api_endpoint(
     summary="Create an account and log in",
     tags=["auth"],
@@ -85,12 +95,18 @@ def register(body: RegisterRequest) -> ResponseReturnValue:
 
 
 @bp.post("/login")
-@limiter.limit("20 per 15 minutes", key_func=lambda: client_ip() or "unknown")
+@limiter.per_ip(LOGIN_PER_IP)
+@limiter.per_account(
+    LOGIN_FAILURES_PER_ACCOUNT,
+    identifier=json_field_key("login"),
+    deduct_when=lambda response: response.status_code == 401,
+)
 @api_endpoint(
     summary="Log in with username or email",
     tags=["auth"],
     body=LoginRequest,
     responses={200: UserEnvelope},
+    errors=(401,),
 )
 def login(body: LoginRequest) -> ResponseReturnValue:
     user = accounts.authenticate(body.login, body.password)

@@ -9,46 +9,54 @@ policy during a database outage (a restart cures nothing there): see docs/DEPLOY
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from stubcollector.container import container
 from stubcollector.services import operations
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.envelope import fail, ok
+from stubcollector.web.schemas import ResponseModel
 
 bp = Blueprint("health", __name__)
 
 
-class HealthEnvelope(BaseModel):
-    status: str
-    database: str
+class HealthEnvelope(ResponseModel):
+    status: Literal["success"]
+    database: Literal["up"]
 
 
-class ReadinessEnvelope(BaseModel):
-    status: str
-    database: str
-    redis: str
-
-
-class NotReadyEnvelope(BaseModel):
-    status: str
+class HealthDownEnvelope(ResponseModel):
+    status: Literal["error"]
     message: str
-    database: str
-    redis: str
+    database: Literal["down"]
+
+
+class ReadinessEnvelope(ResponseModel):
+    status: Literal["success"]
+    database: Literal["up"]
+    redis: Literal["up", "not_configured"]
+
+
+class NotReadyEnvelope(ResponseModel):
+    status: Literal["error"]
+    message: str
+    database: Literal["up", "down"]
+    redis: Literal["up", "down", "not_configured"]
 
 
 @bp.get("/healthz")
 @api_endpoint(
     summary="The app answers and its database answers one trivial query",
     tags=["ops"],
-    responses={200: HealthEnvelope, 503: NotReadyEnvelope},
+    responses={200: HealthEnvelope, 503: HealthDownEnvelope},
 )
 def healthz() -> ResponseReturnValue:
     if not operations.database_answers():
-        response, code = fail("database unreachable", 503, database="down", redis=_redis_state())
+        response, code = fail("database unreachable", 503, database="down")
         response.headers["Retry-After"] = "5"
         return response, code
     return ok(database="up")

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 import orjson
 from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
 from stubcollector.services import marketplace
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
-from stubcollector.web.current import client_ip, optional_user, require_user
-from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
+from stubcollector.web.current import optional_user, require_user
+from stubcollector.web.schemas import QueryModel, RequestModel, ResponseModel, SuccessEnvelope
 
 bp = Blueprint("api_marketplace", __name__, url_prefix="/api/marketplace")
 
@@ -93,7 +93,7 @@ class UpdateListingRequest(RequestModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
-class ListingStub(BaseModel):
+class ListingStub(ResponseModel):
     id: int
     event_name: str | None
     performer: str | None
@@ -109,7 +109,7 @@ class ListingStub(BaseModel):
     currency: str | None
 
 
-class Listing(BaseModel):
+class Listing(ResponseModel):
     id: int
     stub_id: int
     seller_id: int
@@ -153,13 +153,13 @@ class ListingPageEnvelope(SuccessEnvelope):
     )
 
 
-class Counterpart(BaseModel):
+class Counterpart(ResponseModel):
     id: int
     username: str
     display_name: str
 
 
-class OrderStub(BaseModel):
+class OrderStub(ResponseModel):
     id: int
     event_name: str | None
     performer: str | None
@@ -167,7 +167,7 @@ class OrderStub(BaseModel):
     event_date: str | None
 
 
-class OrderSummary(BaseModel):
+class OrderSummary(ResponseModel):
     id: int
     role: Literal["buyer", "seller"]
     order_status: str
@@ -197,7 +197,7 @@ class OrdersEnvelope(SuccessEnvelope):
     total: int
 
 
-class PaymentCompatibility(BaseModel):
+class PaymentCompatibility(ResponseModel):
     can_buy: bool
     can_sell: bool
     missing: list[str] = Field(description="What the user must still do before selling")
@@ -271,7 +271,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
 
 
 @bp.post("/listings")
-@limiter.limit("60 per hour", key_func=lambda: client_ip() or "unknown")
+@limiter.per_user("60 per hour")
 @api_endpoint(
     summary="List a stub from your collection for sale",
     description=(

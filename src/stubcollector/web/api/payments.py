@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
-from stubcollector.domain.errors import PermissionDenied
+from stubcollector.extensions import limiter
 from stubcollector.services import checkout, onboarding, orders, webhooks
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
-from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
+from stubcollector.web.schemas import (
+    QueryModel,
+    RedirectResponse,
+    RequestModel,
+    ResponseModel,
+    SuccessEnvelope,
+)
 
 bp = Blueprint("api_payments", __name__, url_prefix="/api/payments")
 
@@ -39,7 +43,7 @@ class OnboardingEnvelope(SuccessEnvelope):
     expires_at: str
 
 
-class AccountOut(BaseModel):
+class AccountOut(ResponseModel):
     account_id: str | None
     account_status: str
     onboarding_completed: bool
@@ -61,7 +65,7 @@ class DashboardEnvelope(SuccessEnvelope):
     dashboard_url: str
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(ResponseModel):
     available_cents: int
     pending_cents: int
     currency: str
@@ -87,7 +91,7 @@ class CheckoutEnvelope(SuccessEnvelope):
     sandbox_checkout_url: str | None
 
 
-class DisputeOut(BaseModel):
+class DisputeOut(ResponseModel):
     dispute_id: str
     status: str
     reason: str | None
@@ -97,7 +101,7 @@ class DisputeOut(BaseModel):
     evidence_due_by: str | None
 
 
-class OrderOut(BaseModel):
+class OrderOut(ResponseModel):
     id: int
     order_status: str
     status_reason: str | None
@@ -166,6 +170,8 @@ def onboard() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: AccountEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def onboard_return() -> ResponseReturnValue:
     account = onboarding.refresh_status(require_user())
@@ -182,7 +188,9 @@ def onboard_return() -> ResponseReturnValue:
     summary="The onboarding link expired or was used: a new link (302 for browsers)",
     tags=["payments"],
     auth=True,
-    responses={200: OnboardingEnvelope, 302: None},
+    responses={200: OnboardingEnvelope, 302: RedirectResponse()},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def onboard_refresh() -> ResponseReturnValue:
     result = onboarding.refresh_link(
@@ -201,6 +209,8 @@ def onboard_refresh() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: AccountEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_status() -> ResponseReturnValue:
     return ok(account=onboarding.refresh_status(require_user()))
@@ -212,7 +222,9 @@ def connect_status() -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     query=DashboardQuery,
-    responses={200: DashboardEnvelope, 302: None},
+    responses={200: DashboardEnvelope, 302: RedirectResponse()},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     url = onboarding.dashboard_link(require_user())
@@ -227,6 +239,8 @@ def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     tags=["payments"],
     auth=True,
     responses={200: BalanceEnvelope},
+    # 404 until the user has a connected account (onboarding not started).
+    errors=(404,),
 )
 def connect_balance() -> ResponseReturnValue:
     balance = onboarding.balance(require_user())
@@ -241,6 +255,7 @@ def connect_balance() -> ResponseReturnValue:
 
 # --- checkout and orders ---------------------------------------------------------------
 @bp.post("/create-payment-intent")
+@limiter.per_user("20 per hour")
 @api_endpoint(
     summary="Reserve a listing and create its order and direct-charge PaymentIntent",
     tags=["payments"],
@@ -249,6 +264,8 @@ def connect_balance() -> ResponseReturnValue:
     responses={200: CheckoutEnvelope},
     description="Amounts come from the listing on the server. Repeating the call while "
     "holding the reservation returns the same order and PaymentIntent.",
+    # 404: no such listing (or not for sale to this buyer); 409: reserved, sold, own.
+    errors=(404,),
 )
 def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnValue:
     result = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
@@ -294,51 +311,38 @@ def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
 
 
 # --- webhooks --------------------------------------------------------------------------
-def _check_source_ip() -> None:
-    """Optional second layer behind the signature: Stripe's published webhook IPs.
-
-    ``remote_addr`` is the peer, or — with TRUSTED_PROXY_COUNT set — the address ProxyFix
-    took from X-Forwarded-For as written by our own proxies; never the raw header.
-    """
-    allowlist = settings().webhook_ip_allowlist
-    if not allowlist:
-        return
-    try:
-        address = ipaddress.ip_address(client_ip() or "")
-    except ValueError:
-        raise PermissionDenied("webhook source address not allowed") from None
-    for entry in allowlist:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return
-        except ValueError:
-            continue
-    raise PermissionDenied("webhook source address not allowed")
-
-
 def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
-    _check_source_ip()
     receipt = webhooks.receive(
-        endpoint, request.get_data(cache=False), request.headers.get("Stripe-Signature")
+        endpoint,
+        request.get_data(cache=False),
+        request.headers.get("Stripe-Signature"),
+        ip_address=client_ip(),
+        check_source=True,
     )
     return ok(received=True, duplicate=receipt.duplicate, event_id=receipt.event_id)
 
 
 @bp.post("/webhook")
+@limiter.exempt
 @api_endpoint(
     summary="Stripe webhook for platform events (signed with STRIPE_WEBHOOK_SECRET)",
     tags=["webhooks"],
     responses={200: WebhookAck},
+    # 400: missing, forged or stale signature, or not an event; 403: source address.
+    errors=(400, 403),
 )
 def webhook() -> ResponseReturnValue:
     return _receive(WebhookEndpoint.PLATFORM)
 
 
 @bp.post("/webhook/connect")
+@limiter.exempt
 @api_endpoint(
     summary="Stripe Connect webhook: connected-account events (STRIPE_CONNECT_WEBHOOK_SECRET)",
     tags=["webhooks"],
     responses={200: WebhookAck},
+    # 400: missing, forged or stale signature, or not an event; 403: source address.
+    errors=(400, 403),
 )
 def webhook_connect() -> ResponseReturnValue:
     return _receive(WebhookEndpoint.CONNECT)

@@ -6,15 +6,22 @@ from typing import Literal
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from stubcollector.domain.errors import UnsupportedMedia, ValidationFailed
 from stubcollector.domain.stub_fields import EDITABLE_FIELDS
+from stubcollector.extensions import limiter
 from stubcollector.services import stubs
 from stubcollector.web.api_endpoint import api_endpoint, read_json_object
 from stubcollector.web.current import optional_user, require_user
 from stubcollector.web.envelope import ok
-from stubcollector.web.schemas import QueryModel, RequestModel, SuccessEnvelope
+from stubcollector.web.schemas import (
+    FileResponse,
+    QueryModel,
+    RequestModel,
+    ResponseModel,
+    SuccessEnvelope,
+)
 
 bp = Blueprint("stubs", __name__, url_prefix="/api/stubs")
 
@@ -38,7 +45,7 @@ class StubFieldsRequest(RequestModel):
     notes: str | None = None
 
 
-class StubOut(BaseModel):
+class StubOut(ResponseModel):
     id: int
     event_name: str | None
     performer: str | None
@@ -106,6 +113,7 @@ UPLOAD_SCHEMA = {
 
 
 @bp.post("/upload")
+@limiter.per_user("30 per hour")
 @api_endpoint(
     summary="Upload a stub photo; reading starts in the background",
     description=(
@@ -219,6 +227,10 @@ def read_again(stub_id: int) -> ResponseReturnValue:
     return ok(202, message="reading queued", stub=stubs.stub_to_dict(stub))
 
 
+# Stored images are re-encoded by adapters/images.py to one of these; thumbnails are JPEG.
+STORED_IMAGE = FileResponse(("image/png", "image/jpeg"))
+
+
 def _image_response(image: stubs.StubImage) -> Response:
     response = Response(image.data, mimetype=image.content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{image.filename}"'
@@ -232,7 +244,7 @@ def _image_response(image: stubs.StubImage) -> Response:
 @api_endpoint(
     summary="The stub's stored image (owner; anyone while the stub is listed)",
     tags=["collection"],
-    responses={200: None},
+    responses={200: STORED_IMAGE},
 )
 def image(stub_id: int) -> ResponseReturnValue:
     return _image_response(stubs.stub_image(optional_user(), stub_id))
@@ -242,7 +254,7 @@ def image(stub_id: int) -> ResponseReturnValue:
 @api_endpoint(
     summary="The stub's thumbnail (owner; anyone while the stub is listed)",
     tags=["collection"],
-    responses={200: None},
+    responses={200: STORED_IMAGE},
 )
 def thumbnail(stub_id: int) -> ResponseReturnValue:
     return _image_response(stubs.stub_image(optional_user(), stub_id, thumbnail=True))

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel
 
 from stubcollector.services import accounts
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.envelope import ok
-from stubcollector.web.schemas import SuccessEnvelope
+from stubcollector.web.schemas import ResponseModel, SuccessEnvelope
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
 
-class SellerStats(BaseModel):
+class SellerStats(ResponseModel):
     active_listings: int
     total_listings: int
     completed_sales: int
 
 
-class PublicUser(BaseModel):
+class PublicUser(ResponseModel):
     id: int
     username: str
     display_name: str

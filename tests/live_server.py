@@ -1,0 +1,81 @@
+"""The app behind a real WSGI server on 127.0.0.1: in a thread, or in its own process.
+
+``python -m tests.live_server`` builds the app from the environment (``Settings.from_env``),
+listens on a free port and prints ``LISTENING <port>`` once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve ``app`` from a thread (threaded server) and yield its base URL."""
+    # One access-log line per fuzzed request would drown the test output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def serve_in_processes(environ: Mapping[str, str], count: int = 1) -> Iterator[list[str]]:
+    """Start ``count`` app processes configured by ``environ`` (in parallel; imports are slow)."""
+    env = {**os.environ, **environ}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.live_server"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    try:
+        urls = []
+        for process in processes:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line.startswith("LISTENING "):
+                raise RuntimeError(f"live server did not start (got {line!r})")
+            urls.append(f"http://127.0.0.1:{int(line.split()[1])}")
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def main() -> None:
+    from stubcollector.app import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    print(f"LISTENING {server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
