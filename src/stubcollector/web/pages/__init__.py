@@ -11,9 +11,20 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from stubcollector.extensions import login_manager
-from stubcollector.web.pages import account, home, profiles, templating
+from stubcollector.web.pages import (
+    account,
+    admin,
+    checkout,
+    home,
+    orders,
+    profiles,
+    seller,
+    templating,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (home.bp, account.bp, profiles.bp)
+# Buying, orders, the seller account and admin (phase 2, ui-orders).
+BLUEPRINTS += (checkout.bp, orders.bp, seller.bp, admin.bp)
 LOGIN_ENDPOINT = "account.login"
 
 
