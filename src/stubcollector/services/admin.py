@@ -120,6 +120,15 @@ def list_orders(*, status: str | None = None, page: int = 1, per_page: int = 25)
         return Page([OrderRow(*row) for row in rows], page, per_page, total)
 
 
+def orders_by_status() -> dict[str, int]:
+    """How many orders are in each status (all time)."""
+    with transaction() as session:
+        rows = session.execute(
+            select(StubOrder.order_status, func.count()).group_by(StubOrder.order_status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
 # --- disputes --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DisputeRow:

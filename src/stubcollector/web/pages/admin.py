@@ -21,7 +21,7 @@ from stubcollector.domain.errors import (
 )
 from stubcollector.domain.statuses import OrderStatus
 from stubcollector.models import utcnow
-from stubcollector.services import admin, operations, orders
+from stubcollector.services import admin, orders
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.pages.access import admin_required
 from stubcollector.web.pages.charts import bar_chart
@@ -84,7 +84,7 @@ def index() -> ResponseReturnValue:
         days=days,
         period=period,
         ranges=RANGES,
-        by_status=operations.orders_by_status(),
+        by_status=admin.orders_by_status(),
         open_disputes=admin.list_disputes(open_only=True, per_page=5),
     )
 

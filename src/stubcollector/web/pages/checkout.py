@@ -13,7 +13,13 @@ from flask.typing import ResponseReturnValue
 
 from stubcollector.adapters.payments.ports import PaymentError
 from stubcollector.container import settings
-from stubcollector.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from stubcollector.domain.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from stubcollector.domain.statuses import OrderStatus
 from stubcollector.services import checkout
 from stubcollector.web.current import client_ip, require_user
@@ -56,7 +62,7 @@ def start() -> ResponseReturnValue:
     listing_id = int(raw)
     try:
         result = checkout.create_payment_intent(require_user(), listing_id, client_ip())
-    except (Conflict, NotFound, ValidationFailed, PaymentError) as error:
+    except (Conflict, NotFound, PermissionDenied, ValidationFailed, PaymentError) as error:
         return _problem(_explain(error), status_for(error), listing_id)
     return redirect(url_for("checkout.pay", order_id=result["order_id"]), code=303)
 
