@@ -94,7 +94,8 @@ def test_buying_shows_the_total_and_returns_to_the_paid_order(
     assert "Pay $1,234.50" in body
     assert "Reserved for you until" in body
     # The buyer sees what they pay, not the platform's cut.
-    assert "$123.45" not in body and "Seller receives" not in body
+    assert "$123.45" not in body
+    assert "Seller receives" not in body
     link = urlsplit(sandbox_link(as_buyer, order_id))
     assert parse_qs(link.query)["return_url"] == [f"/orders/{order_id}"]
 
@@ -103,11 +104,13 @@ def test_buying_shows_the_total_and_returns_to_the_paid_order(
     order_page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
     assert 'data-status="payment_completed"' in order_page
     assert "Paid — thank you!" in order_page
-    assert "Confirm receipt" in order_page and "Ask for a refund" in order_page
+    assert "Confirm receipt" in order_page
+    assert "Ask for a refund" in order_page
     assert "data-poll-url" not in order_page
     # Once paid, the checkout page hands over to the order page.
     again = as_buyer.get(f"/checkout/{order_id}", headers=HTML)
-    assert again.status_code == 302 and again.headers["Location"] == f"/orders/{order_id}"
+    assert again.status_code == 302
+    assert again.headers["Location"] == f"/orders/{order_id}"
 
 
 def test_an_unpaid_order_page_polls_its_status(
@@ -204,7 +207,8 @@ def test_seller_and_admin_see_the_fee_split_and_payout_date(
     assert "Sold!" in page
     assert "$123.45" in page  # 10 % platform fee
     assert "$1,111.05" in page  # what the seller receives
-    assert "Expected payout" in page and "7 days after payment" in page
+    assert "Expected payout" in page
+    assert "7 days after payment" in page
     assert "PaymentIntent" not in page  # provider ids are for admins
 
     admin = client_for(app, AdminFactory.create())
@@ -300,11 +304,13 @@ def test_orders_list_has_purchases_and_sales_tabs(
 ) -> None:
     as_buyer, order_id = paid_order(app, UserFactory.create(), listing)
     purchases = text(as_buyer.get("/orders/", headers=HTML))
-    assert f"#{order_id}" in purchases and "$1,234.50" in purchases
+    assert f"#{order_id}" in purchases
+    assert "$1,234.50" in purchases
     assert "No sales yet" in text(as_buyer.get("/orders/?tab=sales", headers=HTML))
     as_seller = client_for(app, seller)
     sales = text(as_seller.get("/orders/?tab=sales", headers=HTML))
-    assert f"#{order_id}" in sales and "$1,111.05" in sales
+    assert f"#{order_id}" in sales
+    assert "$1,111.05" in sales
     assert "No purchases yet" in text(as_seller.get("/orders/", headers=HTML))
 
 
@@ -334,7 +340,8 @@ def test_onboarding_through_the_pages(app: Flask) -> None:
     # The used link is dead: the refresh page makes a new one.
     again = client.get("/seller/onboarding/refresh", headers=HTML)
     fresh = urlsplit(again.headers["Location"]).path
-    assert fresh.startswith("/sandbox/onboarding/") and fresh != onboarding_url.path
+    assert fresh.startswith("/sandbox/onboarding/")
+    assert fresh != onboarding_url.path
     client.post(fresh, data={"outcome": "complete"}, headers=HTML)
     client.get("/seller/onboarding/return", headers=HTML)
     done = text(client.get("/seller/", headers=HTML))
@@ -391,7 +398,9 @@ def test_admin_lists_filters_and_refunds_orders(
     admin_user = AdminFactory.create()
     admin = client_for(app, admin_user)
     listed = text(admin.get("/admin/orders", headers=HTML))
-    assert f"#{order_id}" in listed and "$1,234.50" in listed and "$123.45" in listed
+    assert f"#{order_id}" in listed
+    assert "$1,234.50" in listed
+    assert "$123.45" in listed
     assert f"#{order_id}" not in text(admin.get("/admin/orders?status=refunded", headers=HTML))
 
     refunded = admin.post(
@@ -430,7 +439,8 @@ def test_admin_lists_filters_and_refunds_orders(
     assert 'id="total-sales">$1,234.50' in dashboard
     assert 'id="total-refunds">$1,234.50' in dashboard
     assert 'id="total-fees">$0.00' in dashboard  # the fee went back with the refund
-    assert "<svg" in dashboard and 'class="chart__bar"' in dashboard
+    assert "<svg" in dashboard
+    assert 'class="chart__bar"' in dashboard
     entries = db.session.scalars(
         select(AuditLogEntry.action).where(AuditLogEntry.actor_user_id == admin_user.id)
     ).all()
@@ -445,7 +455,8 @@ def test_admin_disputes_page_lists_disputes(app: Flask, seller: User, listing: S
     pay_on_sandbox(as_buyer, order_id, CARD_DISPUTE)
     admin = client_for(app, AdminFactory.create())
     page = text(admin.get("/admin/disputes", headers=HTML))
-    assert f"#{order_id}" in page and "$1,234.50" in page
+    assert f"#{order_id}" in page
+    assert "$1,234.50" in page
     assert "No open disputes" not in text(admin.get("/admin/", headers=HTML))
     order_page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
     assert "dispute" in order_page.lower()
