@@ -6,6 +6,7 @@ page it leads to; later journeys (upload, list, buy) are built from these.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from playwright.sync_api import Page, expect
@@ -69,3 +70,41 @@ def log_in(page: Page, login: str, password: str = PASSWORD) -> None:
 def log_out(page: Page) -> None:
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("navigation").get_by_role("link", name="Log in")).to_be_visible()
+
+
+# --- buying, orders and the seller account (ui-orders) --------------------------------
+def accept_confirmations(page: Page) -> None:
+    """Answer "OK" to the pages' confirm() questions (Playwright dismisses them by default)."""
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def onboard_seller(page: Page, *, complete: bool = True) -> None:
+    """From the seller-account page through the sandbox's onboarding form and back."""
+    page.goto("/seller/")
+    page.get_by_role(
+        "button", name=re.compile("Set up payments|Finish setup|Continue setup")
+    ).click()
+    expect(page.get_by_role("heading", name="Payment sandbox: seller onboarding")).to_be_visible()
+    if complete:
+        page.get_by_role("button", name=re.compile("^Complete onboarding")).click()
+        expect(page.get_by_role("status").first).to_contain_text("Your seller account is ready")
+    else:
+        page.get_by_role("button", name="Leave with requirements due").click()
+        expect(page.get_by_role("status").first).to_contain_text("not finished yet")
+    expect(page.get_by_role("heading", name="Seller account")).to_be_visible()
+
+
+def pay_on_checkout_page(page: Page, card_number: str) -> None:
+    """On our checkout page: go to the (sandbox) card form and pay with ``card_number``."""
+    page.get_by_role("link", name=re.compile(r"^Pay \$[\d,.]+ with a test card")).click()
+    expect(page.get_by_role("heading", name="Payment sandbox: checkout")).to_be_visible()
+    page.get_by_label("Card number").select_option(card_number.replace(" ", ""))
+    page.get_by_role("button", name=re.compile(r"^Pay \$")).click()
+
+
+def confirm_receipt(page: Page) -> None:
+    accept_confirmations(page)
+    page.get_by_role("button", name="Confirm receipt").click()
+    expect(page.locator(".order__status [data-status]")).to_have_attribute(
+        "data-status", "completed"
+    )

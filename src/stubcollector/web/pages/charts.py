@@ -78,8 +78,8 @@ def _text(value: int, money: bool) -> str:
 def bar_chart(points: Sequence[tuple[date, int]], *, money: bool, label: str) -> BarChart:
     """Bars for (period start, value) points; money values are cents, shown as dollars."""
     top_value = _nice_ceiling(max((max(value, 0) for _, value in points), default=0))
-    if not money and top_value < 4:
-        top_value = 4
+    # An empty or tiny series still gets a readable axis: $10 or 4 items.
+    top_value = max(top_value, 1000 if money else 4)
     plot_height = HEIGHT - BOTTOM - TOP
     plot_width = WIDTH - LEFT - 8
     slot = plot_width / max(len(points), 1)
