@@ -88,7 +88,7 @@ def test_buyer_pays_sees_the_order_paid_and_confirms_receipt(
 
     page.goto(f"/checkout/{order_id}")
     expect(page.locator("#checkout-total")).to_contain_text("$1,234.50")
-    expect(page.locator("[data-countdown-text]")).to_have_text(re.compile(r"^\d+:\d\d min$"))
+    expect(page.locator("[data-countdown-text]")).to_have_text(re.compile(r"^\d+:\d\d min left$"))
     expect(page.get_by_text("Stub Collector fee")).to_have_count(0)
     both_widths(page, "checkout")
 

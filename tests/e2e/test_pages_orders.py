@@ -92,7 +92,7 @@ def test_buying_shows_the_total_and_returns_to_the_paid_order(
     body = text(page)
     assert page.status_code == 200
     assert "Pay $1,234.50" in body
-    assert "Reserved for you until" in body
+    assert "Reserved for you: <strong data-countdown-text>until " in body
     # The buyer sees what they pay, not the platform's cut.
     assert "$123.45" not in body
     assert "Seller receives" not in body

@@ -26,7 +26,7 @@
         }
         var minutes = Math.floor(left / 60);
         var seconds = left % 60;
-        text.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " min";
+        text.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " min left";
         return true;
       }
       if (tick()) {
