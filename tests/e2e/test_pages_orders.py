@@ -460,3 +460,11 @@ def test_admin_disputes_page_lists_disputes(app: Flask, seller: User, listing: S
     assert "No open disputes" not in text(admin.get("/admin/", headers=HTML))
     order_page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
     assert "dispute" in order_page.lower()
+
+
+def test_stripe_mode_lets_seller_forms_redirect_to_stripe_connect(make_app: object) -> None:
+    stripe_app: Flask = make_app(  # type: ignore[operator]
+        payments_backend="stripe", stripe_secret_key="sk_test_page_csp"
+    )
+    policy = stripe_app.test_client().get("/", headers=HTML).headers["Content-Security-Policy"]
+    assert "form-action 'self' https://connect.stripe.com;" in policy
