@@ -22,7 +22,7 @@ from tests.browser.journeys import (
     pay_on_checkout_page,
     sign_up,
 )
-from tests.payments_support import listing_of, sandbox_seller
+from tests.payments_support import listing_of, sandbox, sandbox_seller
 
 pytestmark = pytest.mark.browser
 
@@ -160,3 +160,26 @@ def test_buyer_asks_for_a_refund(page: Page, live_server: LiveServer) -> None:
     expect(page.locator(".order__status [data-status]")).to_have_attribute(
         "data-status", "refunded"
     )
+
+
+def test_the_order_page_updates_itself_when_the_payment_arrives(
+    page: Page, live_server: LiveServer
+) -> None:
+    _, listing_id = listed_stub(live_server, 1500)
+    buyer = create_account(live_server, "buyer")
+    order_id = reserve(live_server, buyer.id, listing_id)
+    log_in(page, buyer.username)
+    page.goto(f"/orders/{order_id}")
+    expect(page.get_by_role("status").filter(has_text="Waiting for your payment")).to_be_visible()
+    expect(page.locator("[data-countdown-text]")).to_have_text(re.compile(r"min left$"))
+
+    def pay_elsewhere() -> None:
+        # As if the buyer paid in another tab: the webhook marks the order paid.
+        found = checkout.checkout_session(db.session.get(User, buyer.id), order_id)  # type: ignore[arg-type]
+        sandbox().confirm_payment(found["payment_intent_id"], found["client_secret"], CARD_SUCCESS)
+
+    live_server.run(pay_elsewhere)
+    expect(page.locator(".order__status [data-status]")).to_have_attribute(
+        "data-status", "payment_completed", timeout=15000
+    )
+    expect(page.get_by_role("button", name="Confirm receipt")).to_be_visible()

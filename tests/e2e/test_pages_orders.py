@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from stubcollector.adapters.payments.sandbox import CARD_DECLINED, CARD_SUCCESS
+from stubcollector.container import container
 from stubcollector.extensions import db
-from stubcollector.models import AuditLogEntry, StubListing, StubOrder, User
+from stubcollector.models import AuditLogEntry, StubListing, StubOrder, StubPayment, User
 from tests.factories import AdminFactory, UserFactory
 from tests.payments_support import anonymous_client, client_for, listing_of, sandbox_seller
 
@@ -468,3 +469,56 @@ def test_stripe_mode_lets_seller_forms_redirect_to_stripe_connect(make_app: obje
     )
     policy = stripe_app.test_client().get("/", headers=HTML).headers["Content-Security-Policy"]
     assert "form-action 'self' https://connect.stripe.com;" in policy
+
+
+def test_stripe_mode_checkout_renders_the_payment_element_for_the_connected_account(
+    make_app: object,
+) -> None:
+    stripe_app: Flask = make_app(  # type: ignore[operator]
+        payments_backend="stripe",
+        stripe_secret_key="sk_test_page_checkout",
+        stripe_public_key="pk_test_page_checkout",
+    )
+    with stripe_app.app_context():
+        seller = UserFactory.create(
+            stripe_account_id="acct_pagecheckout1",
+            stripe_charges_enabled=True,
+            stripe_payouts_enabled=True,
+            stripe_details_submitted=True,
+        )
+        buyer = UserFactory.create()
+        listing = listing_of(seller, price_cents=4200)
+        order = StubOrder(
+            buyer_id=buyer.id,
+            seller_id=seller.id,
+            stub_listing_id=listing.id,
+            total_amount_cents=4200,
+            platform_fee_cents=420,
+            seller_amount_cents=3780,
+        )
+        db.session.add(order)
+        db.session.flush()
+        db.session.add(
+            StubPayment(
+                order_id=order.id,
+                stripe_account_id="acct_pagecheckout1",
+                payment_intent_id="pi_pagecheckout1",
+                client_secret="pi_pagecheckout1_secret_abc",
+                idempotency_key=f"order:{order.id}:payment_intent",
+                amount_total_cents=4200,
+                platform_fee_cents=420,
+            )
+        )
+        db.session.commit()
+        order_id = order.id
+        client = client_for(stripe_app, buyer)
+        page = text(client.get(f"/checkout/{order_id}", headers=HTML))
+        base_url = container(stripe_app).settings.public_base_url
+    assert '<script src="https://js.stripe.com/v3/" defer></script>' in page
+    assert 'data-stripe-key="pk_test_page_checkout"' in page
+    assert 'data-stripe-account="acct_pagecheckout1"' in page
+    assert 'data-client-secret="pi_pagecheckout1_secret_abc"' in page
+    # Stripe sends the buyer back to the order page, on our public address.
+    assert f'data-return-url="{base_url}/orders/{order_id}"' in page
+    assert "/sandbox/checkout" not in page
+    assert "Pay $42.00" in page
