@@ -273,6 +273,8 @@ def test_menu_entries_appear_when_their_pages_exist(make_app: Any) -> None:
     app: Flask = make_app()
     # Stand-ins for the areas other branches add; only their endpoint names matter here.
     for area in ("marketplace", "orders", "admin"):
+        if area in app.blueprints:
+            continue  # the real pages exist on this branch
         stand_in = Blueprint(area, __name__, url_prefix=f"/{area}")
         stand_in.add_url_rule("/", "index", lambda: "")
         app.register_blueprint(stand_in)
@@ -288,7 +290,11 @@ def test_menu_entries_appear_when_their_pages_exist(make_app: Any) -> None:
         accounts.create_admin("menuadmin", "menuadmin@example.com", NEW_PASSWORD)
         accounts.register("menumember", "menumember@example.com", NEW_PASSWORD)
     client.post("/auth/login", json={"login": "menumember", "password": NEW_PASSWORD})
-    assert menu() == ["Marketplace", "Orders"]
+    member_menu = menu()
+    assert member_menu[0] == "Marketplace"
+    assert "Orders" in member_menu
+    assert "Seller account" in member_menu
+    assert "Admin" not in member_menu
     client.post("/auth/logout", json={})
     client.post("/auth/login", json={"login": "menuadmin", "password": NEW_PASSWORD})
-    assert menu() == ["Marketplace", "Orders", "Admin"]
+    assert menu() == [*member_menu, "Admin"]

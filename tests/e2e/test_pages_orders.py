@@ -522,3 +522,15 @@ def test_stripe_mode_checkout_renders_the_payment_element_for_the_connected_acco
     assert f'data-return-url="{base_url}/orders/{order_id}"' in page
     assert "/sandbox/checkout" not in page
     assert "Pay $42.00" in page
+
+
+def test_checkout_takes_the_listing_from_the_form_action_url(
+    app: Flask, seller: User, listing: StubListing
+) -> None:
+    # The listing page's Buy button: url_for("checkout.start", listing_id=...) as action.
+    as_buyer = client_for(app, UserFactory.create())
+    response = as_buyer.post(
+        f"/checkout/?listing_id={listing.id}", data={"csrf_token": token(as_buyer)}, headers=HTML
+    )
+    assert response.status_code == 303
+    assert re.fullmatch(r"/checkout/\d+", response.headers["Location"])

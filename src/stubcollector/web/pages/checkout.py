@@ -56,7 +56,9 @@ def _explain(error: DomainError) -> str:
 @bp.post("/")
 @login_required
 def start() -> ResponseReturnValue:
-    raw = request.form.get("listing_id", "")
+    # The listing page's one-button form carries it in its action URL
+    # (``url_for("checkout.start", listing_id=...)``); other forms post it as a field.
+    raw = request.form.get("listing_id") or request.args.get("listing_id", "")
     if not raw.isdigit() or int(raw) < 1:
         return _problem("Choose a listing to buy.", 422, None)
     listing_id = int(raw)
