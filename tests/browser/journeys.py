@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
@@ -108,3 +110,69 @@ def confirm_receipt(page: Page) -> None:
     expect(page.locator(".order__status [data-status]")).to_have_attribute(
         "data-status", "completed"
     )
+
+
+# --- collection and marketplace -------------------------------------------------------------
+
+# Real OCR runs in the live server's job threads; on a busy two-core machine a photo can take
+# a while, so waiting for the reading gets a generous limit (it ends as soon as it is done).
+READING_TIMEOUT_MS = 180_000
+
+
+def upload_stub(page: Page, path: str | Path, *, wait_for_reading: bool = True) -> int:
+    """Upload a photo from the upload page; returns the new stub's id.
+
+    With ``wait_for_reading`` the step returns once the stub page shows the fields read
+    (the page polls the API and reloads itself when the reading ends).
+    """
+    page.goto("/collection/upload")
+    page.get_by_label("Photo of the stub").set_input_files(str(path))
+    expect(page.locator("#upload-preview img")).to_be_visible()
+    page.get_by_role("button", name="Upload and read").click()
+    expect(page).to_have_url(re.compile(r"/collection/stubs/\d+$"))
+    stub_id = int(page.url.rsplit("/", 1)[1])
+    if wait_for_reading:
+        wait_for_reading_to_finish(page)
+    return stub_id
+
+
+def wait_for_reading_to_finish(page: Page) -> None:
+    expect(page.locator("[data-reading-poll]")).to_have_count(0, timeout=READING_TIMEOUT_MS)
+    expect(page.get_by_role("heading", name="Details")).to_be_visible()
+
+
+def make_ready_to_sell(page: Page) -> None:
+    """Seller onboarding through the payments API and the sandbox's hosted form (outcome
+    "complete"), as the onboarding page would do it; the logged-in user can then sell."""
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    started = page.request.post("/api/payments/connect/onboard", data={}, headers=headers)
+    assert started.ok, started.text()
+    link = urlsplit(started.json()["onboarding_url"]).path
+    finished = page.request.post(link, data={"outcome": "complete"}, headers=headers)
+    assert finished.ok, finished.text()
+    back = page.request.get("/api/payments/onboard/return")
+    assert back.ok, back.text()
+    assert back.json()["account"]["can_accept_payments"], back.text()
+
+
+def list_stub(page: Page, price: str, description: str = "") -> int:
+    """From a stub page, list the stub at ``price`` dollars; returns the listing id."""
+    page.get_by_label("Price in US dollars").fill(price)
+    if description:
+        page.locator("#sell").get_by_label("Description").fill(description)
+    page.get_by_role("button", name="List for sale").click()
+    expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
+    expect(page.get_by_role("status")).to_contain_text("Your stub is on sale")
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def find_listing(page: Page, query: str) -> None:
+    """Search the marketplace and open the first listing found."""
+    page.goto("/marketplace")
+    page.get_by_role("searchbox", name="Search").fill(query)
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/marketplace\?.*q="))
+    first = page.locator(".market-card").first
+    expect(first).to_be_visible()
+    first.locator("a").click()
+    expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))

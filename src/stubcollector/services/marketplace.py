@@ -1053,3 +1053,21 @@ def payment_compatibility(user: User) -> dict[str, Any]:
         "requirements_due": list(user.stripe_requirements_due or []),
         "disabled_reason": user.stripe_disabled_reason,
     }
+
+
+def stub_listing(seller_id: int, stub_id: int) -> dict[str, Any] | None:
+    """The stub's live listing (on sale, reserved or sold), for its owner's stub page.
+
+    ``None`` when the stub is not on the marketplace (never listed, or cancelled since).
+    """
+    row = db.session.execute(
+        _listing_select()
+        .where(
+            _LISTINGS.c.stub_id == stub_id,
+            _LISTINGS.c.seller_id == seller_id,
+            _LISTINGS.c.status.in_([ACTIVE, PENDING, SOLD]),
+        )
+        .order_by(_LISTINGS.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _listing_payload(row, seller_id, utcnow())

@@ -15,14 +15,24 @@ from stubcollector.web.pages import (
     account,
     admin,
     checkout,
+    collection,
     home,
+    marketplace,
     orders,
     profiles,
     seller,
+    selling,
     templating,
 )
 
-BLUEPRINTS: tuple[Blueprint, ...] = (home.bp, account.bp, profiles.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    home.bp,
+    account.bp,
+    profiles.bp,
+    collection.bp,
+    selling.bp,
+    marketplace.bp,
+)
 # Buying, orders, the seller account and admin (phase 2, ui-orders).
 BLUEPRINTS += (checkout.bp, orders.bp, seller.bp, admin.bp)
 LOGIN_ENDPOINT = "account.login"

@@ -1,4 +1,4 @@
-"""What the start page shows, behind functions the marketplace can later fill in.
+"""What the start page and public profiles show of the marketplace.
 
 Pages render listings as :class:`ListingCard` (the ``listing_card`` macro in
 ``templates/macros/ui.html``), so the template does not depend on how the marketplace
@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
+
+from flask import url_for
+
+from stubcollector.services import marketplace
 
 
 @dataclass(frozen=True)
@@ -27,18 +32,31 @@ class ListingCard:
     status: str = "active"
 
 
-def recent_listings(*, limit: int) -> Sequence[ListingCard]:
-    """The newest listings on sale, newest first.
+def card_for(listing: dict[str, Any]) -> ListingCard:
+    """A marketplace listing (``marketplace._listing_payload``) as a card."""
+    stub = listing["stub"]
+    seller = listing["seller"]
+    when = stub.get("event_date")
+    return ListingCard(
+        url=url_for("marketplace.listing", listing_id=listing["id"]),
+        title=stub.get("event_name") or stub.get("performer") or "Ticket stub",
+        price_cents=listing["asking_price_cents"],
+        performer=stub.get("performer") if stub.get("event_name") else None,
+        venue=stub.get("venue"),
+        event_date=date.fromisoformat(when) if when else None,
+        thumbnail_url=url_for("stubs.thumbnail", stub_id=listing["stub_id"]),
+        seller_name=seller.get("display_name") or seller.get("username"),
+        status=listing["status"],
+    )
 
-    The marketplace service owns the rules for what is on sale (expired reservations,
-    sellers who cannot take charges); until it is wired in here the start page shows its
-    empty state rather than querying listing tables itself.
-    """
-    del limit
-    return ()
+
+def recent_listings(*, limit: int) -> Sequence[ListingCard]:
+    """The newest listings on sale, newest first (the marketplace decides what is on sale)."""
+    found = marketplace.browse(marketplace.listing_filters(), per_page=limit)
+    return [card_for(listing) for listing in found.listings]
 
 
 def seller_listings(seller_id: int, *, limit: int) -> Sequence[ListingCard]:
-    """A seller's listings on sale, for their public profile (the marketplace fills it in)."""
-    del seller_id, limit
-    return ()
+    """A seller's listings on sale, newest first, for their public profile."""
+    found = marketplace.browse(marketplace.listing_filters(seller_id=seller_id), per_page=limit)
+    return [card_for(listing) for listing in found.listings]

@@ -1,0 +1,195 @@
+"""The collector's pages: upload a stub, review and correct what was read, the collection.
+
+The stub page shows a progress indicator while the reading runs: ``static/stubs.js``
+polls ``GET /api/stubs/<id>`` and reloads the page when the reading ends; without
+JavaScript the page refreshes itself (``<noscript>`` meta refresh) until it does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from stubcollector.domain.errors import Conflict, DomainError, ValidationFailed
+from stubcollector.domain.money import cents_to_decimal_string
+from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.models import Stub
+from stubcollector.services import marketplace, stubs
+from stubcollector.web.current import require_user
+from stubcollector.web.pages.access import login_required
+from stubcollector.web.pages.forms import show_errors
+from stubcollector.web.pages.market_forms import (
+    COLLECTION_SORT_COLUMNS,
+    READ_FIELD_NAMES,
+    STUB_FIELD_LABELS,
+    CollectionFilterForm,
+    ListingForm,
+    StubFieldsForm,
+    UploadForm,
+)
+from stubcollector.web.pages.pagination import Pagination
+
+bp = Blueprint("collection", __name__, url_prefix="/collection")
+
+PER_PAGE = 24
+# Below this the reader was unsure: the field is highlighted for the owner to check.
+LOW_CONFIDENCE = 0.6
+BUSY = (ReadingStatus.PENDING.value, ReadingStatus.READING.value)
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    user = require_user()
+    form = CollectionFilterForm(formdata=request.args)
+    query: dict[str, Any] = {}
+    if form.validate():
+        sort, descending = COLLECTION_SORT_COLUMNS.get(
+            form.sort.data or "newest", COLLECTION_SORT_COLUMNS["newest"]
+        )
+        query = {
+            "text": (form.q.data or "").strip() or None,
+            "year": form.year.data,
+            "venue": (form.venue.data or "").strip() or None,
+            "sort": sort,
+            "descending": descending,
+        }
+    page_number = request.args.get("page", 1, type=int) or 1
+    page_number = min(max(page_number, 1), 10_000)
+    found = stubs.list_stubs(user, stubs.StubQuery(**query, page=page_number, per_page=PER_PAGE))
+    filtering = bool(query.get("text") or query.get("year") or query.get("venue"))
+    return render_template(
+        "collection/index.html",
+        form=form,
+        stubs=found.stubs,
+        filtering=filtering,
+        pagination=Pagination(found.page, found.per_page, found.total),
+    ), (200 if not form.errors else 422)
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def upload() -> ResponseReturnValue:
+    form = UploadForm()
+    if form.validate_on_submit():
+        try:
+            stub = stubs.upload_stub(require_user(), form.image.data.read(), form.known())
+        except ValidationFailed as error:
+            show_errors(form, error, fields={"image": "image"})
+        except DomainError as error:
+            # Unreadable, too large or not an image: the message belongs to the photo.
+            form.image.errors = [*form.image.errors, _sentence(error.message)]
+        else:
+            flash("Photo uploaded. We are reading it now.", "success")
+            return redirect(url_for("collection.stub", stub_id=stub.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("collection/upload.html", form=form), status
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def _form_data(stub: Stub) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for name in STUB_FIELD_LABELS:
+        if name == "face_value":
+            cents = stub.face_value_cents
+            data[name] = "" if cents is None else cents_to_decimal_string(cents)
+        elif name == "event_date":
+            data[name] = stub.event_date.isoformat() if stub.event_date else ""
+        else:
+            data[name] = getattr(stub, name) or ""
+    return data
+
+
+def render_stub_page(
+    stub: Stub,
+    *,
+    form: StubFieldsForm | None = None,
+    listing_form: ListingForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The stub page: progress or fields with confidence, corrections, and the sell form."""
+    user = require_user()
+    form = form or StubFieldsForm(formdata=None, data=_form_data(stub))
+    listing_form = listing_form or ListingForm(formdata=None)
+    confidence = dict(stub.field_confidence or {})
+    corrected = set(stub.corrected_fields or [])
+    low = {
+        name
+        for name in READ_FIELD_NAMES
+        if name in confidence and name not in corrected and confidence[name] < LOW_CONFIDENCE
+    }
+    page = render_template(
+        "collection/stub.html",
+        stub=stub,
+        form=form,
+        listing_form=listing_form,
+        field_names=list(STUB_FIELD_LABELS),
+        confidence=confidence,
+        corrected=corrected,
+        low_confidence=low,
+        reading=stub.reading_status in BUSY,
+        listing=marketplace.stub_listing(user.id, stub.id),
+        selling=marketplace.payment_compatibility(user),
+    )
+    return page, status
+
+
+@bp.get("/stubs/<int:stub_id>")
+@login_required
+def stub(stub_id: int) -> ResponseReturnValue:
+    return render_stub_page(stubs.get_stub(require_user(), stub_id))
+
+
+@bp.post("/stubs/<int:stub_id>")
+@login_required
+def update(stub_id: int) -> ResponseReturnValue:
+    user = require_user()
+    current = stubs.get_stub(user, stub_id)
+    form = StubFieldsForm()
+    if form.validate_on_submit():
+        before = _form_data(current)
+        # Only what the owner changed becomes a correction: an unchanged field read with low
+        # confidence stays the reader's (and a later reading may still improve it). A field
+        # missing from the post is unchanged, not cleared.
+        changes = {
+            name: value
+            for name, value in form.changes().items()
+            if name in request.form and value != before.get(name)
+        }
+        try:
+            stubs.update_stub(user, stub_id, changes)
+        except ValidationFailed as error:
+            show_errors(form, error)
+        else:
+            flash("Your corrections are saved." if changes else "Nothing changed.", "success")
+            return redirect(url_for("collection.stub", stub_id=stub_id))
+    return render_stub_page(current, form=form, status=422)
+
+
+@bp.post("/stubs/<int:stub_id>/read")
+@login_required
+def read_again(stub_id: int) -> ResponseReturnValue:
+    try:
+        stubs.start_reading_again(require_user(), stub_id)
+    except Conflict as error:
+        flash(_sentence(error.message) + ".", "warning")
+    else:
+        flash("Reading the photo again. Fields you corrected are kept.", "info")
+    return redirect(url_for("collection.stub", stub_id=stub_id))
+
+
+@bp.post("/stubs/<int:stub_id>/delete")
+@login_required
+def delete(stub_id: int) -> ResponseReturnValue:
+    try:
+        stubs.delete_stub(require_user(), stub_id)
+    except Conflict as error:
+        flash(f"This stub cannot be deleted: {error.message}.", "error")
+        return redirect(url_for("collection.stub", stub_id=stub_id))
+    flash("The stub is deleted.", "success")
+    return redirect(url_for("collection.index"))

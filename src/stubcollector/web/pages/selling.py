@@ -1,0 +1,136 @@
+"""The seller's pages: list a stub for sale, the seller's listings, edit price, cancel.
+
+The "sell this stub" form lives on the stub page (``collection.stub``) and posts here;
+a refusal re-renders the stub page with the error next to the price field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from stubcollector.services import marketplace, stubs
+from stubcollector.web.current import require_user
+from stubcollector.web.pages.access import login_required
+from stubcollector.web.pages.collection import render_stub_page
+from stubcollector.web.pages.forms import show_errors
+from stubcollector.web.pages.market_forms import ListingForm
+from stubcollector.web.pages.pagination import Pagination
+
+bp = Blueprint("selling", __name__, url_prefix="/selling")
+
+PER_PAGE = 20
+STATUS_FILTERS: dict[str, str] = {
+    "": "All",
+    marketplace.ACTIVE: "On sale",
+    marketplace.PENDING: "Reserved",
+    marketplace.SOLD: "Sold",
+    marketplace.CANCELLED: "Cancelled",
+}
+
+
+@bp.get("")
+@login_required
+def index() -> ResponseReturnValue:
+    user = require_user()
+    status = request.args.get("status", "")
+    if status not in STATUS_FILTERS:
+        status = ""
+    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    found = marketplace.seller_listings(
+        user.id, status=status or None, page=page_number, per_page=PER_PAGE
+    )
+    return render_template(
+        "selling/index.html",
+        listings=found.listings,
+        status=status,
+        status_filters=STATUS_FILTERS,
+        pagination=Pagination(found.page, found.per_page, found.total),
+        selling=marketplace.payment_compatibility(user),
+    )
+
+
+@bp.post("/stubs/<int:stub_id>")
+@login_required
+def create(stub_id: int) -> ResponseReturnValue:
+    user = require_user()
+    stub = stubs.get_stub(user, stub_id)
+    form = ListingForm()
+    if form.validate_on_submit():
+        try:
+            listing = marketplace.create_listing(
+                user,
+                stub_id=stub_id,
+                asking_price=form.asking_price.data or "",
+                description=form.description.data,
+            )
+        except (ValidationFailed, Conflict) as error:
+            show_errors(form, error, fields={"seller": "asking_price"})
+        else:
+            flash(f"Your stub is on sale for {listing['price_display']}.", "success")
+            return redirect(url_for("marketplace.listing", listing_id=listing["id"]))
+    return render_stub_page(stub, listing_form=form, status=422)
+
+
+def _edit_page(
+    listing: dict[str, Any], form: ListingForm, status: int = 200
+) -> ResponseReturnValue:
+    return render_template("selling/edit.html", listing=listing, form=form), status
+
+
+def _own_listing(listing_id: int) -> dict[str, Any]:
+    user = require_user()
+    listing = marketplace.get_listing(listing_id, viewer_id=user.id)
+    if listing["seller_id"] != user.id:
+        raise PermissionDenied("only the seller can change this listing")
+    return listing
+
+
+@bp.get("/listings/<int:listing_id>")
+@login_required
+def edit(listing_id: int) -> ResponseReturnValue:
+    listing = _own_listing(listing_id)
+    form = ListingForm(
+        formdata=None,
+        data={
+            "asking_price": listing["asking_price"],
+            "description": listing["description"] or "",
+        },
+    )
+    return _edit_page(listing, form)
+
+
+@bp.post("/listings/<int:listing_id>")
+@login_required
+def update(listing_id: int) -> ResponseReturnValue:
+    listing = _own_listing(listing_id)
+    form = ListingForm()
+    if form.validate_on_submit():
+        try:
+            changed = marketplace.update_listing(
+                require_user(),
+                listing_id,
+                asking_price=form.asking_price.data or "",
+                description=form.description.data or "",
+            )
+        except (ValidationFailed, Conflict) as error:
+            show_errors(form, error)
+        else:
+            flash(f"Saved. The price is now {changed['price_display']}.", "success")
+            return redirect(url_for("selling.index"))
+    return _edit_page(listing, form, status=422)
+
+
+@bp.post("/listings/<int:listing_id>/cancel")
+@login_required
+def cancel(listing_id: int) -> ResponseReturnValue:
+    try:
+        marketplace.cancel_listing(require_user(), listing_id)
+    except Conflict as error:
+        flash(f"The listing stays on sale: {error.message}.", "error")
+    else:
+        flash("The listing is withdrawn. The stub stays in your collection.", "success")
+    return redirect(url_for("selling.index"))

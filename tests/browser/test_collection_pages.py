@@ -1,0 +1,139 @@
+"""Collection pages in a real browser: upload a real photo, watch it being read, correct it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from stubcollector.adapters.jobs import InProcessJobQueue
+from stubcollector.container import container
+from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
+from tests.browser.journeys import sign_up, upload_stub, wait_for_reading_to_finish
+
+pytestmark = pytest.mark.browser
+
+STUB_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
+
+
+class HeldReadings:
+    """Background jobs that start only when the test says so.
+
+    The live server runs jobs inline (testing mode), so an upload would answer with the
+    reading already done; holding it lets the test see the progress indicator, then the
+    real engine reads the photo in a background thread as in production.
+    """
+
+    def __init__(self, inner: InProcessJobQueue) -> None:
+        self.inner = inner
+        self.release = threading.Event()
+        self._waiting = ThreadPoolExecutor(1, thread_name_prefix="held-job")
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        def later() -> None:
+            self.release.wait(timeout=120)
+            self.inner.enqueue(name, *args)
+
+        self._waiting.submit(later)
+
+    def shutdown(self) -> None:
+        self.release.set()
+        self._waiting.shutdown(wait=True)
+        self.inner.shutdown()
+
+
+@pytest.fixture
+def held_readings(live_server: LiveServer) -> Iterator[HeldReadings]:
+    services = container(live_server.app)
+    original = services.jobs
+    held = HeldReadings(InProcessJobQueue(live_server.app, workers=1))
+    services.jobs = held
+    try:
+        yield held
+    finally:
+        services.jobs = original
+        held.shutdown()
+
+
+def both_widths(page: Page, name: str) -> None:
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
+    screenshot(page, f"{name}-laptop")
+
+
+def test_upload_read_correct_and_find_in_the_collection(
+    page: Page, live_server: LiveServer, held_readings: HeldReadings
+) -> None:
+    sign_up(page, "collector")
+    page.goto("/collection")
+    expect(page.get_by_role("heading", name="Your collection is empty")).to_be_visible()
+    page.get_by_role("link", name="Upload your first stub").click()
+
+    expect(page).to_have_url(re.compile(r"/collection/upload$"))
+    page.get_by_label("Photo of the stub").set_input_files(str(STUB_PHOTO))
+    # The preview is drawn in the browser from a blob: URL before anything is sent.
+    preview = page.locator("#upload-preview img")
+    expect(preview).to_be_visible()
+    assert preview.get_attribute("src", timeout=1000).startswith("blob:")  # type: ignore[union-attr]
+    both_widths(page, "upload")
+    page.get_by_role("button", name="Upload and read").click()
+
+    expect(page).to_have_url(re.compile(r"/collection/stubs/\d+$"))
+    expect(page.get_by_role("heading", name="Reading your stub…")).to_be_visible()
+    expect(page.locator(".reading progress")).to_be_visible()
+    screenshot(page, "stub-reading-laptop")
+    held_readings.release.set()
+    # stubs.js polls the API and reloads the page when the reading ends.
+    wait_for_reading_to_finish(page)
+    expect(page.get_by_role("heading", name="Reading your stub…")).to_have_count(0)
+    # The real engine read something from the photo: at least one field with its confidence.
+    expect(page.locator(".confidence--read, .confidence--low").first).to_be_visible()
+    both_widths(page, "review")
+
+    event = f"OK Computer Tour {unique_name('n')}"
+    page.get_by_label("Event", exact=True).fill(event)
+    page.get_by_label("Date").fill("2007-07-18")
+    page.get_by_label("Face value").fill("65.001")
+    page.get_by_role("button", name="Save corrections").click()
+    expect(page.locator("#face_value-error")).to_have_text("Must have at most two decimal places")
+    expect(page.get_by_label("Event", exact=True)).to_have_value(event)
+    page.get_by_label("Face value").fill("65.00")
+    page.get_by_role("button", name="Save corrections").click()
+    expect(page.get_by_role("status")).to_contain_text("Your corrections are saved")
+    expect(page.get_by_label("Event", exact=True)).to_have_value(event)
+    expect(page.locator('[data-field="event_name"] .confidence')).to_contain_text("Set by you")
+
+    page.get_by_role("link", name="My collection").first.click()
+    expect(page.locator(".stub-card")).to_have_count(1)
+    expect(page.locator(".stub-card")).to_contain_text(event)
+    expect(page.locator(".stub-card img")).to_be_visible()
+    both_widths(page, "collection")
+
+    page.get_by_label("Search").fill("computer")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".stub-card")).to_have_count(1)
+    page.get_by_label("Search").fill("zeppelin")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="No stubs match")).to_be_visible()
+
+
+def test_upload_without_a_photo_says_so_next_to_the_field(
+    page: Page, live_server: LiveServer
+) -> None:
+    sign_up(page, "nophoto")
+    page.goto("/collection/upload")
+    page.get_by_role("button", name="Upload and read").click()
+    expect(page.locator("#image-error")).to_have_text("Choose a photo of the stub")
+
+
+def test_upload_journey_helper_returns_the_stub(page: Page, live_server: LiveServer) -> None:
+    sign_up(page, "helper")
+    stub_id = upload_stub(page, STUB_PHOTO, wait_for_reading=False)
+    expect(page).to_have_url(f"{live_server.url}/collection/stubs/{stub_id}")
