@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,20 +12,26 @@ from stubcollector.adapters.payments.sandbox import CARD_DECLINED, CARD_SUCCESS
 from stubcollector.extensions import db
 from stubcollector.models import User
 from stubcollector.services import checkout
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot
+from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
 from tests.browser.journeys import (
+    PASSWORD,
     accept_confirmations,
     confirm_receipt,
     create_account,
+    find_listing,
+    list_stub,
     log_in,
     log_out,
     onboard_seller,
     pay_on_checkout_page,
     sign_up,
+    upload_stub,
 )
 from tests.payments_support import listing_of, sandbox, sandbox_seller
 
 pytestmark = pytest.mark.browser
+
+STUB_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
 
 
 def both_widths(page: Page, name: str) -> None:
@@ -183,3 +190,54 @@ def test_the_order_page_updates_itself_when_the_payment_arrives(
         "data-status", "payment_completed", timeout=15000
     )
     expect(page.get_by_role("button", name="Confirm receipt")).to_be_visible()
+
+
+def test_photo_to_completed_order_the_whole_journey(page: Page, live_server: LiveServer) -> None:
+    """The issue's journey, through the pages only: a seller signs up, uploads a photo,
+    corrects a field, onboards, lists; a buyer finds it, has a card declined (the stub stays
+    buyable), pays, sees the order paid and confirms receipt; the seller sees the sale."""
+    seller = sign_up(page, "seller")
+    upload_stub(page, STUB_PHOTO)
+    stub_url = page.url
+    event = f"Journey Night {unique_name('j')}"
+    page.get_by_label("Event", exact=True).fill(event)
+    page.get_by_role("button", name="Save corrections").click()
+    expect(page.get_by_role("status").first).to_contain_text("Your corrections are saved")
+    onboard_seller(page)
+    page.goto(stub_url)
+    listing_id = list_stub(page, "48.50")
+    log_out(page)
+
+    sign_up(page, "buyer")
+    find_listing(page, event)
+    expect(page).to_have_url(f"{live_server.url}/marketplace/listings/{listing_id}")
+    page.get_by_role("button", name=re.compile(r"^Buy now")).click()
+    expect(page).to_have_url(re.compile(r"/checkout/\d+$"))
+    expect(page.locator("#checkout-total")).to_contain_text("$48.50")
+
+    pay_on_checkout_page(page, "4000 0000 0000 0002")
+    expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
+    page.get_by_role("link", name="Back to your order on Stub Collector").click()
+    expect(page.get_by_role("alert")).to_contain_text("The payment did not go through.")
+    # The stub stays buyable for anyone, this buyer included.
+    page.goto(f"/marketplace/listings/{listing_id}")
+    page.get_by_role("button", name=re.compile(r"^Buy now")).click()
+    expect(page).to_have_url(re.compile(r"/checkout/\d+$"))
+    order_id = int(page.url.rsplit("/", 1)[1])
+
+    pay_on_checkout_page(page, "4242 4242 4242 4242")
+    expect(page).to_have_url(f"{live_server.url}/orders/{order_id}")
+    expect(page.locator(".order__status [data-status]")).to_have_attribute(
+        "data-status", "payment_completed"
+    )
+    confirm_receipt(page)
+    log_out(page)
+
+    log_in(page, seller.username, PASSWORD)
+    page.goto("/orders/?tab=sales")
+    sale = page.locator("table.orders-table tr", has_text=f"#{order_id}")
+    expect(sale).to_contain_text("$43.65")  # $48.50 less the 10 % fee
+    expect(sale.locator("[data-status]")).to_have_attribute("data-status", "completed")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Seller account").click()
+    expect(page.locator("#balance-pending")).to_have_text("$43.65")
+    expect(page.locator(".seller-sales")).to_contain_text(f"#{order_id}")
