@@ -176,3 +176,29 @@ def find_listing(page: Page, query: str) -> None:
     expect(first).to_be_visible()
     first.locator("a").click()
     expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
+
+
+STOCK_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
+
+
+def listing_with_photo(seller_id: int, price_cents: int) -> int:
+    """A listing of a stub with a real stored photo, made through the models (inside
+    ``live_server.run``): like an uploaded one, so every page showing it can load its image
+    and thumbnail; returns the listing id."""
+    from stubcollector.container import container
+    from stubcollector.extensions import db
+    from stubcollector.models import StubListing
+    from tests.factories import StubFactory
+
+    storage = container().storage
+    data = STOCK_PHOTO.read_bytes()
+    stub = StubFactory.create(
+        owner=db.session.get(User, seller_id),
+        image_key=storage.save(data, suffix=".jpg"),
+        thumbnail_key=storage.save(data, suffix=".jpg"),
+        image_content_type="image/jpeg",
+    )
+    listing = StubListing(stub_id=stub.id, seller_id=seller_id, asking_price_cents=price_cents)
+    db.session.add(listing)
+    db.session.commit()
+    return listing.id

@@ -8,8 +8,13 @@ from playwright.sync_api import Page, expect
 from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
 from stubcollector.services import checkout
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot
-from tests.browser.journeys import accept_confirmations, create_account, log_in
-from tests.payments_support import listing_of, sandbox, sandbox_seller
+from tests.browser.journeys import (
+    accept_confirmations,
+    create_account,
+    listing_with_photo,
+    log_in,
+)
+from tests.payments_support import sandbox, sandbox_seller
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +27,10 @@ def paid_order(live_server: LiveServer, buyer_id: int, price_cents: int) -> int:
         from stubcollector.models import User
 
         seller = sandbox_seller()
-        listing = listing_of(seller, price_cents=price_cents)
+        listing_id = listing_with_photo(seller.id, price_cents)
         buyer = db.session.get(User, buyer_id)
         assert buyer is not None
-        started = checkout.create_payment_intent(buyer, listing.id)
+        started = checkout.create_payment_intent(buyer, listing_id)
         sandbox().confirm_payment(
             started["payment_intent_id"], started["client_secret"], CARD_SUCCESS
         )

@@ -20,6 +20,7 @@ from tests.browser.journeys import (
     create_account,
     find_listing,
     list_stub,
+    listing_with_photo,
     log_in,
     log_out,
     onboard_seller,
@@ -27,7 +28,7 @@ from tests.browser.journeys import (
     sign_up,
     upload_stub,
 )
-from tests.payments_support import listing_of, sandbox, sandbox_seller
+from tests.payments_support import sandbox, sandbox_seller
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +47,7 @@ def listed_stub(live_server: LiveServer, price_cents: int) -> tuple[str, int]:
 
     def make() -> tuple[str, int]:
         seller = sandbox_seller()
-        return seller.username, listing_of(seller, price_cents=price_cents).id
+        return seller.username, listing_with_photo(seller.id, price_cents)
 
     return live_server.run(make)
 
