@@ -74,10 +74,12 @@ def test_seller_onboards_from_the_seller_account_page(page: Page, live_server: L
     expect(requirements).to_contain_text("A bank account for payouts")
     expect(requirements).to_contain_text("A photo of your ID document")
     expect(page.locator("#seller-charges")).to_contain_text("Not yet")
+    expect(page.locator("#seller-status")).to_have_text("Action needed")
     both_widths(page, "seller-account-requirements")
 
     onboard_seller(page)
     expect(page.locator("#seller-charges")).to_contain_text("Enabled")
+    expect(page.locator("#seller-status")).to_have_text("Active")
     expect(page.locator("#seller-payouts")).to_contain_text("Enabled")
     expect(page.locator("#seller-requirements")).to_have_count(0)
     expect(page.locator("#balance-available")).to_have_text("$0.00")
