@@ -65,7 +65,9 @@ def reserve(live_server: LiveServer, buyer_id: int, listing_id: int) -> int:
 
 def test_seller_onboards_from_the_seller_account_page(page: Page, live_server: LiveServer) -> None:
     sign_up(page, "seller")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Seller account").click()
+    # Account → Seller account.
+    page.locator(".account-link").click()
+    page.get_by_role("link", name="Seller account").click()
     expect(page.get_by_role("heading", name="Start selling in a few minutes")).to_be_visible()
     both_widths(page, "seller-account-new")
 
@@ -241,6 +243,6 @@ def test_photo_to_completed_order_the_whole_journey(page: Page, live_server: Liv
     sale = page.locator("table.orders-table tr", has_text=f"#{order_id}")
     expect(sale).to_contain_text("$43.65")  # $48.50 less the 10 % fee
     expect(sale.locator("[data-status]")).to_have_attribute("data-status", "completed")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Seller account").click()
+    page.get_by_role("link", name="Seller account & payouts").click()
     expect(page.locator("#balance-pending")).to_have_text("$43.65")
     expect(page.locator(".seller-sales")).to_contain_text(f"#{order_id}")

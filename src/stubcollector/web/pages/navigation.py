@@ -36,7 +36,6 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("My collection", "collection.index", needs_login=True),
     NavItem("Sell", "selling.index", needs_login=True),
     NavItem("Orders", "orders.index", needs_login=True),
-    NavItem("Seller account", "seller.onboarding", needs_login=True),
     NavItem("Admin", "admin.index", needs_login=True, admin_only=True),
 )
 
