@@ -74,6 +74,44 @@ def log_out(page: Page) -> None:
     expect(page.get_by_role("navigation").get_by_role("link", name="Log in")).to_be_visible()
 
 
+# --- buying, orders and the seller account (ui-orders) --------------------------------
+def accept_confirmations(page: Page) -> None:
+    """Answer "OK" to the pages' confirm() questions (Playwright dismisses them by default)."""
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def onboard_seller(page: Page, *, complete: bool = True) -> None:
+    """From the seller-account page through the sandbox's onboarding form and back."""
+    page.goto("/seller/")
+    page.get_by_role(
+        "button", name=re.compile("Set up payments|Finish setup|Continue setup")
+    ).click()
+    expect(page.get_by_role("heading", name="Payment sandbox: seller onboarding")).to_be_visible()
+    if complete:
+        page.get_by_role("button", name=re.compile("^Complete onboarding")).click()
+        expect(page.get_by_role("status").first).to_contain_text("Your seller account is ready")
+    else:
+        page.get_by_role("button", name="Leave with requirements due").click()
+        expect(page.get_by_role("status").first).to_contain_text("not finished yet")
+    expect(page.get_by_role("heading", name="Seller account")).to_be_visible()
+
+
+def pay_on_checkout_page(page: Page, card_number: str) -> None:
+    """On our checkout page: go to the (sandbox) card form and pay with ``card_number``."""
+    page.get_by_role("link", name=re.compile(r"^Pay \$[\d,.]+ with a test card")).click()
+    expect(page.get_by_role("heading", name="Payment sandbox: checkout")).to_be_visible()
+    page.get_by_label("Card number").select_option(card_number.replace(" ", ""))
+    page.get_by_role("button", name=re.compile(r"^Pay \$")).click()
+
+
+def confirm_receipt(page: Page) -> None:
+    accept_confirmations(page)
+    page.get_by_role("button", name="Confirm receipt").click()
+    expect(page.locator(".order__status [data-status]")).to_have_attribute(
+        "data-status", "completed"
+    )
+
+
 # --- collection and marketplace -------------------------------------------------------------
 
 # Real OCR runs in the live server's job threads; on a busy two-core machine a photo can take
@@ -138,3 +176,29 @@ def find_listing(page: Page, query: str) -> None:
     expect(first).to_be_visible()
     first.locator("a").click()
     expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
+
+
+STOCK_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
+
+
+def listing_with_photo(seller_id: int, price_cents: int) -> int:
+    """A listing of a stub with a real stored photo, made through the models (inside
+    ``live_server.run``): like an uploaded one, so every page showing it can load its image
+    and thumbnail; returns the listing id."""
+    from stubcollector.container import container
+    from stubcollector.extensions import db
+    from stubcollector.models import StubListing
+    from tests.factories import StubFactory
+
+    storage = container().storage
+    data = STOCK_PHOTO.read_bytes()
+    stub = StubFactory.create(
+        owner=db.session.get(User, seller_id),
+        image_key=storage.save(data, suffix=".jpg"),
+        thumbnail_key=storage.save(data, suffix=".jpg"),
+        image_content_type="image/jpeg",
+    )
+    listing = StubListing(stub_id=stub.id, seller_id=seller_id, asking_price_cents=price_cents)
+    db.session.add(listing)
+    db.session.commit()
+    return listing.id

@@ -294,3 +294,38 @@ def _response(prepared: _Prepared, checkout: Checkout) -> dict[str, Any]:
         "payout_schedule_days": settings().stripe_payout_hold_days,
         "sandbox_checkout_url": checkout.sandbox_checkout_url,
     }
+
+
+def checkout_session(buyer: User, order_id: int) -> dict[str, Any]:
+    """What the buyer's checkout page needs to show the payment form of an existing order.
+
+    Read from our records (the PaymentIntent made by :func:`create_payment_intent`): opening
+    or reloading the page never calls the provider. Only the order's buyer may see it; to
+    anyone else the order does not exist.
+    """
+    with transaction() as session:
+        order = session.get(StubOrder, order_id)
+        if order is None or order.buyer_id != buyer.id:
+            raise NotFound("order not found")
+        payment = session.scalars(
+            select(StubPayment).where(StubPayment.order_id == order_id)
+        ).first()
+        listing = session.get(StubListing, order.stub_listing_id)
+        held = (
+            listing is not None
+            and listing.reserved_by_user_id == buyer.id
+            and order.order_status in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
+        )
+        return {
+            "order_id": order.id,
+            "order_status": order.order_status,
+            "listing_id": order.stub_listing_id,
+            "total_amount_cents": order.total_amount_cents,
+            "currency": order.currency,
+            "payment_intent_id": None if payment is None else payment.payment_intent_id,
+            "client_secret": None if payment is None else payment.client_secret,
+            "stripe_account_id": None if payment is None else payment.stripe_account_id,
+            "publishable_key": gateway().publishable_key,
+            "failure_message": None if payment is None else payment.failure_message,
+            "reserved_until": listing.reserved_until if held and listing is not None else None,
+        }

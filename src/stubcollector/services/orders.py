@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -850,3 +850,20 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
             actor,
         )
     return refund
+
+
+def payout_dates(order_ids: list[int]) -> dict[int, date]:
+    """Expected payout day of each paid order among ``order_ids`` (unpaid ones are left out)."""
+    if not order_ids:
+        return {}
+    with transaction() as session:
+        rows = session.execute(
+            select(
+                StubOrder.id, StubOrder.payment_confirmed_at, StubOrder.seller_payout_schedule_days
+            ).where(StubOrder.id.in_(order_ids), StubOrder.payment_confirmed_at.is_not(None))
+        ).all()
+    return {
+        order_id: (paid_at + timedelta(days=days)).date()
+        for order_id, paid_at, days in rows
+        if paid_at is not None
+    }

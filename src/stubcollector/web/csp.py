@@ -14,6 +14,9 @@ from stubcollector.config import Settings
 STRIPE_JS = "https://js.stripe.com"
 STRIPE_HOOKS = "https://hooks.stripe.com"
 STRIPE_API = "https://api.stripe.com"
+# Onboarding and Express-dashboard links: the seller-account page POSTs, then redirects
+# there, and browsers hold redirects after a form submission to form-action.
+STRIPE_CONNECT = "https://connect.stripe.com"
 
 # JSON never needs to load anything, and must never be framed.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -33,7 +36,7 @@ def page_policy(settings: Settings) -> str:
         "font-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *([STRIPE_CONNECT] if stripe else [])],
         "object-src": ["'none'"],
     }
     if settings.is_production:

@@ -91,10 +91,19 @@ def onboarding(token: str) -> ResponseReturnValue:
     return redirect(return_url, code=303)
 
 
+def _return_path() -> str | None:
+    """Where the platform wants the buyer back (Stripe's ``return_url``): a local path only."""
+    target = request.args.get("return_url", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
 @bp.route("/checkout/<payment_intent_id>", methods=["GET", "POST"])
 def checkout(payment_intent_id: str) -> ResponseReturnValue:
     gateway = _gateway()
     secret = request.args.get("client_secret", "")
+    return_path = _return_path()
     message: str | None = None
     if request.method == "POST":
         try:
@@ -119,6 +128,9 @@ def checkout(payment_intent_id: str) -> ResponseReturnValue:
         else:
             if request.is_json:
                 return jsonify({"status": "success", "payment_intent": result})
+            if return_path is not None:
+                # As Stripe does after confirmPayment: back to the platform's page.
+                return redirect(return_path, code=303)
             message = "Payment succeeded."
     try:
         pi = gateway.checkout_page(payment_intent_id, secret)
@@ -131,6 +143,7 @@ def checkout(payment_intent_id: str) -> ResponseReturnValue:
         payee=_order_label(pi),
         cards=TEST_CARDS,
         message=message,
+        return_path=return_path,
     )
 
 

@@ -13,10 +13,14 @@ from flask import Blueprint, Flask
 from stubcollector.extensions import login_manager
 from stubcollector.web.pages import (
     account,
+    admin,
+    checkout,
     collection,
     home,
     marketplace,
+    orders,
     profiles,
+    seller,
     selling,
     templating,
 )
@@ -29,6 +33,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     selling.bp,
     marketplace.bp,
 )
+# Buying, orders, the seller account and admin (phase 2, ui-orders).
+BLUEPRINTS += (checkout.bp, orders.bp, seller.bp, admin.bp)
 LOGIN_ENDPOINT = "account.login"
 
 

@@ -1,0 +1,386 @@
+"""What the admin pages read: every order, disputes, the audit log and platform totals.
+
+Reads only; changes (refunds) go through ``services.orders`` like everyone else's. Lists
+are offset-paginated (admins page through hundreds, not millions) and newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from stubcollector.domain.errors import ValidationFailed
+from stubcollector.domain.statuses import OrderStatus
+from stubcollector.models import (
+    AuditLogEntry,
+    Stub,
+    StubDispute,
+    StubListing,
+    StubOrder,
+    StubPayment,
+    User,
+)
+from stubcollector.services.transaction import transaction
+
+MAX_PER_PAGE = 100
+MAX_TOTALS_DAYS = 366
+PERIODS = ("day", "week")
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    items: list[Item]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def _check_paging(page: int, per_page: int) -> None:
+    if page < 1:
+        raise ValidationFailed("page", "must be 1 or more")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationFailed("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+
+
+def _paged(
+    session: Session, statement: Select[Any], page: int, per_page: int
+) -> tuple[Sequence[Any], int]:
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, int(total or 0)
+
+
+# --- orders ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    status: str
+    total_cents: int
+    platform_fee_cents: int
+    seller_amount_cents: int
+    currency: str
+    created_at: datetime
+    payment_confirmed_at: datetime | None
+    event_name: str | None
+    buyer: str
+    seller: str
+
+
+def list_orders(*, status: str | None = None, page: int = 1, per_page: int = 25) -> Page[OrderRow]:
+    """Every order, newest first, optionally of one status."""
+    _check_paging(page, per_page)
+    if status is not None and status not in {s.value for s in OrderStatus}:
+        raise ValidationFailed("status", f"unknown order status {status!r}")
+    buyer = aliased(User, name="buyer")
+    seller = aliased(User, name="seller")
+    statement = (
+        select(
+            StubOrder.id,
+            StubOrder.order_status,
+            StubOrder.total_amount_cents,
+            StubOrder.platform_fee_cents,
+            StubOrder.seller_amount_cents,
+            StubOrder.currency,
+            StubOrder.created_at,
+            StubOrder.payment_confirmed_at,
+            Stub.event_name,
+            buyer.username,
+            seller.username,
+        )
+        .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
+        .join(Stub, Stub.id == StubListing.stub_id)
+        .join(buyer, buyer.id == StubOrder.buyer_id)
+        .join(seller, seller.id == StubOrder.seller_id)
+        .order_by(StubOrder.created_at.desc(), StubOrder.id.desc())
+    )
+    if status is not None:
+        statement = statement.where(StubOrder.order_status == status)
+    with transaction() as session:
+        rows, total = _paged(session, statement, page, per_page)
+        return Page([OrderRow(*row) for row in rows], page, per_page, total)
+
+
+def orders_by_status() -> dict[str, int]:
+    """How many orders are in each status (all time)."""
+    with transaction() as session:
+        rows = session.execute(
+            select(StubOrder.order_status, func.count()).group_by(StubOrder.order_status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+# --- disputes --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DisputeRow:
+    dispute_id: str
+    order_id: int
+    status: str
+    reason: str | None
+    amount_cents: int
+    evidence_due_by: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    order_status: str
+
+
+def list_disputes(
+    *, open_only: bool = False, page: int = 1, per_page: int = 25
+) -> Page[DisputeRow]:
+    """Disputes, newest first; ``open_only`` leaves out the decided ones."""
+    _check_paging(page, per_page)
+    statement = (
+        select(
+            StubDispute.dispute_id,
+            StubDispute.order_id,
+            StubDispute.status,
+            StubDispute.reason,
+            StubDispute.amount_cents,
+            StubDispute.evidence_due_by,
+            StubDispute.created_at,
+            StubDispute.closed_at,
+            StubOrder.order_status,
+        )
+        .join(StubOrder, StubOrder.id == StubDispute.order_id)
+        .order_by(StubDispute.created_at.desc(), StubDispute.id.desc())
+    )
+    if open_only:
+        statement = statement.where(StubDispute.closed_at.is_(None))
+    with transaction() as session:
+        rows, total = _paged(session, statement, page, per_page)
+        return Page([DisputeRow(*row) for row in rows], page, per_page, total)
+
+
+# --- audit log -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    # A username, or a user id written as digits.
+    actor: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    created_at: datetime
+    actor_kind: str
+    actor_user_id: int | None
+    actor_username: str | None
+    action: str
+    object_type: str
+    object_id: str | None
+    before_status: str | None
+    after_status: str | None
+    ip_address: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def audit_log(
+    filters: AuditFilters = AuditFilters(), *, page: int = 1, per_page: int = 50
+) -> Page[AuditRow]:
+    """Audit entries matching every given filter, newest first (dates are UTC days, inclusive)."""
+    _check_paging(page, per_page)
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ValidationFailed("since", "the start date is after the end date")
+    actor = aliased(User, name="actor")
+    statement = (
+        select(
+            AuditLogEntry.id,
+            AuditLogEntry.created_at,
+            AuditLogEntry.actor_kind,
+            AuditLogEntry.actor_user_id,
+            actor.username,
+            AuditLogEntry.action,
+            AuditLogEntry.object_type,
+            AuditLogEntry.object_id,
+            AuditLogEntry.before_status,
+            AuditLogEntry.after_status,
+            AuditLogEntry.ip_address,
+            AuditLogEntry.details,
+        )
+        .outerjoin(actor, actor.id == AuditLogEntry.actor_user_id)
+        .order_by(AuditLogEntry.created_at.desc(), AuditLogEntry.id.desc())
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if filters.action:
+        conditions.append(AuditLogEntry.action == filters.action)
+    if filters.object_type:
+        conditions.append(AuditLogEntry.object_type == filters.object_type)
+    if filters.object_id:
+        conditions.append(AuditLogEntry.object_id == filters.object_id)
+    if filters.actor:
+        name = filters.actor.strip()
+        if name.isdigit():
+            conditions.append(AuditLogEntry.actor_user_id == int(name))
+        else:
+            conditions.append(func.lower(actor.username) == name.lower())
+    if filters.since:
+        conditions.append(AuditLogEntry.created_at >= _day_start(filters.since))
+    if filters.until:
+        conditions.append(AuditLogEntry.created_at < _day_start(filters.until + timedelta(days=1)))
+    if conditions:
+        statement = statement.where(*conditions)
+    with transaction() as session:
+        rows, total = _paged(session, statement, page, per_page)
+        items = [_audit_row(row) for row in rows]
+        return Page(items, page, per_page, total)
+
+
+def _audit_row(row: Any) -> AuditRow:
+    (entry_id, created_at, kind, user_id, username, action, object_type, object_id) = row[:8]
+    before, after, ip_address, details = row[8:]
+    return AuditRow(
+        id=entry_id,
+        created_at=created_at,
+        actor_kind=kind,
+        actor_user_id=user_id,
+        actor_username=username,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before_status=before,
+        after_status=after,
+        ip_address=ip_address,
+        details=dict(details or {}),
+    )
+
+
+def audit_actions() -> list[str]:
+    """The actions that occur in the log, for the filter's choices."""
+    with transaction() as session:
+        return list(
+            session.scalars(select(AuditLogEntry.action).distinct().order_by(AuditLogEntry.action))
+        )
+
+
+# --- platform totals -------------------------------------------------------------------
+@dataclass
+class Totals:
+    """One period's figures; money in integer cents."""
+
+    start: date
+    sales_count: int = 0
+    sales_cents: int = 0
+    fees_cents: int = 0
+    refunds_count: int = 0
+    refunds_cents: int = 0
+    # Platform fees handed back with full refunds (the fee is refunded too).
+    fees_refunded_cents: int = 0
+    disputes_count: int = 0
+
+    @property
+    def net_fees_cents(self) -> int:
+        return self.fees_cents - self.fees_refunded_cents
+
+
+def _utc_day(session: Session, column: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        # date() of a timestamptz follows the session's time zone; the report is in UTC.
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _period_start(day: date, period: str) -> date:
+    return day - timedelta(days=day.weekday()) if period == "week" else day
+
+
+def platform_totals(since: date, until: date, *, period: str = "day") -> list[Totals]:
+    """Sales, platform fees, refunds and disputes per UTC day (or ISO week), oldest first.
+
+    A sale counts on the day its payment was confirmed, a refund on the day the order was
+    refunded and a dispute on the day it was opened; every period in the range is listed,
+    empty ones with zeros, so a chart has no gaps.
+    """
+    if period not in PERIODS:
+        raise ValidationFailed("period", f"must be one of {', '.join(PERIODS)}")
+    if since > until:
+        raise ValidationFailed("since", "the start date is after the end date")
+    if (until - since).days >= MAX_TOTALS_DAYS:
+        raise ValidationFailed("since", f"at most {MAX_TOTALS_DAYS} days at once")
+    start, end = _day_start(since), _day_start(until + timedelta(days=1))
+    buckets: dict[date, Totals] = {}
+    day = since
+    while day <= until:
+        key = _period_start(day, period)
+        buckets.setdefault(key, Totals(start=key))
+        day += timedelta(days=1)
+
+    with transaction() as session:
+        paid_day = _utc_day(session, StubOrder.payment_confirmed_at)
+        sales = session.execute(
+            select(
+                paid_day,
+                func.count(StubOrder.id),
+                func.coalesce(func.sum(StubOrder.total_amount_cents), 0),
+                func.coalesce(func.sum(StubOrder.platform_fee_cents), 0),
+            )
+            .where(StubOrder.payment_confirmed_at >= start, StubOrder.payment_confirmed_at < end)
+            .group_by(paid_day)
+        ).all()
+        refunded_day = _utc_day(session, StubOrder.refunded_at)
+        refunds = session.execute(
+            select(
+                refunded_day,
+                func.count(StubOrder.id),
+                func.coalesce(func.sum(StubPayment.amount_refunded_cents), 0),
+                func.coalesce(func.sum(StubOrder.platform_fee_cents), 0),
+            )
+            .join(StubPayment, StubPayment.order_id == StubOrder.id)
+            .where(StubOrder.refunded_at >= start, StubOrder.refunded_at < end)
+            .group_by(refunded_day)
+        ).all()
+        opened_day = _utc_day(session, StubDispute.created_at)
+        disputes = session.execute(
+            select(opened_day, func.count(StubDispute.id))
+            .where(StubDispute.created_at >= start, StubDispute.created_at < end)
+            .group_by(opened_day)
+        ).all()
+
+    for raw_day, count, cents, fees in sales:
+        totals = buckets[_period_start(_as_date(raw_day), period)]
+        totals.sales_count += int(count)
+        totals.sales_cents += int(cents)
+        totals.fees_cents += int(fees)
+    for raw_day, count, cents, fees in refunds:
+        totals = buckets[_period_start(_as_date(raw_day), period)]
+        totals.refunds_count += int(count)
+        totals.refunds_cents += int(cents)
+        totals.fees_refunded_cents += int(fees)
+    for raw_day, count in disputes:
+        buckets[_period_start(_as_date(raw_day), period)].disputes_count += int(count)
+    return [buckets[key] for key in sorted(buckets)]

@@ -1,0 +1,138 @@
+"""The buyer's and seller's orders: the list (purchases and sales) and one order.
+
+The order page is the same for its buyer, its seller and admins; what each sees differs
+(the fee split and payout date are the seller's business, provider ids an admin's). Buyer
+actions (confirm receipt, ask for a refund) go through ``services.orders``, which decides
+whether they are allowed; a refusal comes back as a message on the order page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from stubcollector.adapters.payments.ports import PaymentError
+from stubcollector.domain.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
+from stubcollector.domain.statuses import OrderStatus
+from stubcollector.services import marketplace, orders
+from stubcollector.web.current import client_ip, require_user
+from stubcollector.web.pages.access import login_required
+from stubcollector.web.pages.navigation import optional_url
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+TABS = ("purchases", "sales")
+PER_PAGE = 20
+# While the provider has not told us the outcome, the page asks again (static/orders.js).
+AWAITING_PAYMENT = (OrderStatus.PENDING.value, OrderStatus.PAYMENT_PROCESSING.value)
+REFUSED = (PermissionDenied, Conflict, NotFound, PaymentError, ServiceUnavailable)
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return max(1, int(raw)) if raw.isdigit() else 1
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    tab = request.args.get("tab", "purchases")
+    if tab not in TABS:
+        tab = "purchases"
+    user = require_user()
+    found = marketplace.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
+    pages = max(1, -(-found.total // found.per_page))
+    return render_template("orders/index.html", tab=tab, found=found, pages=pages, tabs=TABS)
+
+
+def _iso_to_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def listing_of(listing_id: int, viewer_id: int) -> dict[str, Any] | None:
+    try:
+        return marketplace.get_listing(listing_id, viewer_id=viewer_id)
+    except NotFound:
+        return None
+
+
+def stub_title(listing: dict[str, Any] | None) -> str | None:
+    """How an order names its stub: the event, else the performer."""
+    if listing is None:
+        return None
+    stub = listing["stub"]
+    title = stub["event_name"] or stub["performer"]
+    return None if title is None else str(title)
+
+
+@bp.get("/<int:order_id>")
+@login_required
+def detail(order_id: int) -> ResponseReturnValue:
+    user = require_user()
+    order = orders.get_order(user, order_id)
+    role = (
+        "buyer"
+        if order["buyer_id"] == user.id
+        else "seller"
+        if order["seller_id"] == user.id
+        else "admin"
+    )
+    awaiting = order["order_status"] in AWAITING_PAYMENT
+    listing = listing_of(order["listing_id"], user.id)
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        role=role,
+        is_admin=user.is_admin,
+        listing=listing,
+        listing_title=stub_title(listing),
+        awaiting=awaiting,
+        reserved_until=_iso_to_datetime(order["reserved_until"]),
+        poll_url=url_for("api_payments.get_order", order_id=order_id) if awaiting else None,
+        listing_url=optional_url("marketplace.listing", listing_id=order["listing_id"]),
+        can_confirm=role == "buyer" and order["order_status"] == OrderStatus.PAYMENT_COMPLETED,
+        can_ask_refund=role == "buyer"
+        and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
+        and order["payment_status"] == "succeeded",
+        can_retry=role == "buyer"
+        and order["order_status"] == OrderStatus.PAYMENT_FAILED
+        and order["listing_status"] == "active",
+    )
+
+
+def _refused(order_id: int, error: DomainError) -> ResponseReturnValue:
+    message = error.message
+    flash(message[:1].upper() + message[1:], "error")
+    return redirect(url_for("orders.detail", order_id=order_id), code=303)
+
+
+@bp.post("/<int:order_id>/confirm-receipt")
+@login_required
+def confirm_receipt(order_id: int) -> ResponseReturnValue:
+    try:
+        orders.complete_order(require_user(), order_id, client_ip())
+    except REFUSED as error:
+        return _refused(order_id, error)
+    flash("Thanks! You confirmed that the stub arrived; the order is complete.", "success")
+    return redirect(url_for("orders.detail", order_id=order_id), code=303)
+
+
+@bp.post("/<int:order_id>/refund")
+@login_required
+def refund(order_id: int) -> ResponseReturnValue:
+    reason = (request.form.get("reason") or "").strip()[:500] or None
+    try:
+        orders.request_refund(require_user(), order_id, reason=reason, ip_address=client_ip())
+    except REFUSED as error:
+        return _refused(order_id, error)
+    flash("The order is refunded in full; the money goes back to the card used.", "success")
+    return redirect(url_for("orders.detail", order_id=order_id), code=303)
