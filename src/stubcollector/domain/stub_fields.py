@@ -13,6 +13,23 @@ from typing import Any
 from stubcollector.domain.errors import ValidationFailed
 from stubcollector.domain.money import parse_price_cents
 
+# The fields read from a stub photo, each with a confidence; the same names as the Stub
+# model's columns (face_value is a decimal string in readings and integer cents in the
+# database).
+READ_FIELDS = (
+    "event_name",
+    "performer",
+    "venue",
+    "city",
+    "event_date",
+    "event_time",
+    "section",
+    "row",
+    "seat",
+    "face_value",
+    "currency",
+)
+
 TEXT_LIMITS = {
     "event_name": 200,
     "performer": 200,

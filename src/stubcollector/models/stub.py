@@ -6,23 +6,12 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.domain.stub_fields import READ_FIELDS
 from stubcollector.models.base import Base, TimestampMixin, one_of
 from stubcollector.models.user import User
 
 # The fields read from a stub photo; each has a confidence in ``field_confidence``.
-STUB_FIELDS = (
-    "event_name",
-    "performer",
-    "venue",
-    "city",
-    "event_date",
-    "event_time",
-    "section",
-    "row",
-    "seat",
-    "face_value",
-    "currency",
-)
+STUB_FIELDS = READ_FIELDS
 
 
 class Stub(TimestampMixin, Base):

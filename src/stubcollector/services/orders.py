@@ -569,21 +569,32 @@ def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
         if payment is None:
             raise UnknownPayment(f"no payment for charge {facts.charge_id}")
         order = _load(session, payment.order_id, lock=True)
-        if OrderStatus(order.order_status) in (
-            OrderStatus.PENDING,
-            OrderStatus.PAYMENT_PROCESSING,
-            OrderStatus.PAYMENT_FAILED,
-        ):
-            # Refund before success: the charge did succeed, so apply that first.
-            _apply_paid(
-                session,
-                order,
-                payment,
-                PaymentFacts(payment.payment_intent_id, charge_id=facts.charge_id),
-                actor,
-            )
+        # Refund before success: the charge did succeed, so apply that first.
+        _apply_paid_if_unpaid(session, order, payment, facts.charge_id, actor)
         _record_refund(session, order, payment, facts, actor)
         return order.id
+
+
+def _apply_paid_if_unpaid(
+    session: Session,
+    order: StubOrder,
+    payment: StubPayment,
+    charge_id: str | None,
+    actor: Actor,
+) -> None:
+    """Out-of-order delivery: a refund or dispute proves the charge succeeded."""
+    if OrderStatus(order.order_status) in (
+        OrderStatus.PENDING,
+        OrderStatus.PAYMENT_PROCESSING,
+        OrderStatus.PAYMENT_FAILED,
+    ):
+        _apply_paid(
+            session,
+            order,
+            payment,
+            PaymentFacts(payment.payment_intent_id, charge_id=charge_id),
+            actor,
+        )
 
 
 def _record_refund(
@@ -619,19 +630,8 @@ def apply_dispute(facts: DisputeFacts, actor: Actor = WEBHOOK) -> int:
         if payment is None:
             raise UnknownPayment(f"no payment for disputed charge {facts.charge_id}")
         order = _load(session, payment.order_id, lock=True)
-        if OrderStatus(order.order_status) in (
-            OrderStatus.PENDING,
-            OrderStatus.PAYMENT_PROCESSING,
-            OrderStatus.PAYMENT_FAILED,
-        ):
-            # Dispute before success: only a successful charge can be disputed.
-            _apply_paid(
-                session,
-                order,
-                payment,
-                PaymentFacts(payment.payment_intent_id, charge_id=facts.charge_id),
-                actor,
-            )
+        # Dispute before success: only a successful charge can be disputed.
+        _apply_paid_if_unpaid(session, order, payment, facts.charge_id, actor)
         dispute = session.scalars(
             select(StubDispute).where(StubDispute.dispute_id == facts.dispute_id)
         ).first()

@@ -11,21 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-# The fields a reader may fill; the same names as the Stub model's columns (face_value is
-# a decimal string here and integer cents in the database).
-READ_FIELDS = (
-    "event_name",
-    "performer",
-    "venue",
-    "city",
-    "event_date",
-    "event_time",
-    "section",
-    "row",
-    "seat",
-    "face_value",
-    "currency",
-)
+from stubcollector.domain.stub_fields import READ_FIELDS
+
+__all__ = ["READ_FIELDS", "FieldValue", "StubReader", "StubReading", "StubReadingError"]
 
 
 @dataclass(frozen=True)
