@@ -563,26 +563,30 @@ def _apply_full_refund(
 def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
     """``charge.refunded``: a (full) refund moves the order to ``refunded``."""
     with transaction() as session:
-        payment = _find_payment(
-            session, payment_intent_id=facts.payment_intent_id, charge_id=facts.charge_id
+        payment, order = _charged_payment_and_order(
+            session, facts.payment_intent_id, facts.charge_id, actor, what="charge"
         )
-        if payment is None:
-            raise UnknownPayment(f"no payment for charge {facts.charge_id}")
-        order = _load(session, payment.order_id, lock=True)
-        # Refund before success: the charge did succeed, so apply that first.
-        _apply_paid_if_unpaid(session, order, payment, facts.charge_id, actor)
         _record_refund(session, order, payment, facts, actor)
         return order.id
 
 
-def _apply_paid_if_unpaid(
+def _charged_payment_and_order(
     session: Session,
-    order: StubOrder,
-    payment: StubPayment,
+    payment_intent_id: str | None,
     charge_id: str | None,
     actor: Actor,
-) -> None:
-    """Out-of-order delivery: a refund or dispute proves the charge succeeded."""
+    *,
+    what: str,
+) -> tuple[StubPayment, StubOrder]:
+    """The payment and its (locked) order for an event that proves the charge succeeded.
+
+    Refunds and disputes can arrive before ``payment_intent.succeeded``: only a successful
+    charge can be refunded or disputed, so the success is applied first.
+    """
+    payment = _find_payment(session, payment_intent_id=payment_intent_id, charge_id=charge_id)
+    if payment is None:
+        raise UnknownPayment(f"no payment for {what} {charge_id}")
+    order = _load(session, payment.order_id, lock=True)
     if OrderStatus(order.order_status) in (
         OrderStatus.PENDING,
         OrderStatus.PAYMENT_PROCESSING,
@@ -595,6 +599,7 @@ def _apply_paid_if_unpaid(
             PaymentFacts(payment.payment_intent_id, charge_id=charge_id),
             actor,
         )
+    return payment, order
 
 
 def _record_refund(
@@ -624,14 +629,9 @@ def _record_refund(
 def apply_dispute(facts: DisputeFacts, actor: Actor = WEBHOOK) -> int:
     """Any ``charge.dispute.*`` event: record it and move the order to or from ``disputed``."""
     with transaction() as session:
-        payment = _find_payment(
-            session, charge_id=facts.charge_id, payment_intent_id=facts.payment_intent_id
+        payment, order = _charged_payment_and_order(
+            session, facts.payment_intent_id, facts.charge_id, actor, what="disputed charge"
         )
-        if payment is None:
-            raise UnknownPayment(f"no payment for disputed charge {facts.charge_id}")
-        order = _load(session, payment.order_id, lock=True)
-        # Dispute before success: only a successful charge can be disputed.
-        _apply_paid_if_unpaid(session, order, payment, facts.charge_id, actor)
         dispute = session.scalars(
             select(StubDispute).where(StubDispute.dispute_id == facts.dispute_id)
         ).first()
