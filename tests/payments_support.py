@@ -128,8 +128,16 @@ def payment_intent_payload(
 
 
 def charge_payload(
-    *, charge_id: str, pi_id: str, amount: int, refunded: int, refund_id: str | None = None
+    *,
+    charge_id: str,
+    pi_id: str,
+    amount: int,
+    refunded: int,
+    refund_id: str | None = None,
+    refund_status: str = "succeeded",
 ) -> dict[str, Any]:
+    """A charge; with ``refund_id`` it lists that refund (as an expanded ``refunds``), else it
+    has no refund list, as Stripe sends charges since API version 2022-11-15."""
     charge = fixture("charge")
     charge.update(
         id=charge_id,
@@ -141,11 +149,33 @@ def charge_payload(
         captured=True,
         paid=True,
     )
+    charge.pop("refunds", None)
     if refund_id is not None:
-        refund = fixture("refund")
-        refund.update(id=refund_id, charge=charge_id, payment_intent=pi_id, amount=refunded)
+        refund = refund_payload(
+            refund_id=refund_id, pi_id=pi_id, charge_id=charge_id, amount=refunded,
+            status=refund_status,
+        )  # fmt: skip
         charge["refunds"] = {"object": "list", "data": [refund], "has_more": False}
     return charge
+
+
+def refund_payload(
+    *,
+    refund_id: str,
+    pi_id: str | None,
+    charge_id: str | None,
+    amount: int,
+    status: str,
+    failure_reason: str | None = None,
+) -> dict[str, Any]:
+    """Stripe's refund fixture with our ids, status and (for failed ones) failure_reason."""
+    refund = fixture("refund")
+    refund.update(
+        id=refund_id, charge=charge_id, payment_intent=pi_id, amount=amount, status=status
+    )
+    if failure_reason is not None:
+        refund["failure_reason"] = failure_reason
+    return refund
 
 
 def dispute_payload(

@@ -18,7 +18,8 @@ def reconcile_command() -> None:
     report = reconcile.reconcile()
     click.echo(
         f"payments checked: {report.payments_checked}, changed: {report.payments_changed}; "
-        f"refunds settled: {report.refunds_settled}; "
+        f"refunds settled: {report.refunds_settled}, re-read: {report.refunds_checked}, "
+        f"changed: {report.refunds_changed}; "
         f"events recovered: {report.events_recovered}, retried: {report.events_retried}"
     )
     for error in report.errors:

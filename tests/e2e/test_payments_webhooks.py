@@ -432,8 +432,9 @@ def test_a_partial_refund_is_recorded_without_refunding_the_order(
     sale = new_sale()
     _post(webhook_client, sale.succeeded())
     charge = charge_payload(
-        charge_id=sale.charge_id, pi_id=sale.pi_id, amount=sale.amount, refunded=1000
-    )
+        charge_id=sale.charge_id, pi_id=sale.pi_id, amount=sale.amount, refunded=1000,
+        refund_id="re_partial",
+    )  # fmt: skip
     event = stripe_event("charge.refunded", charge, account=sale.account, event_id="evt_part")
     assert _post(webhook_client, event).status_code == 200
     assert _state(sale) == ("payment_completed", "sold", "succeeded")

@@ -108,6 +108,65 @@ class PaymentStatus(StrEnum):
     DISPUTED = "disputed"
 
 
+class RefundStatus(StrEnum):
+    """Where one refund stands: ours before the provider answers, then the provider's.
+
+    The provider's values are Stripe's ``Refund.status``: a refund may be ``pending`` (e.g.
+    the seller's available balance does not cover it yet), ``requires_action`` (the buyer
+    must act, for payment methods that need it), then ``succeeded``, ``failed`` (with a
+    ``failure_reason``; the money goes back to the seller's balance, even after a refund
+    first read ``succeeded``) or ``canceled`` (a ``requires_action`` refund that lapsed).
+    """
+
+    REQUESTED = "requested"
+    """We asked (or are about to ask) the provider; no answer recorded yet."""
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @classmethod
+    def from_provider(cls, value: str | None) -> RefundStatus:
+        """The provider's status in our terms; anything unknown is not a success yet."""
+        try:
+            status = cls(value or "")
+        except ValueError:
+            return cls.PENDING
+        return cls.PENDING if status is cls.REQUESTED else status
+
+    @property
+    def is_open(self) -> bool:
+        """Not settled yet: the money has not reached the buyer nor come back."""
+        return self in OPEN_REFUND_STATUSES
+
+    @property
+    def is_unsuccessful(self) -> bool:
+        return self in (RefundStatus.FAILED, RefundStatus.CANCELED)
+
+
+OPEN_REFUND_STATUSES = frozenset(
+    {RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION}
+)
+# Events about one refund arrive in any order, and a refund only moves forward:
+# requires_action → pending → succeeded → failed (a card refund can fail after it read
+# succeeded). A fact of a lower rank than what we know is an old one and is ignored; failed
+# and canceled are both final, so the first one seen stays.
+REFUND_STATUS_RANK: dict[RefundStatus, int] = {
+    RefundStatus.REQUESTED: 0,
+    RefundStatus.REQUIRES_ACTION: 1,
+    RefundStatus.PENDING: 2,
+    RefundStatus.SUCCEEDED: 3,
+    RefundStatus.FAILED: 4,
+    RefundStatus.CANCELED: 4,
+}
+
+
+def refund_status_advances(current: RefundStatus, reported: RefundStatus) -> bool:
+    """Whether a reported refund status is newer than the one we hold."""
+    return REFUND_STATUS_RANK[reported] > REFUND_STATUS_RANK[current]
+
+
 class LiabilityStatus(StrEnum):
     """Who carries chargeback losses for this payment (direct charges: the seller first)."""
 

@@ -4,7 +4,7 @@ from stubcollector.models.audit import AuditLogEntry
 from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
 from stubcollector.models.listing import StubListing
-from stubcollector.models.order import StubDispute, StubOrder, StubPayment
+from stubcollector.models.order import StubDispute, StubOrder, StubPayment, StubRefund
 from stubcollector.models.sandbox import (
     SandboxAccount,
     SandboxBalanceTransaction,
@@ -12,6 +12,7 @@ from stubcollector.models.sandbox import (
     SandboxIdempotencyKey,
     SandboxLink,
     SandboxPaymentIntent,
+    SandboxRefund,
 )
 from stubcollector.models.stub import STUB_FIELDS, Stub
 from stubcollector.models.user import User
@@ -27,11 +28,13 @@ __all__ = [
     "SandboxIdempotencyKey",
     "SandboxLink",
     "SandboxPaymentIntent",
+    "SandboxRefund",
     "Stub",
     "StubDispute",
     "StubListing",
     "StubOrder",
     "StubPayment",
+    "StubRefund",
     "User",
     "utcnow",
 ]

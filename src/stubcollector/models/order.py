@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stubcollector.domain.money import CURRENCY
@@ -12,6 +12,7 @@ from stubcollector.domain.statuses import (
     LiabilityStatus,
     OrderStatus,
     PaymentStatus,
+    RefundStatus,
 )
 from stubcollector.models.base import Base, TimestampMixin, one_of
 from stubcollector.models.listing import StubListing
@@ -116,12 +117,14 @@ class StubPayment(TimestampMixin, Base):
     payment_intent_id: Mapped[str] = mapped_column(String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(String(255))
     charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The provider's id of the latest refund (every attempt is a StubRefund).
     refund_id: Mapped[str | None] = mapped_column(String(255), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
 
     amount_total_cents: Mapped[int]
     platform_fee_cents: Mapped[int]
     stripe_processing_fee_cents: Mapped[int | None]
+    # What the provider has confirmed as refunded (succeeded refunds only).
     amount_refunded_cents: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
 
@@ -166,3 +169,42 @@ class StubDispute(TimestampMixin, Base):
     funds_reinstated_cents: Mapped[int] = mapped_column(default=0)
     evidence_due_by: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+
+class StubRefund(TimestampMixin, Base):
+    """One refund of an order's payment: an attempt of ours, or one the provider reported.
+
+    We number our own attempts (``attempt``) and derive each attempt's idempotency key from
+    it, so that a retry after a failed refund is a new refund while a repeated request for
+    the same attempt can only ever return that attempt's refund. A refund made elsewhere
+    (the provider's dashboard) or reported before our own request recorded its answer has
+    no attempt number; it is merged into our attempt once the provider's id matches.
+    """
+
+    __tablename__ = "stub_refunds"
+    __table_args__ = (
+        one_of("status", RefundStatus, "status"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("attempt IS NULL OR attempt > 0", name="attempt_positive"),
+        CheckConstraint("(attempt IS NULL) = (idempotency_key IS NULL)", name="attempt_has_key"),
+        UniqueConstraint("order_id", "attempt", name="uq_stub_refunds_order_attempt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_orders.id", ondelete="CASCADE"), index=True
+    )
+    order: Mapped[StubOrder] = relationship(lazy="raise")
+    attempt: Mapped[int | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The provider's refund id (re_...), unknown until the provider answers.
+    refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=RefundStatus.REQUESTED.value)
+    amount_cents: Mapped[int]
+    # The provider's failure_reason (lost_or_stolen_card, expired_or_canceled_card, ...) or
+    # why the provider refused the request.
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<StubRefund {self.order_id}#{self.attempt} {self.refund_id} {self.status}>"

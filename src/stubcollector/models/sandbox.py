@@ -90,6 +90,7 @@ class SandboxPaymentIntent(Base):
     balance_transaction_id: Mapped[str | None] = mapped_column(String(40))
 
     amount_refunded: Mapped[int] = mapped_column(default=0)
+    # The latest refund (all of them are SandboxRefund rows).
     refund_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     refund_reason: Mapped[str | None] = mapped_column(String(40))
     refunded_at: Mapped[datetime | None]
@@ -99,6 +100,29 @@ class SandboxPaymentIntent(Base):
     dispute_reason: Mapped[str | None] = mapped_column(String(40))
     dispute_created_at: Mapped[datetime | None]
     dispute_closed_at: Mapped[datetime | None]
+
+
+class SandboxRefund(Base):
+    """A refund (``re_...``) of a PaymentIntent's charge, with Stripe's status life.
+
+    ``amount_refunded`` on the PaymentIntent counts the refunds that are not failed or
+    canceled (pending ones included, as Stripe's ``Charge.amount_refunded`` does).
+    """
+
+    __tablename__ = "sandbox_refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("sandbox_accounts.id", ondelete="CASCADE"))
+    payment_intent_id: Mapped[str] = mapped_column(
+        ForeignKey("sandbox_payment_intents.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    failure_reason: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SandboxBalanceTransaction(Base):

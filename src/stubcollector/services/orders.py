@@ -39,9 +39,20 @@ from stubcollector.domain.statuses import (
     ListingStatus,
     OrderStatus,
     PaymentStatus,
+    RefundStatus,
     ensure_transition,
+    refund_status_advances,
 )
-from stubcollector.models import StubDispute, StubListing, StubOrder, StubPayment, User, utcnow
+from stubcollector.models import (
+    StubDispute,
+    StubListing,
+    StubOrder,
+    StubPayment,
+    StubRefund,
+    User,
+    utcnow,
+)
+from stubcollector.observability import metrics
 from stubcollector.services import audit
 from stubcollector.services.transaction import transaction
 
@@ -49,7 +60,7 @@ log = logging.getLogger(__name__)
 
 LOST_RESERVATION_REASON = (
     "Your payment arrived after your reservation had ended and the stub was no longer held "
-    "for you, so it has been refunded in full."
+    "for you, so it is being refunded in full."
 )
 DISPUTE_LOST_REASON = "The buyer's bank decided the dispute for the buyer."
 REFUNDABLE_BY_BUYER = (OrderStatus.PAYMENT_COMPLETED,)
@@ -92,11 +103,28 @@ class PaymentFacts:
 
 
 @dataclass(frozen=True)
+class RefundUpdate:
+    """What the provider says about one refund: a ``refund.*`` or ``charge.refund.updated``
+    event, a re-read, or the answer to our create call."""
+
+    refund_id: str
+    status: RefundStatus
+    amount_cents: int
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class RefundFacts:
+    """``charge.refunded``: the charge's refunded total and, when the event lists them, its
+    refunds with their statuses. The total counts pending refunds too, so it never proves
+    that a refund succeeded by itself."""
+
     payment_intent_id: str | None
     charge_id: str | None
     amount_refunded_cents: int
-    refund_id: str | None = None
+    refunds: tuple[RefundUpdate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +174,49 @@ def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
     ).first()
 
 
+def _refunds_of(session: Session, order_id: int) -> list[StubRefund]:
+    """The order's refunds, oldest first (our attempts and those the provider reported)."""
+    return list(
+        session.scalars(
+            select(StubRefund).where(StubRefund.order_id == order_id).order_by(StubRefund.id)
+        )
+    )
+
+
+def refund_key(order_id: int, attempt: int) -> str:
+    """The idempotency key of a refund attempt. The first keeps the key refunds always had;
+    a retry after a failed refund needs its own, or the provider would answer with the
+    failed refund again."""
+    return f"order:{order_id}:refund" if attempt == 1 else f"order:{order_id}:refund:{attempt}"
+
+
+def _refund_dict(refund: StubRefund) -> dict[str, Any]:
+    return {
+        "refund_id": refund.refund_id,
+        "attempt": refund.attempt,
+        "status": refund.status,
+        "amount_cents": refund.amount_cents,
+        "failure_reason": refund.failure_reason,
+        "requested_at": refund.created_at.isoformat(),
+        "settled_at": None if refund.settled_at is None else refund.settled_at.isoformat(),
+    }
+
+
+def refund_state(payment: StubPayment | None, latest: StubRefund | None) -> str | None:
+    """``pending`` while a refund is on its way, ``failed`` when the last one did not go
+    through and the money is still the seller's (an admin may retry), else None."""
+    if payment is None or latest is None:
+        return None
+    if payment.payment_status == PaymentStatus.REFUND_PENDING:
+        return "pending"
+    if (
+        RefundStatus(latest.status).is_unsuccessful
+        and payment.payment_status == PaymentStatus.SUCCEEDED
+    ):
+        return "failed"
+    return None
+
+
 def expected_payout_date(order: StubOrder) -> datetime | None:
     if order.payment_confirmed_at is None:
         return None
@@ -158,6 +229,8 @@ def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
     dispute = _dispute_of(session, order.id)
     listing = session.get(StubListing, order.stub_listing_id)
     payout = expected_payout_date(order)
+    refunds = _refunds_of(session, order.id)
+    latest = refunds[-1] if refunds else None
 
     def iso(moment: datetime | None) -> str | None:
         return None if moment is None else moment.isoformat()
@@ -188,6 +261,12 @@ def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
         "charge_id": None if payment is None else payment.charge_id,
         "refund_id": None if payment is None else payment.refund_id,
         "amount_refunded_cents": 0 if payment is None else payment.amount_refunded_cents,
+        # The latest refund's status in our terms (requested, pending, requires_action,
+        # succeeded, failed, canceled) and what it means for the order: pending or failed.
+        "refund_status": None if latest is None else latest.status,
+        "refund_state": refund_state(payment, latest),
+        "refund": None if latest is None else _refund_dict(latest),
+        "refunds": [_refund_dict(refund) for refund in refunds],
         "failure_message": None if payment is None else payment.failure_message,
         "dispute": None
         if dispute is None
@@ -428,8 +507,9 @@ def _apply_paid(
     if status is OrderStatus.CANCELLED and payment.amount_refunded_cents == 0:
         # The money arrived for an order that no longer holds its listing: give it back.
         order.status_reason = LOST_RESERVATION_REASON
-        if payment.payment_status == PaymentStatus.SUCCEEDED:
+        if payment.payment_status == PaymentStatus.SUCCEEDED and not _refunds_of(session, order.id):
             payment.payment_status = PaymentStatus.REFUND_PENDING.value
+            refund = _open_attempt(session, order, payment)
             audit.record(
                 session,
                 action="order.auto_refund_requested",
@@ -439,6 +519,7 @@ def _apply_paid(
                 before=status.value,
                 after=status.value,
                 reason=LOST_RESERVATION_REASON,
+                attempt=refund.attempt,
             )
 
 
@@ -561,12 +642,58 @@ def _apply_full_refund(
 
 
 def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
-    """``charge.refunded``: a (full) refund moves the order to ``refunded``."""
+    """``charge.refunded``: record the refunds the charge lists, with their own statuses.
+
+    The charge's ``amount_refunded`` counts pending refunds too, and Stripe no longer lists
+    a charge's refunds unless asked: without the list, the event proves that the charge
+    succeeded and nothing more; the refund's status comes from the create call's answer,
+    the ``refund.*`` events and reconciliation.
+    """
     with transaction() as session:
         payment, order = _charged_payment_and_order(
             session, facts.payment_intent_id, facts.charge_id, actor, what="charge"
         )
-        _record_refund(session, order, payment, facts, actor)
+        if facts.charge_id and not payment.charge_id:
+            payment.charge_id = facts.charge_id
+        for update in facts.refunds:
+            _record_refund_update(session, order, payment, update, actor)
+        if not facts.refunds and facts.amount_refunded_cents > payment.amount_refunded_cents:
+            log.info(
+                "charge %s reports %s cents refunded; waiting for its refunds' own events",
+                facts.charge_id,
+                facts.amount_refunded_cents,
+                extra={"order_id": order.id, "payment_intent": payment.payment_intent_id},
+            )
+        _settle_refund_state(session, order, payment, actor)
+        return order.id
+
+
+def apply_refund_update(update: RefundUpdate, actor: Actor = WEBHOOK) -> int | None:
+    """``refund.created/updated/failed``, ``charge.refund.updated`` or a re-read refund.
+
+    Idempotent and order-independent: a refund's status only moves forward
+    (``refund_status_advances``), so a duplicate or an older event changes nothing. A refund
+    we do not know yet (made on the provider's dashboard, or reported before our own
+    request recorded the answer) is recorded for its order; one on a payment that is not
+    ours is ignored (returns None).
+    """
+    with transaction() as session:
+        known_order = session.scalars(
+            select(StubRefund.order_id).where(StubRefund.refund_id == update.refund_id)
+        ).first()
+        payment = (
+            _lock_payment(session, known_order)
+            if known_order is not None
+            else _find_payment(
+                session, payment_intent_id=update.payment_intent_id, charge_id=update.charge_id
+            )
+        )
+        if payment is None:
+            log.info("ignoring refund %s: not a payment of ours", update.refund_id)
+            return None
+        order = _lock_order_of_charged_payment(session, payment, update.charge_id, actor)
+        _record_refund_update(session, order, payment, update, actor)
+        _settle_refund_state(session, order, payment, actor)
         return order.id
 
 
@@ -578,14 +705,18 @@ def _charged_payment_and_order(
     *,
     what: str,
 ) -> tuple[StubPayment, StubOrder]:
-    """The payment and its (locked) order for an event that proves the charge succeeded.
-
-    Refunds and disputes can arrive before ``payment_intent.succeeded``: only a successful
-    charge can be refunded or disputed, so the success is applied first.
-    """
+    """The payment and its (locked) order for an event that proves the charge succeeded."""
     payment = _find_payment(session, payment_intent_id=payment_intent_id, charge_id=charge_id)
     if payment is None:
         raise UnknownPayment(f"no payment for {what} {charge_id}")
+    return payment, _lock_order_of_charged_payment(session, payment, charge_id, actor)
+
+
+def _lock_order_of_charged_payment(
+    session: Session, payment: StubPayment, charge_id: str | None, actor: Actor
+) -> StubOrder:
+    """Refunds and disputes can arrive before ``payment_intent.succeeded``: only a
+    successful charge can be refunded or disputed, so the success is applied first."""
     order = _load(session, payment.order_id, lock=True)
     if OrderStatus(order.order_status) in (
         OrderStatus.PENDING,
@@ -599,22 +730,198 @@ def _charged_payment_and_order(
             PaymentFacts(payment.payment_intent_id, charge_id=charge_id),
             actor,
         )
-    return payment, order
+    return order
 
 
-def _record_refund(
-    session: Session, order: StubOrder, payment: StubPayment, facts: RefundFacts, actor: Actor
-) -> None:
-    if facts.refund_id and not payment.refund_id:
-        payment.refund_id = facts.refund_id
-    if facts.charge_id and not payment.charge_id:
-        payment.charge_id = facts.charge_id
-    payment.amount_refunded_cents = max(
-        payment.amount_refunded_cents, min(facts.amount_refunded_cents, payment.amount_total_cents)
+def _open_attempt(session: Session, order: StubOrder, payment: StubPayment) -> StubRefund:
+    """Our refund attempt waiting for the provider's answer, or a new one.
+
+    An attempt whose create call got no answer (network, provider down) stays
+    ``requested`` and is asked again with its own key, so a repeat can never refund twice;
+    only after an attempt failed or was canceled does the next one get a new key.
+    """
+    refunds = _refunds_of(session, order.id)
+    for refund in reversed(refunds):
+        if refund.attempt is not None and refund.status == RefundStatus.REQUESTED:
+            return refund
+    remaining = payment.amount_total_cents - payment.amount_refunded_cents
+    if remaining <= 0:
+        raise InvalidTransition("this order has already been refunded")
+    attempt = max((r.attempt for r in refunds if r.attempt is not None), default=0) + 1
+    refund = StubRefund(
+        order_id=order.id,
+        attempt=attempt,
+        idempotency_key=refund_key(order.id, attempt),
+        status=RefundStatus.REQUESTED.value,
+        amount_cents=remaining,
     )
-    if payment.amount_refunded_cents >= payment.amount_total_cents:
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def _record_refund_update(
+    session: Session,
+    order: StubOrder,
+    payment: StubPayment,
+    update: RefundUpdate,
+    actor: Actor,
+    *,
+    attempt: StubRefund | None = None,
+) -> StubRefund:
+    """Apply what the provider says about one refund to its row (``attempt`` when it is
+    the answer to our own create call) and audit the change."""
+    found = session.scalars(
+        select(StubRefund).where(StubRefund.refund_id == update.refund_id)
+    ).first()
+    if attempt is not None and attempt.refund_id not in (None, update.refund_id):
+        log.warning(
+            "refund attempt %s of order %s answered %s, not %s",
+            attempt.attempt,
+            order.id,
+            update.refund_id,
+            attempt.refund_id,
+        )
+        attempt = None
+    refund = attempt or found
+    if refund is None:
+        # A refund we did not ask for, or whose request has not recorded its answer yet.
+        refund = StubRefund(
+            order_id=order.id,
+            refund_id=update.refund_id,
+            status=RefundStatus.REQUESTED.value,
+            amount_cents=update.amount_cents or payment.amount_total_cents,
+        )
+        session.add(refund)
+        session.flush()
+        audit.record(
+            session,
+            action="order.refund_reported",
+            object_type="order",
+            object_id=order.id,
+            actor_kind=actor.kind,
+            after=update.status.value,
+            refund_id=update.refund_id,
+            amount_cents=update.amount_cents,
+        )
+    elif found is not None and found.id != refund.id:
+        # The provider told us about our own refund before our request recorded its
+        # answer: one refund, kept under our attempt with the furthest status seen.
+        if refund_status_advances(RefundStatus(refund.status), RefundStatus(found.status)):
+            refund.status = found.status
+            refund.failure_reason = found.failure_reason
+            refund.settled_at = found.settled_at
+        session.delete(found)
+        session.flush()
+    if refund.refund_id is None:
+        refund.refund_id = update.refund_id
+    if update.amount_cents > 0:
+        refund.amount_cents = update.amount_cents
+    before = RefundStatus(refund.status)
+    if refund_status_advances(before, update.status):
+        refund.status = update.status.value
+        if update.failure_reason:
+            refund.failure_reason = update.failure_reason
+        if not update.status.is_open and refund.settled_at is None:
+            refund.settled_at = utcnow()
+        session.flush()
+        _audit_refund_change(session, order, payment, refund, before, actor)
+    elif update.failure_reason and refund.status == update.status and not refund.failure_reason:
+        refund.failure_reason = update.failure_reason
+    return refund
+
+
+def _audit_refund_change(
+    session: Session,
+    order: StubOrder,
+    payment: StubPayment,
+    refund: StubRefund,
+    before: RefundStatus,
+    actor: Actor,
+) -> None:
+    status = RefundStatus(refund.status)
+    details: dict[str, Any] = {
+        "refund_id": refund.refund_id,
+        "attempt": refund.attempt,
+        "amount_cents": refund.amount_cents,
+    }
+    if status.is_unsuccessful:
+        action = "order.refund_failed"
+        details["failure_reason"] = refund.failure_reason
+        log.error(
+            "refund %s of order %s %s: %s",
+            refund.refund_id,
+            order.id,
+            status.value,
+            refund.failure_reason or "no reason given",
+            extra={
+                "order_id": order.id,
+                "payment_intent": payment.payment_intent_id,
+                "refund_id": refund.refund_id,
+                "account_id": payment.stripe_account_id,
+                "failure_reason": refund.failure_reason,
+                "attempt": refund.attempt,
+            },
+        )
+        metrics.payment_failures.labels(reason=f"refund_{status.value}").inc()
+    elif status is RefundStatus.SUCCEEDED:
+        action = "order.refund_succeeded"
+    else:
+        action = "order.refund_pending"
+    audit.record(
+        session,
+        action=action,
+        object_type="order",
+        object_id=order.id,
+        actor=actor.user,
+        actor_kind=actor.kind,
+        before=before.value,
+        after=status.value,
+        **details,
+    )
+
+
+def _settle_refund_state(
+    session: Session, order: StubOrder, payment: StubPayment, actor: Actor
+) -> None:
+    """Derive the payment's (and order's) refund state from its refunds.
+
+    Only succeeded refunds count as refunded; the order becomes ``refunded`` once they
+    cover the total. While a refund is pending at the provider (or our request is waiting
+    for an answer) the payment stays ``refund_pending``; when every refund failed or was
+    canceled the money is the seller's again (``succeeded``) and an admin may retry.
+    """
+    refunds = _refunds_of(session, order.id)
+    with_ids = [r for r in refunds if r.refund_id is not None]
+    if with_ids:
+        payment.refund_id = with_ids[-1].refund_id
+    refunded = min(
+        payment.amount_total_cents,
+        sum(r.amount_cents for r in refunds if r.status == RefundStatus.SUCCEEDED),
+    )
+    before = payment.amount_refunded_cents
+    payment.amount_refunded_cents = refunded
+    if refunded >= payment.amount_total_cents:
         _apply_full_refund(session, order, payment, actor)
-    elif payment.amount_refunded_cents:
+        return
+    status = PaymentStatus(payment.payment_status)
+    provider_open = any(
+        r.status in (RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION) for r in refunds
+    )
+    awaiting_answer = status is PaymentStatus.REFUND_PENDING and any(
+        r.status == RefundStatus.REQUESTED for r in refunds
+    )
+    if status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_PENDING, PaymentStatus.REFUNDED):
+        payment.payment_status = (
+            PaymentStatus.REFUND_PENDING.value
+            if provider_open or awaiting_answer
+            else PaymentStatus.SUCCEEDED.value
+        )
+        if status is PaymentStatus.REFUNDED:
+            # A refund that had succeeded failed after all (a card refund can bounce): the
+            # money is back with the seller and the buyer has not got it.
+            payment.refunded_at = None
+    if before < refunded:
         audit.record(
             session,
             action="order.partially_refunded",
@@ -622,7 +929,7 @@ def _record_refund(
             object_id=order.id,
             actor=actor.user,
             actor_kind=actor.kind,
-            amount_refunded_cents=payment.amount_refunded_cents,
+            amount_refunded_cents=refunded,
         )
 
 
@@ -732,24 +1039,47 @@ def complete_order(user: User, order_id: int, ip_address: str | None = None) -> 
 def request_refund(
     user: User, order_id: int, *, reason: str | None = None, ip_address: str | None = None
 ) -> dict[str, Any]:
-    """Refund in full (fee included): the buyer before completion, or an admin."""
+    """Refund in full (fee included): the buyer before completion, or an admin.
+
+    The order becomes ``refunded`` only once the provider says the refund succeeded; until
+    then it shows a pending refund (``refund_state``). After a failed or canceled refund
+    only an admin may try again, as a new attempt with its own idempotency key.
+    """
     actor = Actor.of(user, ip_address)
     with transaction() as session:
         # Lock order as the event handlers do (payment, then order): no deadlock with them.
-        _lock_payment(session, order_id)
+        payment = _lock_payment(session, order_id)
         order = _load(session, order_id, lock=True)
         is_buyer = order.buyer_id == user.id
         if not (is_buyer or user.is_admin):
             raise PermissionDenied("only the buyer or an admin can refund this order")
         status = OrderStatus(order.order_status)
-        if status is OrderStatus.REFUNDED:
+        refunds = _refunds_of(session, order.id)
+        retry = (
+            payment is not None
+            and payment.payment_status == PaymentStatus.SUCCEEDED
+            and bool(refunds)
+            and RefundStatus(refunds[-1].status).is_unsuccessful
+        )
+        if payment is not None and payment.payment_status == PaymentStatus.REFUND_PENDING:
+            raise Conflict("a refund for this order is already in progress")
+        if status is OrderStatus.REFUNDED and not retry:
             raise InvalidTransition("this order has already been refunded")
+        if retry and not user.is_admin:
+            raise PermissionDenied(
+                "the last refund of this order did not go through; our team will retry it"
+            )
         allowed = REFUNDABLE_BY_ADMIN if user.is_admin else REFUNDABLE_BY_BUYER
+        if retry:
+            # The money is still the seller's after a failed refund, whatever became of the
+            # sale (a lost reservation's automatic refund, a refund that bounced).
+            allowed = (*allowed, OrderStatus.CANCELLED, OrderStatus.REFUNDED)
         if status not in allowed:
             if status is OrderStatus.COMPLETED:
                 raise PermissionDenied("a completed order can only be refunded by an admin")
             raise InvalidTransition(f"only a paid order can be refunded (this one is {status})")
-        ensure_transition(status, OrderStatus.REFUNDED, ORDER_TRANSITIONS, "order")
+        if status is not OrderStatus.REFUNDED:
+            ensure_transition(status, OrderStatus.REFUNDED, ORDER_TRANSITIONS, "order")
         claimed = session.execute(
             update(StubPayment)
             .where(
@@ -761,6 +1091,8 @@ def request_refund(
         )
         if not claimed.rowcount:  # type: ignore[attr-defined]
             raise Conflict("a refund for this order is already in progress")
+        assert payment is not None
+        attempt = _open_attempt(session, order, payment)
         audit.record(
             session,
             action="order.refund_requested",
@@ -771,6 +1103,7 @@ def request_refund(
             after=status.value,
             ip_address=ip_address,
             reason=reason,
+            attempt=attempt.attempt,
         )
         if not is_buyer:
             # An admin acting on someone else's order: searchable as an admin action.
@@ -785,6 +1118,7 @@ def request_refund(
                 ip_address=ip_address,
                 buyer_id=order.buyer_id,
                 reason=reason,
+                attempt=attempt.attempt,
             )
     settle_refund(order_id, actor, revert_on_failure=True)
     with transaction() as session:
@@ -792,27 +1126,54 @@ def request_refund(
 
 
 def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Refund | None:
-    """Ask the provider to refund a payment marked ``refund_pending`` and record the result.
+    """Ask the provider for the refund attempt a ``refund_pending`` payment waits on, and
+    record the answer (which may well be ``pending``: the outcome then comes later).
 
-    Safe to repeat: the idempotency key ``order:{id}:refund`` makes the provider answer a
-    repeat with the first refund. With ``revert_on_failure`` a refused or unreachable
-    provider puts the payment back to ``succeeded`` (the user may try again); otherwise it
-    stays ``refund_pending`` for the next retry or reconciliation run.
+    Safe to repeat: the attempt's idempotency key makes the provider answer a repeat with
+    the same refund. A refusal (``PaymentError``) fails the attempt and gives the payment
+    back to ``succeeded`` for an admin to retry. Without an answer
+    (``PaymentProviderUnavailable``) the attempt stays ``requested``: with
+    ``revert_on_failure`` the payment goes back to ``succeeded`` (the user may try again,
+    with the same key), otherwise it stays ``refund_pending`` for the next reconciliation.
     """
     with transaction() as session:
-        payment = _payment_of(session, order_id)
+        payment = _lock_payment(session, order_id)
         if payment is None or payment.payment_status != PaymentStatus.REFUND_PENDING:
             return None
+        order = _load(session, order_id, lock=True)
+        refunds = _refunds_of(session, order_id)
+        waiting = [
+            r for r in refunds if r.attempt is not None and r.status == RefundStatus.REQUESTED
+        ]
+        if not waiting and any(RefundStatus(r.status).is_open for r in refunds):
+            return None  # the provider has it; its events or reconciliation settle it
+        attempt = waiting[-1] if waiting else _open_attempt(session, order, payment)
+        attempt_id, key = attempt.id, attempt.idempotency_key
+        assert key is not None
         account_id, pi_id = payment.stripe_account_id, payment.payment_intent_id
-        order = _load(session, order_id)
         # Derived from the order, so that every retry sends the same parameters under the
         # same idempotency key (a different reason would be an idempotency error).
         reason = None if order.order_status == OrderStatus.CANCELLED else "requested_by_customer"
     try:
-        refund = gateway().refund(
-            account_id, pi_id, idempotency_key=f"order:{order_id}:refund", reason=reason
-        )
-    except (PaymentError, PaymentProviderUnavailable) as exc:
+        refund = gateway().refund(account_id, pi_id, idempotency_key=key, reason=reason)
+    except PaymentError as exc:
+        # Refused: the provider keeps this answer for the key, so the attempt is over.
+        with transaction() as session:
+            payment = _lock_payment(session, order_id)
+            order = _load(session, order_id, lock=True)
+            refused = session.get(StubRefund, attempt_id, populate_existing=True)
+            assert payment is not None
+            if refused is not None and refused.status == RefundStatus.REQUESTED:
+                refused.status = RefundStatus.FAILED.value
+                refused.failure_reason = exc.message
+                refused.settled_at = utcnow()
+                session.flush()
+                _audit_refund_change(
+                    session, order, payment, refused, RefundStatus.REQUESTED, actor
+                )
+            _settle_refund_state(session, order, payment, actor)
+        raise
+    except PaymentProviderUnavailable as exc:
         with transaction() as session:
             payment = _payment_of(session, order_id)
             if (
@@ -823,33 +1184,69 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
                 payment.payment_status = PaymentStatus.SUCCEEDED.value
             audit.record(
                 session,
-                action="order.refund_failed",
+                action="order.refund_unanswered",
                 object_type="order",
                 object_id=order_id,
                 actor=actor.user,
                 actor_kind=actor.kind,
                 error=exc.message,
+                idempotency_key=key,
             )
         raise
     with transaction() as session:
         payment = _lock_payment(session, order_id)
-        assert payment is not None
         order = _load(session, order_id, lock=True)
-        _record_refund(
+        answered = session.get(StubRefund, attempt_id, populate_existing=True)
+        assert payment is not None
+        _record_refund_update(
             session,
             order,
             payment,
-            RefundFacts(
-                payment_intent_id=pi_id,
-                charge_id=None,
-                amount_refunded_cents=payment.amount_refunded_cents + refund.amount_cents
-                if payment.refund_id != refund.refund_id
-                else payment.amount_refunded_cents,
+            RefundUpdate(
                 refund_id=refund.refund_id,
+                status=refund.status,
+                amount_cents=refund.amount_cents,
+                payment_intent_id=pi_id,
+                failure_reason=refund.failure_reason,
+            ),
+            actor,
+            attempt=answered,
+        )
+        _settle_refund_state(session, order, payment, actor)
+    return refund
+
+
+def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:
+    """Re-read the order's refunds that are pending at the provider (reconciliation of a
+    missed event); returns (refunds read, refunds whose status changed)."""
+    with transaction() as session:
+        payment = _payment_of(session, order_id)
+        if payment is None:
+            return 0, 0
+        open_refunds = [
+            (r.refund_id, RefundStatus(r.status))
+            for r in _refunds_of(session, order_id)
+            if r.refund_id is not None
+            and r.status in (RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION)
+        ]
+        account_id, pi_id = payment.stripe_account_id, payment.payment_intent_id
+    read = changed = 0
+    for refund_id, before in open_refunds:
+        refund = gateway().retrieve_refund(account_id, refund_id)
+        read += 1
+        apply_refund_update(
+            RefundUpdate(
+                refund_id=refund.refund_id,
+                status=refund.status,
+                amount_cents=refund.amount_cents,
+                payment_intent_id=refund.payment_intent_id or pi_id,
+                failure_reason=refund.failure_reason,
             ),
             actor,
         )
-    return refund
+        if refund_status_advances(before, refund.status):
+            changed += 1
+    return read, changed
 
 
 def payout_dates(order_ids: list[int]) -> dict[int, date]:

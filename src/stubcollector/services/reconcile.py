@@ -23,8 +23,8 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
 )
 from stubcollector.domain.errors import DomainError
-from stubcollector.domain.statuses import OrderStatus, PaymentStatus
-from stubcollector.models import StubOrder, StubPayment, utcnow
+from stubcollector.domain.statuses import OrderStatus, PaymentStatus, RefundStatus
+from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.services import orders, webhooks
 from stubcollector.services.orders import SYSTEM, PaymentFacts, gateway
 from stubcollector.services.transaction import transaction
@@ -46,6 +46,8 @@ class ReconcileReport:
     payments_checked: int = 0
     payments_changed: int = 0
     refunds_settled: int = 0
+    refunds_checked: int = 0
+    refunds_changed: int = 0
     events_recovered: int = 0
     events_retried: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -129,12 +131,9 @@ def _recheck_payments(report: ReconcileReport) -> None:
                 failure_message=state.failure_message,
             )
             if state.status is CheckoutStatus.SUCCEEDED:
+                # A refund of it, if any, comes from its own (recovered) events: the charge's
+                # refunded total counts pending refunds too.
                 orders.apply_payment_succeeded(facts, SYSTEM)
-                if state.amount_refunded_cents:
-                    orders.apply_refund(
-                        orders.RefundFacts(pi_id, state.charge_id, state.amount_refunded_cents),
-                        SYSTEM,
-                    )
             elif state.status is CheckoutStatus.CANCELED:
                 orders.apply_payment_canceled(facts, SYSTEM)
             elif state.status is CheckoutStatus.PROCESSING:
@@ -151,6 +150,9 @@ def _recheck_payments(report: ReconcileReport) -> None:
 
 
 def _settle_pending_refunds(report: ReconcileReport) -> None:
+    """Refunds waiting on us (a create call that got no answer) are asked again with their
+    own key; refunds pending at the provider are re-read, in case their outcome's event was
+    missed."""
     with transaction() as session:
         pending = session.scalars(
             select(StubPayment.order_id).where(
@@ -163,3 +165,22 @@ def _settle_pending_refunds(report: ReconcileReport) -> None:
                 report.refunds_settled += 1
         except DomainError as exc:
             report.errors.append(f"refund of order {order_id}: {exc.message}")
+    with transaction() as session:
+        open_at_provider = session.scalars(
+            select(StubRefund.order_id)
+            .where(
+                StubRefund.status.in_(
+                    [RefundStatus.PENDING.value, RefundStatus.REQUIRES_ACTION.value]
+                ),
+                StubRefund.refund_id.is_not(None),
+            )
+            .distinct()
+        ).all()
+    for order_id in sorted(open_at_provider):
+        try:
+            read, changed = orders.recheck_refunds(order_id, SYSTEM)
+        except DomainError as exc:
+            report.errors.append(f"reading the refunds of order {order_id}: {exc.message}")
+            continue
+        report.refunds_checked += read
+        report.refunds_changed += changed

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from stubcollector.adapters.payments.ports import (
 )
 from stubcollector.container import container, settings
 from stubcollector.domain.errors import PermissionDenied
-from stubcollector.domain.statuses import EventStatus
+from stubcollector.domain.statuses import EventStatus, RefundStatus
 from stubcollector.models import ProviderEvent, utcnow
 from stubcollector.services import audit, onboarding, orders
 from stubcollector.services.transaction import transaction
@@ -206,17 +206,38 @@ def payment_facts(pi: Mapping[str, Any]) -> orders.PaymentFacts:
     )
 
 
+def refund_update(refund: Mapping[str, Any]) -> orders.RefundUpdate:
+    """A Stripe Refund (``refund.*``, ``charge.refund.updated``, a charge's refunds list)."""
+    return orders.RefundUpdate(
+        refund_id=str(refund["id"]),
+        status=RefundStatus.from_provider(_str(refund, "status")),
+        amount_cents=_int(refund, "amount"),
+        payment_intent_id=_str(refund, "payment_intent"),
+        charge_id=_str(refund, "charge"),
+        failure_reason=_str(refund, "failure_reason"),
+    )
+
+
 def refund_facts(charge: Mapping[str, Any]) -> orders.RefundFacts:
-    refunds = charge.get("refunds")
-    refund_id = None
-    if isinstance(refunds, Mapping) and isinstance(refunds.get("data"), list) and refunds["data"]:
-        first = refunds["data"][0]
-        refund_id = _str(first, "id") if isinstance(first, Mapping) else None
+    """``charge.refunded``. Since API version 2022-11-15 the charge lists its refunds only
+    when expanded; when it does, each refund's own status is used."""
+    payment_intent_id, charge_id = _str(charge, "payment_intent"), _str(charge, "id")
+    listed = charge.get("refunds")
+    data = listed.get("data") if isinstance(listed, Mapping) else None
+    refunds = tuple(
+        replace(
+            refund_update(item),
+            payment_intent_id=_str(item, "payment_intent") or payment_intent_id,
+            charge_id=_str(item, "charge") or charge_id,
+        )
+        for item in (data if isinstance(data, list) else [])
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+    )
     return orders.RefundFacts(
-        payment_intent_id=_str(charge, "payment_intent"),
-        charge_id=_str(charge, "id"),
+        payment_intent_id=payment_intent_id,
+        charge_id=charge_id,
         amount_refunded_cents=_int(charge, "amount_refunded"),
-        refund_id=refund_id,
+        refunds=refunds,
     )
 
 
@@ -276,6 +297,10 @@ def _on_refunded(event: WebhookEvent) -> bool:
     return True
 
 
+def _on_refund_changed(event: WebhookEvent) -> bool:
+    return orders.apply_refund_update(refund_update(event.data_object)) is not None
+
+
 def _on_dispute(event: WebhookEvent) -> bool:
     orders.apply_dispute(dispute_facts(event.data_object))
     return True
@@ -316,6 +341,13 @@ HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
     "payment_intent.canceled": _on_canceled,
     "account.updated": _on_account_updated,
     "charge.refunded": _on_refunded,
+    # A refund's own status: Stripe sends refund.* for every refund since 2024-10-28 and
+    # charge.refund.updated for some payment methods; on direct charges both come from the
+    # connected account (Connect endpoint). Each says the same thing; handling is idempotent.
+    "charge.refund.updated": _on_refund_changed,
+    "refund.created": _on_refund_changed,
+    "refund.updated": _on_refund_changed,
+    "refund.failed": _on_refund_changed,
     "charge.dispute.created": _on_dispute,
     "charge.dispute.updated": _on_dispute,
     "charge.dispute.closed": _on_dispute,

@@ -5,7 +5,7 @@
 * ``/sandbox/checkout/<pi>?client_secret=...``: the payment form behind
   ``sandbox_checkout_url``; scripts POST ``{"card_number": "4242424242424242"}``.
 * ``/sandbox/dashboard/<token>``: the seller's dashboard behind a login link (balance,
-  payout schedule, payments, and buttons to decide disputes).
+  payout schedule, payments, and buttons to decide disputes and pending refunds).
 
 The link token and the client secret in these URLs are the credentials, as with Stripe's
 links, so the blueprint is exempt from the form CSRF tokens: a forger would need the secret.
@@ -185,4 +185,24 @@ def decide_dispute(token: str, dispute_id: str) -> ResponseReturnValue:
         return _json_error(exc.message, 409) if request.is_json else _page_error(exc.message, 409)
     if request.is_json:
         return jsonify({"status": "success", "dispute": dispute})
+    return redirect(url_for("sandbox.dashboard", token=token), code=303)
+
+
+@bp.post("/dashboard/<token>/refunds/<refund_id>")
+def decide_refund(token: str, refund_id: str) -> ResponseReturnValue:
+    """Settle a pending refund (card 4000 0000 0000 7726): it succeeds or fails, and the
+    sandbox delivers ``refund.updated``/``charge.refund.updated`` (and ``refund.failed``)."""
+    gateway = _gateway()
+    outcome = _input("outcome")
+    try:
+        if outcome not in ("succeeded", "failed"):
+            raise PaymentError("outcome must be 'succeeded' or 'failed'")
+        gateway.refund_account(token, refund_id)
+        refund = gateway.settle_refund(refund_id, succeed=outcome == "succeeded")
+    except (SandboxLinkInvalid, NotFound) as exc:
+        return _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
+    except PaymentError as exc:
+        return _json_error(exc.message, 409) if request.is_json else _page_error(exc.message, 409)
+    if request.is_json:
+        return jsonify({"status": "success", "refund": refund})
     return redirect(url_for("sandbox.dashboard", token=token), code=303)

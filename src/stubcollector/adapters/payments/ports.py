@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from stubcollector.domain.errors import DomainError, ServiceUnavailable
+from stubcollector.domain.statuses import RefundStatus
 
 
 class WebhookEndpoint(StrEnum):
@@ -110,12 +111,17 @@ class PaymentState:
 
 @dataclass(frozen=True)
 class Refund:
+    """A refund as the provider holds it now (from creating or re-reading it)."""
+
     refund_id: str
-    # Stripe's Refund.status: pending, requires_action, succeeded, failed or canceled.
-    # requires_action: the buyer must act (e.g. give bank details for a refund to a payment
-    # method without a card); the refund stays open until a refund.updated event settles it.
-    status: str
+    # pending, requires_action, succeeded, failed or canceled (never ``requested``, which is
+    # ours). pending: e.g. the seller's available balance does not cover it yet;
+    # requires_action: the buyer must act (refunds to payment methods without a card);
+    # failed (with ``failure_reason``) can follow succeeded: a card refund may bounce.
+    status: RefundStatus
     amount_cents: int
+    payment_intent_id: str | None = None
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,15 @@ class PaymentGateway(Protocol):
         amount_cents: int | None = None,
         reason: str | None = None,
     ) -> Refund:
-        """Refund on the connected account, returning the platform fee too."""
+        """Refund on the connected account, returning the platform fee too.
+
+        The same ``idempotency_key`` always answers with the first refund made with it
+        (even a failed one): a new attempt needs a new key.
+        """
+        ...
+
+    def retrieve_refund(self, account_id: str, refund_id: str) -> Refund:
+        """Re-read a refund on the connected account (reconciliation of pending refunds)."""
         ...
 
     # --- events -----------------------------------------------------------------------

@@ -54,6 +54,7 @@ from stubcollector.adapters.payments.ports import (
     WebhookEvent,
 )
 from stubcollector.config import Settings
+from stubcollector.domain.statuses import RefundStatus
 
 log = logging.getLogger(__name__)
 
@@ -341,9 +342,18 @@ class StripeGateway:
                 params=params,
                 options={"stripe_account": account_id, "idempotency_key": idempotency_key},
             )
-        return Refund(
-            refund_id=refund.id, status=refund.status or "pending", amount_cents=refund.amount
-        )
+        # The answer may be pending or requires_action (even failed): the caller records the
+        # status and learns the outcome from refund.* events or retrieve_refund.
+        return _refund(refund)
+
+    def retrieve_refund(self, account_id: str, refund_id: str) -> Refund:
+        # https://docs.stripe.com/api/refunds/retrieve: the refund of a direct charge lives
+        # on the connected account, like its charge.
+        with _translate_errors("read the refund"):
+            refund = self._client.v1.refunds.retrieve(
+                refund_id, options={"stripe_account": account_id}
+            )
+        return _refund(refund)
 
     # --- events -----------------------------------------------------------------------
 
@@ -521,6 +531,16 @@ def _checkout_status(value: str) -> CheckoutStatus:
     except KeyError:
         # e.g. requires_capture, which manual capture would produce; we never request it.
         raise PaymentError(f"The payment is in an unexpected state ({value}).") from None
+
+
+def _refund(refund: stripe.Refund) -> Refund:
+    return Refund(
+        refund_id=refund.id,
+        status=RefundStatus.from_provider(refund.status),
+        amount_cents=refund.amount,
+        payment_intent_id=_expandable_id(refund.payment_intent),
+        failure_reason=getattr(refund, "failure_reason", None),
+    )
 
 
 def _expandable_id(value: str | stripe.StripeObject | None) -> str | None:

@@ -47,6 +47,7 @@ from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.signing import signature_header, verify_signature
 from stubcollector.config import Settings
 from stubcollector.domain.errors import NotFound
+from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
 from stubcollector.models.base import utcnow
 from stubcollector.models.sandbox import (
@@ -56,6 +57,7 @@ from stubcollector.models.sandbox import (
     SandboxIdempotencyKey,
     SandboxLink,
     SandboxPaymentIntent,
+    SandboxRefund,
 )
 
 log = logging.getLogger(__name__)
@@ -67,12 +69,20 @@ CARD_SUCCESS = "4242424242424242"
 CARD_DECLINED = "4000000000000002"
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
 CARD_DISPUTE = "4000000000000259"
+# Refund behaviour is Stripe's for these two cards, except that 7726's refunds wait for a
+# decision on the sandbox dashboard (or ``settle_refund``) instead of a timer.
+CARD_REFUND_PENDING = "4000000000007726"
+CARD_REFUND_FAILS = "4000000000005126"
 TEST_CARDS = {
     CARD_SUCCESS: "Succeeds",
     CARD_DECLINED: "Declined (generic_decline)",
     CARD_INSUFFICIENT_FUNDS: "Declined (insufficient_funds)",
     CARD_DISPUTE: "Succeeds, then the buyer's bank opens a fraud dispute",
+    CARD_REFUND_PENDING: "Succeeds; its refunds stay pending until you make them succeed or "
+    "fail on the sandbox dashboard",
+    CARD_REFUND_FAILS: "Succeeds; its refunds succeed, then fail (expired_or_canceled_card)",
 }
+REFUND_FAILURE_REASON = "lost_or_stolen_card"  # a pending refund failed on the dashboard
 _DECLINES = {
     CARD_DECLINED: ("generic_decline", "Your card was declined."),
     CARD_INSUFFICIENT_FUNDS: ("insufficient_funds", "Your card has insufficient funds."),
@@ -104,6 +114,8 @@ class DashboardView:
     link_token: str
     # PaymentIntent id → (dispute id, dispute status)
     disputes: dict[str, tuple[str, str]]
+    # PaymentIntent id → its refunds (Stripe-shaped), oldest first
+    refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class SandboxGateway:
@@ -470,16 +482,26 @@ class SandboxGateway:
                     else f"Refund amount ({amount}) is greater than the unrefunded {remaining}."
                 )
             now = utcnow()
-            # Stripe keeps its processing fee on refunds; with refund_application_fee the
-            # platform's fee comes back in proportion to the refunded amount.
-            fee_back = pi.application_fee_amount * amount // pi.amount
+            refund = SandboxRefund(
+                id=objects.new_id("re"),
+                account_id=account_id,
+                payment_intent_id=pi.id,
+                amount=amount,
+                status=RefundStatus.PENDING.value
+                if pi.card_last4 == CARD_REFUND_PENDING[-4:]
+                else RefundStatus.SUCCEEDED.value,
+                reason=reason,
+                created_at=now,
+                updated_at=now,
+            )
+            unit.session.add(refund)
             charge_txn = (
                 unit.session.get(SandboxBalanceTransaction, pi.balance_transaction_id)
                 if pi.balance_transaction_id
                 else None
             )
             pi.amount_refunded += amount
-            pi.refund_id = objects.new_id("re")
+            pi.refund_id = refund.id
             pi.refund_reason = reason
             pi.refunded_at = now
             unit.session.add(
@@ -487,18 +509,21 @@ class SandboxGateway:
                     id=objects.new_id("txn"),
                     account_id=account_id,
                     type="refund",
-                    source=pi.refund_id,
+                    source=refund.id,
                     amount=-amount,
-                    net=-(amount - fee_back),
+                    net=-(amount - self._fee_back(pi, amount)),
                     created_at=now,
                     # Taken back from the charge's funds: pending ones if not yet available.
                     available_on=max(now, charge_txn.available_on) if charge_txn else now,
                 )
             )
-            response = objects.refund_object(pi, amount)
-            charge = objects.charge_object(pi)
-            assert charge is not None
-            self._emit(unit, "charge.refunded", charge, account=account_id)
+            unit.session.flush()
+            response = objects.refund_object(refund, pi)
+            self._emit(unit, "refund.created", response, account=account_id)
+            self._emit(unit, "charge.refunded", self._charge(unit.session, pi), account=account_id)
+            if pi.card_last4 == CARD_REFUND_FAILS[-4:]:
+                # Stripe's refund_fail card: the refund reads succeeded, then fails.
+                self._settle(unit, pi, refund, RefundStatus.FAILED, "expired_or_canceled_card")
             return response
 
         response = self._idempotent(
@@ -513,11 +538,99 @@ class SandboxGateway:
             },
             perform,
         )
-        return Refund(
-            refund_id=str(response["id"]),
-            status=str(response["status"]),
-            amount_cents=int(response["amount"]),
-        )
+        return _refund(response)
+
+    def retrieve_refund(self, account_id: str, refund_id: str) -> Refund:
+        with Session(db.engine) as session:
+            refund = session.get(SandboxRefund, refund_id)
+            # A direct charge's refund exists only for its own Stripe-Account.
+            if refund is None or refund.account_id != account_id:
+                raise PaymentError(f"No such refund: '{refund_id}'")
+            pi = session.get(SandboxPaymentIntent, refund.payment_intent_id)
+            assert pi is not None
+            return _refund(objects.refund_object(refund, pi))
+
+    @staticmethod
+    def _fee_back(pi: SandboxPaymentIntent, amount: int) -> int:
+        # Stripe keeps its processing fee on refunds; with refund_application_fee the
+        # platform's fee comes back in proportion to the refunded amount.
+        return pi.application_fee_amount * amount // pi.amount
+
+    @staticmethod
+    def _charge(session: Session, pi: SandboxPaymentIntent) -> dict[str, Any]:
+        refunds = session.scalars(
+            select(SandboxRefund)
+            .where(SandboxRefund.payment_intent_id == pi.id)
+            .order_by(SandboxRefund.created_at, SandboxRefund.id)
+        ).all()
+        charge = objects.charge_object(pi, refunds)
+        assert charge is not None
+        return charge
+
+    def _settle(
+        self,
+        unit: _Unit,
+        pi: SandboxPaymentIntent,
+        refund: SandboxRefund,
+        status: RefundStatus,
+        failure_reason: str | None = None,
+    ) -> None:
+        """A refund reaches its outcome; a failed one gives the money back to the seller."""
+        now = utcnow()
+        refund.status = status.value
+        refund.failure_reason = failure_reason
+        refund.updated_at = now
+        if status.is_unsuccessful:
+            pi.amount_refunded -= refund.amount
+            unit.session.add(
+                SandboxBalanceTransaction(
+                    id=objects.new_id("txn"),
+                    account_id=refund.account_id,
+                    type="refund_failure",
+                    source=refund.id,
+                    amount=refund.amount,
+                    net=refund.amount - self._fee_back(pi, refund.amount),
+                    created_at=now,
+                    available_on=now,
+                )
+            )
+        unit.session.flush()
+        data = objects.refund_object(refund, pi)
+        self._emit(unit, "refund.updated", data, account=refund.account_id)
+        self._emit(unit, "charge.refund.updated", data, account=refund.account_id)
+        if status is RefundStatus.FAILED:
+            self._emit(unit, "refund.failed", data, account=refund.account_id)
+
+    def settle_refund(
+        self, refund_id: str, *, succeed: bool, failure_reason: str = REFUND_FAILURE_REASON
+    ) -> dict[str, Any]:
+        """Decide a pending refund (the sandbox dashboard's buttons, and tests)."""
+        with self._unit() as unit:
+            refund = unit.session.get(SandboxRefund, refund_id, with_for_update=True)
+            if refund is None:
+                raise NotFound("No such refund")
+            if not RefundStatus(refund.status).is_open:
+                raise PaymentError(f"This refund is already {refund.status}.")
+            pi = unit.session.get(
+                SandboxPaymentIntent, refund.payment_intent_id, with_for_update=True
+            )
+            assert pi is not None
+            self._settle(
+                unit,
+                pi,
+                refund,
+                RefundStatus.SUCCEEDED if succeed else RefundStatus.FAILED,
+                None if succeed else failure_reason,
+            )
+            return objects.refund_object(refund, pi)
+
+    def refund_account(self, token: str, refund_id: str) -> None:
+        """Check that a dashboard link may act on ``refund_id`` (its own account's)."""
+        with Session(db.engine) as session:
+            link = self._link(session, token, "login")
+            refund = session.get(SandboxRefund, refund_id)
+            if refund is None or refund.account_id != link.account_id:
+                raise NotFound("No such refund")
 
     # --- events -----------------------------------------------------------------------
     def _secret_for(self, endpoint: WebhookEndpoint) -> str:
@@ -793,7 +906,13 @@ class SandboxGateway:
                 .order_by(SandboxPaymentIntent.created_at.desc())
                 .limit(50)
             ).all()
+            refunds: dict[str, list[dict[str, Any]]] = {}
+            for pi in payments:
+                charge = self._charge(session, pi) if pi.charge_id else None
+                if charge is not None and charge["refunds"]["data"]:
+                    refunds[pi.id] = charge["refunds"]["data"]
             return DashboardView(
+                refunds=refunds,
                 account=objects.account_object(account),
                 balance=self._balance(session, account.id),
                 payments=[objects.payment_intent_object(pi) for pi in payments],
@@ -819,6 +938,17 @@ class SandboxGateway:
             )
             if not owner:
                 raise NotFound("No such dispute")
+
+
+def _refund(data: Mapping[str, Any]) -> Refund:
+    failure = data.get("failure_reason")
+    return Refund(
+        refund_id=str(data["id"]),
+        status=RefundStatus.from_provider(str(data["status"])),
+        amount_cents=int(data["amount"]),
+        payment_intent_id=str(data["payment_intent"]),
+        failure_reason=failure if isinstance(failure, str) else None,
+    )
 
 
 def event_from_payload(payload: bytes) -> WebhookEvent:

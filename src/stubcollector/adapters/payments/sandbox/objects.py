@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from stubcollector.models.sandbox import SandboxAccount, SandboxPaymentIntent
+from stubcollector.models.sandbox import SandboxAccount, SandboxPaymentIntent, SandboxRefund
 
 API_VERSION = "2026-10-28.endive"
 _ALPHABET = string.ascii_letters + string.digits
@@ -108,12 +109,14 @@ def balance_transaction_object(pi: SandboxPaymentIntent) -> dict[str, Any] | Non
     }
 
 
-def charge_object(pi: SandboxPaymentIntent) -> dict[str, Any] | None:
+def charge_object(
+    pi: SandboxPaymentIntent, refunds: Sequence[SandboxRefund] = ()
+) -> dict[str, Any] | None:
+    """The PaymentIntent's charge. ``refunds`` lists the charge's refunds (Stripe stopped
+    expanding them by default in 2022-11-15; the sandbox lists them in ``charge.refunded``
+    so the dashboard and handlers can read each refund's status)."""
     if pi.charge_id is None:
         return None
-    refunds = []
-    if pi.refund_id is not None:
-        refunds.append(refund_object(pi, pi.amount_refunded))
     return {
         "id": pi.charge_id,
         "object": "charge",
@@ -140,7 +143,11 @@ def charge_object(pi: SandboxPaymentIntent) -> dict[str, Any] | None:
             "type": "card",
         },
         "refunded": pi.amount_refunded == pi.amount,
-        "refunds": {"object": "list", "data": refunds, "has_more": False},
+        "refunds": {
+            "object": "list",
+            "data": [refund_object(refund, pi) for refund in refunds],
+            "has_more": False,
+        },
         "status": "succeeded",
     }
 
@@ -171,18 +178,19 @@ def payment_intent_object(pi: SandboxPaymentIntent) -> dict[str, Any]:
     }
 
 
-def refund_object(pi: SandboxPaymentIntent, amount: int) -> dict[str, Any]:
+def refund_object(refund: SandboxRefund, pi: SandboxPaymentIntent) -> dict[str, Any]:
     return {
-        "id": pi.refund_id,
+        "id": refund.id,
         "object": "refund",
-        "amount": amount,
+        "amount": refund.amount,
         "charge": pi.charge_id,
-        "created": unix(pi.refunded_at),
+        "created": unix(refund.created_at),
         "currency": pi.currency,
+        "failure_reason": refund.failure_reason,
         "metadata": {},
         "payment_intent": pi.id,
-        "reason": pi.refund_reason,
-        "status": "succeeded",
+        "reason": refund.reason,
+        "status": refund.status,
     }
 
 
