@@ -126,6 +126,9 @@ class FakeStripe:
         self.charges: dict[tuple[str, str], dict[str, Any]] = {}
         self.balance_transactions: dict[tuple[str, str], dict[str, Any]] = {}
         self.refunds: dict[tuple[str, str], dict[str, Any]] = {}
+        # The status new refunds are created with (Stripe: succeeded for most cards,
+        # pending when the balance does not cover them, requires_action for some methods).
+        self.refund_status = "succeeded"
         self.balances: dict[str, dict[str, Any]] = {}
         # Events by account ("" = the platform), with whether every endpoint got them.
         self.events: list[tuple[str, dict[str, Any], bool]] = []
@@ -230,6 +233,20 @@ class FakeStripe:
         self.balance_transactions[(account_id, transaction["id"])] = transaction
         self.charges[(account_id, charge["id"])] = charge
         intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"])
+
+    def settle_refund(
+        self, account_id: str, refund_id: str, status: str, *, failure_reason: str | None = None
+    ) -> dict[str, Any]:
+        """What Stripe does later to a refund: it succeeds, fails or is canceled. A failed or
+        canceled refund gives its amount back to the charge (``amount_refunded``)."""
+        refund = self.refunds[(account_id, refund_id)]
+        if status in ("failed", "canceled") and refund["status"] not in ("failed", "canceled"):
+            charge = self.charges[(account_id, refund["charge"])]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+        refund["status"] = status
+        refund["failure_reason"] = failure_reason
+        return copy.deepcopy(refund)
 
     def dispute(self, account_id: str, payment_intent_id: str) -> None:
         intent = self.payment_intents[(account_id, payment_intent_id)]
@@ -387,6 +404,8 @@ class FakeStripe:
             return self._cancel_payment_intent(account, route[1], params)
         if route == ["refunds"] and method == "POST":
             return self._create_refund(account, params)
+        if len(route) == 2 and route[0] == "refunds" and method == "GET":
+            return self._refund(account, route[1])
         if route == ["events"] and method == "GET":
             return self._list_events(account, params)
         raise _invalid(f"Unrecognized request URL ({method}: {request.path})", status=404)
@@ -581,11 +600,18 @@ class FakeStripe:
             created=int(time.time()),
             reason=params.get("reason"),
             metadata=params.get("metadata", {}),
-            status="succeeded",
+            status=self.refund_status,
         )
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         self.refunds[(account or "", refund["id"])] = refund
+        return refund
+
+    def _refund(self, account: str | None, refund_id: str) -> dict[str, Any]:
+        # A direct charge's refund exists only on its connected account (Stripe-Account).
+        refund = self.refunds.get((account or "", refund_id))
+        if refund is None:
+            raise _not_found("refund", refund_id)
         return refund
 
     def _list_events(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:

@@ -38,12 +38,14 @@ from stubcollector.adapters.payments.ports import (
 from stubcollector.adapters.payments.sandbox import (
     CARD_DECLINED,
     CARD_INSUFFICIENT_FUNDS,
+    CARD_REFUND_PENDING,
     CARD_SUCCESS,
 )
 from stubcollector.adapters.payments.sandbox.objects import new_id
 from stubcollector.adapters.payments.sandbox.signing import signature_header
 from stubcollector.config import Settings
 from stubcollector.container import container
+from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models import utcnow
 from tests.fakes.stripe_api import FakeStripe, sign_webhook
 from tests.payments_support import sandbox, token_of
@@ -65,6 +67,10 @@ class GatewayHarness:
     """An event (type, data.object, account) as the provider would deliver it."""
     sign: Callable[[bytes, WebhookEndpoint, int | None], str]
     """The provider's Stripe-Signature for a body on an endpoint (at a given time)."""
+    pay_with_pending_refunds: Callable[[Checkout], None]
+    """The buyer pays with a card whose refunds stay pending at the provider."""
+    settle_refund: Callable[[str, str, bool], None]
+    """Later, the provider settles a pending refund (account, refund id, succeeded?)."""
     close: Callable[[], None] = lambda: None
     """Release what the harness started."""
 
@@ -114,7 +120,24 @@ def _sandbox_harness(app: Flask) -> GatewayHarness:
         )
         return signature_header(payload, secret, timestamp)
 
-    return GatewayHarness(gateway, complete_onboarding, pay, decline, _stripe_style_event, sign)
+    def pay_with_pending_refunds(checkout: Checkout) -> None:
+        gateway.confirm_payment(
+            checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING
+        )
+
+    def settle_refund(account_id: str, refund_id: str, succeed: bool) -> None:
+        gateway.settle_refund(refund_id, succeed=succeed)
+
+    return GatewayHarness(
+        gateway,
+        complete_onboarding,
+        pay,
+        decline,
+        _stripe_style_event,
+        sign,
+        pay_with_pending_refunds,
+        settle_refund,
+    )
 
 
 def _stripe_harness(fake: FakeStripe) -> GatewayHarness:
@@ -154,6 +177,18 @@ def _stripe_harness(fake: FakeStripe) -> GatewayHarness:
         gateway.close()
         fake.stop()
 
+    def pay_with_pending_refunds(checkout: Checkout) -> None:
+        fake.pay(checkout.account_id, checkout.payment_intent_id)
+        fake.refund_status = "pending"  # e.g. the seller's available balance is short
+
+    def settle_refund(account_id: str, refund_id: str, succeed: bool) -> None:
+        fake.settle_refund(
+            account_id,
+            refund_id,
+            "succeeded" if succeed else "failed",
+            failure_reason=None if succeed else "lost_or_stolen_card",
+        )
+
     return GatewayHarness(
         gateway=gateway,
         complete_onboarding=fake.complete_onboarding,
@@ -161,6 +196,8 @@ def _stripe_harness(fake: FakeStripe) -> GatewayHarness:
         decline=decline,
         event_body=event_body,
         sign=sign,
+        pay_with_pending_refunds=pay_with_pending_refunds,
+        settle_refund=settle_refund,
         close=close,
     )
 
@@ -410,6 +447,58 @@ def test_refunding_more_than_was_paid_is_refused(harness: GatewayHarness) -> Non
             account, checkout.payment_intent_id, idempotency_key="order:1:refund",
             amount_cents=2501,
         )  # fmt: skip
+
+
+def test_a_pending_refund_is_read_back_until_it_fails_and_a_new_key_refunds_again(
+    harness: GatewayHarness,
+) -> None:
+    account = ready_account(harness)
+    checkout = harness.gateway.create_checkout(checkout_for(account, 2500, 250))
+    pi = checkout.payment_intent_id
+    harness.pay_with_pending_refunds(checkout)
+
+    refund = harness.gateway.refund(account, pi, idempotency_key="order:1:refund")
+    pending = harness.gateway.retrieve_refund(account, refund.refund_id)
+    harness.settle_refund(account, refund.refund_id, False)
+    failed = harness.gateway.retrieve_refund(account, refund.refund_id)
+
+    assert refund.status is RefundStatus.PENDING
+    assert (pending.refund_id, pending.status, pending.amount_cents) == (
+        refund.refund_id,
+        RefundStatus.PENDING,
+        2500,
+    )
+    assert pending.payment_intent_id == pi
+    assert failed.status is RefundStatus.FAILED
+    assert failed.failure_reason
+    # The failed refund's money is back on the charge. Its key only ever answers with that
+    # refund; a new key is a new refund.
+    assert harness.gateway.retrieve_payment(account, pi).amount_refunded_cents == 0
+    replay = harness.gateway.refund(account, pi, idempotency_key="order:1:refund")
+    assert replay.refund_id == refund.refund_id
+    retry = harness.gateway.refund(account, pi, idempotency_key="order:1:refund:2")
+    assert retry.refund_id != refund.refund_id
+    assert retry.amount_cents == 2500
+    harness.settle_refund(account, retry.refund_id, True)
+    assert harness.gateway.retrieve_refund(account, retry.refund_id).status is (
+        RefundStatus.SUCCEEDED
+    )
+    assert harness.gateway.retrieve_payment(account, pi).amount_refunded_cents == 2500
+
+
+def test_refunds_are_read_on_their_connected_account(harness: GatewayHarness) -> None:
+    owner, other = ready_account(harness), ready_account(harness)
+    checkout = harness.gateway.create_checkout(checkout_for(owner))
+    harness.pay(checkout)
+    refund = harness.gateway.refund(
+        owner, checkout.payment_intent_id, idempotency_key="order:1:refund"
+    )
+    read = harness.gateway.retrieve_refund(owner, refund.refund_id)
+    assert (read.status, read.failure_reason) == (RefundStatus.SUCCEEDED, None)
+    with pytest.raises(PaymentError):
+        harness.gateway.retrieve_refund(other, refund.refund_id)
+    with pytest.raises(PaymentError):
+        harness.gateway.retrieve_refund(owner, "re_doesnotexist0")
 
 
 # --- events -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from stubcollector.adapters.payments.ports import (
 )
 from stubcollector.adapters.payments.stripe_gateway import StripeGateway, build_stripe_gateway
 from stubcollector.config import Settings
+from stubcollector.domain.statuses import RefundStatus
 from tests.fakes.stripe_api import FakeStripe, RecordedRequest
 
 ACCOUNT_ID_PREFIX = "acct_"
@@ -505,6 +506,73 @@ def test_refund_of_an_unpaid_checkout_is_a_payment_error(
 
     with pytest.raises(PaymentError, match="charge_not_refundable"):
         gateway.refund(seller, checkout.payment_intent_id, idempotency_key="order:42:refund")
+
+
+@pytest.mark.parametrize(
+    ("stripe_status", "ours"),
+    [
+        ("pending", RefundStatus.PENDING),
+        ("requires_action", RefundStatus.REQUIRES_ACTION),
+        ("succeeded", RefundStatus.SUCCEEDED),
+        ("failed", RefundStatus.FAILED),
+        ("canceled", RefundStatus.CANCELED),
+        ("something_new", RefundStatus.PENDING),  # unknown is never a success
+    ],
+)
+def test_the_refund_status_stripe_answers_is_ours(
+    gateway: StripeGateway,
+    fake_stripe: FakeStripe,
+    seller: str,
+    stripe_status: str,
+    ours: RefundStatus,
+) -> None:
+    checkout = gateway.create_checkout(checkout_request(seller))
+    fake_stripe.pay(seller, checkout.payment_intent_id)
+    fake_stripe.refund_status = stripe_status
+
+    refund = gateway.refund(seller, checkout.payment_intent_id, idempotency_key="order:42:refund")
+
+    assert refund.status is ours
+    assert refund.payment_intent_id == checkout.payment_intent_id
+
+
+def test_retrieve_refund_reads_it_on_the_sellers_account(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    checkout = gateway.create_checkout(checkout_request(seller))
+    fake_stripe.pay(seller, checkout.payment_intent_id)
+    fake_stripe.refund_status = "pending"
+    created = gateway.refund(seller, checkout.payment_intent_id, idempotency_key="order:42:refund")
+    fake_stripe.settle_refund(seller, created.refund_id, "failed", failure_reason="declined")
+    fake_stripe.requests.clear()
+
+    refund = gateway.retrieve_refund(seller, created.refund_id)
+
+    request = fake_stripe.only_request("GET", f"/v1/refunds/{created.refund_id}")
+    assert request.account == seller
+    assert request.headers["stripe-version"] == PINNED_VERSION
+    assert request.idempotency_key is None
+    assert request.form == {}
+    assert (refund.refund_id, refund.status, refund.failure_reason) == (
+        created.refund_id,
+        RefundStatus.FAILED,
+        "declined",
+    )
+    assert (refund.amount_cents, refund.payment_intent_id) == (5000, checkout.payment_intent_id)
+
+
+def test_retrieve_refund_of_another_account_or_unknown_is_a_payment_error(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    checkout = gateway.create_checkout(checkout_request(seller))
+    fake_stripe.pay(seller, checkout.payment_intent_id)
+    created = gateway.refund(seller, checkout.payment_intent_id, idempotency_key="order:42:refund")
+    other = gateway.create_seller_account(user_id=8, email="other@example.com")
+
+    with pytest.raises(PaymentError, match="resource_missing"):
+        gateway.retrieve_refund(other.account_id, created.refund_id)
+    with pytest.raises(PaymentError, match="resource_missing"):
+        gateway.retrieve_refund(seller, "re_unknown")
 
 
 def test_cancel_checkout_names_the_account_and_key(

@@ -167,6 +167,19 @@ def refund_status_advances(current: RefundStatus, reported: RefundStatus) -> boo
     return REFUND_STATUS_RANK[reported] > REFUND_STATUS_RANK[current]
 
 
+def order_refund_state(payment_status: str | None, latest_refund: str | None) -> str | None:
+    """What an order's refunds mean for it: ``pending`` while a refund is on its way (the
+    payment is claimed for it), ``failed`` when the last refund failed or was canceled and
+    the money is still the seller's (an admin may retry), else None."""
+    if payment_status is None or latest_refund is None:
+        return None
+    if payment_status == PaymentStatus.REFUND_PENDING:
+        return "pending"
+    if payment_status == PaymentStatus.SUCCEEDED and RefundStatus(latest_refund).is_unsuccessful:
+        return "failed"
+    return None
+
+
 class LiabilityStatus(StrEnum):
     """Who carries chargeback losses for this payment (direct charges: the seller first)."""
 

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from stubcollector.domain.errors import ValidationFailed
-from stubcollector.domain.statuses import OrderStatus
+from stubcollector.domain.statuses import (
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+    order_refund_state,
+)
 from stubcollector.models import (
     AuditLogEntry,
     Stub,
@@ -24,6 +29,7 @@ from stubcollector.models import (
     StubListing,
     StubOrder,
     StubPayment,
+    StubRefund,
     User,
 )
 from stubcollector.services.transaction import transaction
@@ -84,15 +90,42 @@ class OrderRow:
     event_name: str | None
     buyer: str
     seller: str
+    payment_status: str | None = None
+    latest_refund_status: str | None = None
+
+    @property
+    def refund_state(self) -> str | None:
+        """``pending`` or ``failed`` (an admin may retry), as on the order page."""
+        return order_refund_state(self.payment_status, self.latest_refund_status)
 
 
-def list_orders(*, status: str | None = None, page: int = 1, per_page: int = 25) -> Page[OrderRow]:
-    """Every order, newest first, optionally of one status."""
+REFUND_STATES = ("pending", "failed")
+
+
+def list_orders(
+    *,
+    status: str | None = None,
+    refund: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page[OrderRow]:
+    """Every order, newest first, optionally of one status and/or refund state (``pending``:
+    a refund on its way; ``failed``: the last refund failed and may be retried)."""
     _check_paging(page, per_page)
     if status is not None and status not in {s.value for s in OrderStatus}:
         raise ValidationFailed("status", f"unknown order status {status!r}")
+    if refund is not None and refund not in REFUND_STATES:
+        raise ValidationFailed("refund", f"must be one of {', '.join(REFUND_STATES)}")
     buyer = aliased(User, name="buyer")
     seller = aliased(User, name="seller")
+    latest_refund = (
+        select(StubRefund.status)
+        .where(StubRefund.order_id == StubOrder.id)
+        .order_by(StubRefund.id.desc())
+        .limit(1)
+        .correlate(StubOrder)
+        .scalar_subquery()
+    )
     statement = (
         select(
             StubOrder.id,
@@ -106,15 +139,27 @@ def list_orders(*, status: str | None = None, page: int = 1, per_page: int = 25)
             Stub.event_name,
             buyer.username,
             seller.username,
+            StubPayment.payment_status,
+            latest_refund,
         )
         .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
         .join(Stub, Stub.id == StubListing.stub_id)
         .join(buyer, buyer.id == StubOrder.buyer_id)
         .join(seller, seller.id == StubOrder.seller_id)
+        .outerjoin(StubPayment, StubPayment.order_id == StubOrder.id)
         .order_by(StubOrder.created_at.desc(), StubOrder.id.desc())
     )
     if status is not None:
         statement = statement.where(StubOrder.order_status == status)
+    if refund == "pending":
+        statement = statement.where(
+            StubPayment.payment_status == PaymentStatus.REFUND_PENDING.value
+        )
+    elif refund == "failed":
+        statement = statement.where(
+            StubPayment.payment_status == PaymentStatus.SUCCEEDED.value,
+            latest_refund.in_([RefundStatus.FAILED.value, RefundStatus.CANCELED.value]),
+        )
     with transaction() as session:
         rows, total = _paged(session, statement, page, per_page)
         return Page([OrderRow(*row) for row in rows], page, per_page, total)

@@ -44,9 +44,17 @@ from stubcollector.adapters.jobs import periodic
 from stubcollector.container import settings
 from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from stubcollector.domain.money import cents_to_decimal_string, format_cents, parse_price_cents
-from stubcollector.domain.statuses import ListingStatus
+from stubcollector.domain.statuses import ListingStatus, order_refund_state
 from stubcollector.extensions import db
-from stubcollector.models import Stub, StubListing, StubOrder, User, utcnow
+from stubcollector.models import (
+    Stub,
+    StubListing,
+    StubOrder,
+    StubPayment,
+    StubRefund,
+    User,
+    utcnow,
+)
 from stubcollector.models.listing import ON_SALE_SQL
 from stubcollector.models.search import SEARCH_TEXT_SQL, VENUE_TEXT_SQL
 from stubcollector.services import audit, checkout, reservations
@@ -969,11 +977,19 @@ def my_orders(
             buyer.display_name,
             seller.username,
             seller.display_name,
+            StubPayment.payment_status,
+            select(StubRefund.status)
+            .where(StubRefund.order_id == StubOrder.id)
+            .order_by(StubRefund.id.desc())
+            .limit(1)
+            .correlate(StubOrder)
+            .scalar_subquery(),
         )
         .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
         .join(Stub, Stub.id == StubListing.stub_id)
         .join(buyer, buyer.id == StubOrder.buyer_id)
         .join(seller, seller.id == StubOrder.seller_id)
+        .outerjoin(StubPayment, StubPayment.order_id == StubOrder.id)
         .where(who)
         .order_by(StubOrder.created_at.desc(), StubOrder.id.desc())
         .limit(per_page)
@@ -1013,6 +1029,8 @@ def _order_payload(row: Row[Any], user_id: int) -> dict[str, Any]:
         buyer_display,
         seller_name,
         seller_display,
+        payment_status,
+        latest_refund,
     ) = row
     is_sale = seller_id == user_id
     counterpart = (
@@ -1052,6 +1070,7 @@ def _order_payload(row: Row[Any], user_id: int) -> dict[str, Any]:
         "completed_at": _iso(completed_at),
         "cancelled_at": _iso(cancelled_at),
         "refunded_at": _iso(refunded_at),
+        "refund_state": order_refund_state(payment_status, latest_refund),
     }
 
 

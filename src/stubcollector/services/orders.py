@@ -41,6 +41,7 @@ from stubcollector.domain.statuses import (
     PaymentStatus,
     RefundStatus,
     ensure_transition,
+    order_refund_state,
     refund_status_advances,
 )
 from stubcollector.models import (
@@ -202,21 +203,6 @@ def _refund_dict(refund: StubRefund) -> dict[str, Any]:
     }
 
 
-def refund_state(payment: StubPayment | None, latest: StubRefund | None) -> str | None:
-    """``pending`` while a refund is on its way, ``failed`` when the last one did not go
-    through and the money is still the seller's (an admin may retry), else None."""
-    if payment is None or latest is None:
-        return None
-    if payment.payment_status == PaymentStatus.REFUND_PENDING:
-        return "pending"
-    if (
-        RefundStatus(latest.status).is_unsuccessful
-        and payment.payment_status == PaymentStatus.SUCCEEDED
-    ):
-        return "failed"
-    return None
-
-
 def expected_payout_date(order: StubOrder) -> datetime | None:
     if order.payment_confirmed_at is None:
         return None
@@ -264,7 +250,10 @@ def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
         # The latest refund's status in our terms (requested, pending, requires_action,
         # succeeded, failed, canceled) and what it means for the order: pending or failed.
         "refund_status": None if latest is None else latest.status,
-        "refund_state": refund_state(payment, latest),
+        "refund_state": order_refund_state(
+            None if payment is None else payment.payment_status,
+            None if latest is None else latest.status,
+        ),
         "refund": None if latest is None else _refund_dict(latest),
         "refunds": [_refund_dict(refund) for refund in refunds],
         "failure_message": None if payment is None else payment.failure_message,

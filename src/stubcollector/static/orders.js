@@ -38,7 +38,8 @@
   }
 
   // <div data-poll-url="/api/payments/orders/7" data-poll-status="pending">: ask for the
-  // order's status every few seconds and reload the page once it has changed.
+  // order's status (and refund state) every few seconds and reload the page once it has
+  // changed.
   function setUpPolling() {
     var node = document.querySelector("[data-poll-url]");
     if (!node) return;
@@ -51,7 +52,9 @@
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (body) {
-          var now = body && body.order && body.order.order_status;
+          var order = body && body.order;
+          // "paid/pending" while a refund is on its way: its outcome reloads the page too.
+          var now = order && order.order_status + (order.refund_state ? "/" + order.refund_state : "");
           if (now && now !== status) {
             window.location.reload();
             return;

@@ -188,6 +188,10 @@ class OrderSummary(ResponseModel):
     completed_at: str | None
     cancelled_at: str | None
     refunded_at: str | None
+    refund_state: Literal["pending", "failed"] | None = Field(
+        description="pending: a refund is on its way; failed: the last refund did not go "
+        "through (the money is still the seller's)"
+    )
 
 
 class OrdersEnvelope(SuccessEnvelope):

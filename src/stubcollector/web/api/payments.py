@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import Field
@@ -101,6 +103,21 @@ class DisputeOut(ResponseModel):
     evidence_due_by: str | None
 
 
+class RefundOut(ResponseModel):
+    refund_id: str | None = Field(description="The provider's id; null until it answers")
+    attempt: int | None = Field(
+        description="Our attempt number (each has its own idempotency key); null for a "
+        "refund the provider reported (e.g. made on its dashboard)"
+    )
+    status: Literal["requested", "pending", "requires_action", "succeeded", "failed", "canceled"]
+    amount_cents: int
+    failure_reason: str | None = Field(
+        description="The provider's failure_reason (e.g. lost_or_stolen_card) or refusal"
+    )
+    requested_at: str
+    settled_at: str | None
+
+
 class OrderOut(ResponseModel):
     id: int
     order_status: str
@@ -118,6 +135,14 @@ class OrderOut(ResponseModel):
     payment_intent_id: str | None
     charge_id: str | None
     refund_id: str | None
+    amount_refunded_cents: int = Field(description="Refunds the provider confirmed (succeeded)")
+    refund_status: str | None = Field(description="The latest refund's status")
+    refund_state: Literal["pending", "failed"] | None = Field(
+        description="pending: a refund is on its way (the order is not refunded yet); "
+        "failed: the last refund failed or was canceled and an admin may retry it"
+    )
+    refund: RefundOut | None
+    refunds: list[RefundOut]
     dispute_status: str | None
     dispute: DisputeOut | None
     expected_payout_date: str | None
@@ -298,6 +323,9 @@ def complete_order(order_id: int) -> ResponseReturnValue:
 @bp.post("/orders/<int:order_id>/refund")
 @api_endpoint(
     summary="Refund an order in full, platform fee included (buyer before completion, admin)",
+    description="The order becomes `refunded` once the provider reports the refund "
+    "succeeded; until then `refund_state` is `pending`. After a failed or canceled refund "
+    "(`refund_state: failed`) only an admin may call this again: a new attempt.",
     tags=["payments"],
     auth=True,
     body=RefundRequest,
@@ -307,7 +335,11 @@ def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
     order = orders.request_refund(
         require_user(), order_id, reason=body.reason, ip_address=client_ip()
     )
-    return ok(message="order refunded", order=order)
+    # The provider may settle the refund later: the order says where it stands.
+    message = {"pending": "refund pending", "failed": "refund failed"}.get(
+        order["refund_state"], "order refunded"
+    )
+    return ok(message=message, order=order)
 
 
 # --- webhooks --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from stubcollector.services import admin, orders
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.pages.access import admin_required
 from stubcollector.web.pages.charts import bar_chart
+from stubcollector.web.pages.orders import refund_outcome
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -95,21 +96,32 @@ def orders_list() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status not in ORDER_STATUSES:
         status = None
-    found = admin.list_orders(status=status, page=_page_number(), per_page=PER_PAGE)
-    return render_template("admin/orders.html", found=found, status=status, statuses=ORDER_STATUSES)
+    refund = request.args.get("refund") or None
+    if refund not in admin.REFUND_STATES:
+        refund = None
+    found = admin.list_orders(status=status, refund=refund, page=_page_number(), per_page=PER_PAGE)
+    return render_template(
+        "admin/orders.html",
+        found=found,
+        status=status,
+        statuses=ORDER_STATUSES,
+        refund=refund,
+        refund_states=admin.REFUND_STATES,
+    )
 
 
 @bp.post("/orders/<int:order_id>/refund")
 @admin_required
 def refund(order_id: int) -> ResponseReturnValue:
     try:
-        orders.request_refund(
+        order = orders.request_refund(
             require_user(), order_id, reason="refunded by an admin", ip_address=client_ip()
         )
     except (PermissionDenied, Conflict, NotFound, PaymentError, ServiceUnavailable) as error:
         flash(f"Order {order_id} was not refunded: {error.message}", "error")
     else:
-        flash(f"Order {order_id} is refunded in full.", "success")
+        message, category = refund_outcome(order)
+        flash(f"Order {order_id}: {message}" if category != "success" else message, category)
     back = request.form.get("back", "")
     if back.startswith("/admin/") or back.startswith("/orders/"):
         return redirect(back, code=303)

@@ -27,6 +27,7 @@ from stubcollector.services import marketplace, orders
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.navigation import optional_url
+from stubcollector.web.pages.templating import refund_failure
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -87,6 +88,8 @@ def detail(order_id: int) -> ResponseReturnValue:
         else "admin"
     )
     awaiting = order["order_status"] in AWAITING_PAYMENT
+    # While the provider has not settled a refund, the page waits for it the same way.
+    poll = awaiting or order["refund_state"] == "pending"
     listing = listing_of(order["listing_id"], user.id)
     return render_template(
         "orders/detail.html",
@@ -97,12 +100,17 @@ def detail(order_id: int) -> ResponseReturnValue:
         listing_title=stub_title(listing),
         awaiting=awaiting,
         reserved_until=_iso_to_datetime(order["reserved_until"]),
-        poll_url=url_for("api_payments.get_order", order_id=order_id) if awaiting else None,
+        poll_url=url_for("api_payments.get_order", order_id=order_id) if poll else None,
+        poll_status=order["order_status"]
+        + (f"/{order['refund_state']}" if order["refund_state"] else ""),
         listing_url=optional_url("marketplace.listing", listing_id=order["listing_id"]),
         can_confirm=role == "buyer" and order["order_status"] == OrderStatus.PAYMENT_COMPLETED,
         can_ask_refund=role == "buyer"
         and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
-        and order["payment_status"] == "succeeded",
+        and order["payment_status"] == "succeeded"
+        and order["refund_state"] is None,
+        # After a failed refund the money is still the seller's: an admin tries again.
+        can_retry_refund=user.is_admin and order["refund_state"] == "failed",
         can_retry=role == "buyer"
         and order["order_status"] == OrderStatus.PAYMENT_FAILED
         and order["listing_status"] == "active",
@@ -131,8 +139,30 @@ def confirm_receipt(order_id: int) -> ResponseReturnValue:
 def refund(order_id: int) -> ResponseReturnValue:
     reason = (request.form.get("reason") or "").strip()[:500] or None
     try:
-        orders.request_refund(require_user(), order_id, reason=reason, ip_address=client_ip())
+        order = orders.request_refund(
+            require_user(), order_id, reason=reason, ip_address=client_ip()
+        )
     except REFUSED as error:
         return _refused(order_id, error)
-    flash("The order is refunded in full; the money goes back to the card used.", "success")
+    flash(*refund_outcome(order))
     return redirect(url_for("orders.detail", order_id=order_id), code=303)
+
+
+def refund_outcome(order: dict[str, Any]) -> tuple[str, str]:
+    """What to tell whoever asked for a refund: the provider may settle it later."""
+    refund = order["refund"] or {}
+    if order["refund_state"] == "pending":
+        return (
+            "The refund is on its way: the payment provider is still processing it. This "
+            "order shows “Refund pending” until it is done.",
+            "info",
+        )
+    if order["refund_state"] == "failed":
+        reason = refund_failure(refund.get("failure_reason"))
+        return (f"The refund did not go through ({reason}).", "error")
+    if order["order_status"] == OrderStatus.REFUNDED:
+        return (
+            f"Order {order['id']} is refunded in full. The money goes back to the card used.",
+            "success",
+        )
+    return ("The refund was recorded.", "info")

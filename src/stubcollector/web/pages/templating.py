@@ -33,6 +33,9 @@ STATUS_LABELS: dict[str, str] = {
     "completed": "Completed",
     "refunded": "Refunded",
     "refund_pending": "Refund pending",
+    "refund_failed": "Refund failed",
+    "requires_action": "Needs action",
+    "requested": "Requested",
     "disputed": "Disputed",
     "requires_payment_method": "Awaiting payment",
     "processing": "Processing",
@@ -61,8 +64,11 @@ STATUS_TONES: dict[str, str] = {
     "pending": "warning",
     "requires_payment_method": "warning",
     "refund_pending": "warning",
+    "requires_action": "warning",
+    "requested": "info",
     "restricted": "warning",
     "payment_failed": "danger",
+    "refund_failed": "danger",
     "failed": "danger",
     "disputed": "danger",
     "disabled": "danger",
@@ -97,6 +103,25 @@ def status_label(status: object) -> str:
     return STATUS_LABELS.get(key, key.replace("_", " ").capitalize())
 
 
+# Stripe's Refund.failure_reason values, in words.
+REFUND_FAILURES: dict[str, str] = {
+    "charge_for_pending_refund_disputed": "the buyer disputed the payment meanwhile",
+    "declined": "the card issuer declined it",
+    "expired_or_canceled_card": "the card has expired or was cancelled",
+    "insufficient_funds": "the seller's balance could not cover it",
+    "lost_or_stolen_card": "the card was reported lost or stolen",
+    "merchant_request": "it was cancelled",
+    "unknown": "the payment provider gave no reason",
+}
+
+
+def refund_failure(reason: object) -> str:
+    """A refund's failure reason (Stripe's code, or the provider's refusal) in words."""
+    if not reason:
+        return REFUND_FAILURES["unknown"]
+    return REFUND_FAILURES.get(str(reason), str(reason))
+
+
 def status_tone(status: object) -> str:
     return STATUS_TONES.get(str(status), "neutral")
 
@@ -116,6 +141,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_global(status_label)
     app.add_template_global(status_tone)
+    app.add_template_global(refund_failure)
     app.add_template_global(nav_items)
     app.add_template_global(optional_url)
     app.context_processor(_template_context)
