@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from stubcollector.adapters.payments.sandbox import CARD_DECLINED, CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox import (
+    CARD_DECLINED,
+    CARD_REFUND_PENDING,
+    CARD_SUCCESS,
+)
 from stubcollector.extensions import db
 from stubcollector.models import User
-from stubcollector.services import checkout
+from stubcollector.services import checkout, orders
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
 from tests.browser.journeys import (
     PASSWORD,
@@ -172,6 +176,52 @@ def test_buyer_asks_for_a_refund(page: Page, live_server: LiveServer) -> None:
     expect(page.locator(".order__status [data-status]")).to_have_attribute(
         "data-status", "refunded"
     )
+
+
+def test_a_refund_that_stays_pending_then_fails_is_retried_by_an_admin(
+    page: Page, live_server: LiveServer
+) -> None:
+    _, listing_id = listed_stub(live_server, 3000)
+    buyer = create_account(live_server, "buyer")
+    order_id = reserve(live_server, buyer.id, listing_id)
+    log_in(page, buyer.username)
+    page.goto(f"/checkout/{order_id}")
+    pay_on_checkout_page(page, CARD_REFUND_PENDING)  # its refunds stay pending
+    accept_confirmations(page)
+    page.get_by_role("button", name="Ask for a refund").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("The refund is on its way")
+    expect(page.locator(".order__status [data-status]")).to_have_attribute(
+        "data-status", "payment_completed"
+    )
+    expect(page.locator("[data-refund-state]")).to_have_text("Refund pending")
+    both_widths(page, "order-refund-pending")
+
+    def provider_fails_the_refund() -> None:
+        buyer_user = db.session.get(User, buyer.id)
+        assert buyer_user is not None
+        refund = orders.get_order(buyer_user, order_id)["refund"]
+        sandbox().settle_refund(refund["refund_id"], succeed=False)
+
+    live_server.run(provider_fails_the_refund)
+    # The page waits for the refund's outcome as for a payment's, and reloads with it.
+    expect(page.locator("[data-refund-state]")).to_have_attribute(
+        "data-refund-state", "failed", timeout=15000
+    )
+    expect(page.locator("#order-refund-state")).to_contain_text("The refund did not go through")
+    expect(page.get_by_role("button", name="Ask for a refund")).to_have_count(0)
+    both_widths(page, "order-refund-failed")
+
+    log_out(page)
+    admin = create_account(live_server, "admin", admin=True)
+    log_in(page, admin.username)
+    page.goto(f"/orders/{order_id}")
+    expect(page.locator("#order-refunds")).to_contain_text("lost_or_stolen_card")
+    page.get_by_role("button", name="Retry the refund").click()
+    expect(page.get_by_role("status").first).to_contain_text("The refund is on its way")
+    expect(page.locator("[data-refund-state]")).to_have_attribute("data-refund-state", "pending")
+    expect(page.locator("#order-refunds li")).to_have_count(2)
+    both_widths(page, "order-refund-retried-admin")
 
 
 def test_the_order_page_updates_itself_when_the_payment_arrives(

@@ -15,12 +15,22 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from stubcollector.adapters.payments.sandbox import CARD_DECLINED, CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox import (
+    CARD_DECLINED,
+    CARD_REFUND_PENDING,
+    CARD_SUCCESS,
+)
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, StubPayment, User
 from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import anonymous_client, client_for, listing_of, sandbox_seller
+from tests.payments_support import (
+    anonymous_client,
+    client_for,
+    listing_of,
+    sandbox,
+    sandbox_seller,
+)
 
 HTML = {"Accept": "text/html"}
 
@@ -534,3 +544,66 @@ def test_checkout_takes_the_listing_from_the_form_action_url(
     )
     assert response.status_code == 303
     assert re.fullmatch(r"/checkout/\d+", response.headers["Location"])
+
+
+def test_a_pending_refund_shows_until_it_fails_and_an_admin_retries_it(
+    app: Flask, seller: User, listing: StubListing
+) -> None:
+    buyer = UserFactory.create()
+    as_buyer = client_for(app, buyer)
+    order_id = order_id_from(start_checkout(as_buyer, listing.id))
+    assert pay_on_sandbox(as_buyer, order_id, CARD_REFUND_PENDING).status_code == 303  # type: ignore[attr-defined]
+    as_seller = client_for(app, seller)
+    admin = client_for(app, AdminFactory.create())
+
+    asked = as_buyer.post(
+        f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML
+    )
+
+    assert asked.status_code == 303
+    page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
+    assert "The refund is on its way" in page  # the flash
+    assert 'data-status="payment_completed"' in page  # not refunded yet
+    assert 'data-refund-state="pending"' in page
+    assert "is on its way back to your card" in page
+    assert "Ask for a refund" not in page
+    assert 'data-poll-status="payment_completed/pending"' in page
+    for viewer, path in (
+        (as_seller, f"/orders/{order_id}"),
+        (admin, f"/orders/{order_id}"),
+        (as_buyer, "/orders/?tab=purchases"),
+        (as_seller, "/orders/?tab=sales"),
+        (admin, "/admin/orders?refund=pending"),
+    ):
+        assert "Refund pending" in text(viewer.get(path, headers=HTML)), path
+    assert f"#{order_id}" not in text(admin.get("/admin/orders?refund=failed", headers=HTML))
+
+    refund = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]["refund"]
+    sandbox().settle_refund(refund["refund_id"], succeed=False)
+
+    page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
+    assert 'data-refund-state="failed"' in page
+    assert "The refund did not go through:</strong> the card was reported lost or stolen" in page
+    assert "Our team will retry the refund." in page
+    assert "Retry the refund" not in page
+    admin_page = text(admin.get(f"/orders/{order_id}", headers=HTML))
+    assert "Retry the refund" in admin_page
+    assert "<code>lost_or_stolen_card</code>" in admin_page
+    listed = text(admin.get("/admin/orders?refund=failed", headers=HTML))
+    assert f"#{order_id}" in listed
+    assert "Retry refund" in listed
+
+    retried = admin.post(
+        f"/admin/orders/{order_id}/refund",
+        data={"csrf_token": token(admin, "/admin/orders"), "back": f"/orders/{order_id}"},
+        headers=HTML,
+    )
+
+    assert retried.status_code == 303
+    admin_page = text(admin.get(f"/orders/{order_id}", headers=HTML))
+    assert f"Order {order_id}: The refund is on its way" in admin_page
+    assert 'data-refund-state="pending"' in admin_page
+    assert "attempt 2" in admin_page
+    audit = text(admin.get(f"/admin/audit?object_type=order&object_id={order_id}", headers=HTML))
+    assert "<code>order.refund_failed</code>" in audit
+    assert "<code>order.refund_pending</code>" in audit

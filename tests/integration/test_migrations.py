@@ -35,3 +35,82 @@ def test_migrations_run_down_to_empty_and_up_again(make_app: object) -> None:
         assert remaining == set()
         upgrade()
     assert _pending_diff(app) == []
+
+
+def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: object) -> None:
+    from sqlalchemy import select
+
+    from stubcollector.models import (
+        SandboxAccount,
+        SandboxPaymentIntent,
+        SandboxRefund,
+        StubPayment,
+        StubRefund,
+        utcnow,
+    )
+    from tests.factories import OrderFactory
+
+    app = make_app()  # type: ignore[operator]
+    with app.app_context():
+        downgrade(revision="s001")
+        try:
+            # As the code before r001 left a refund: on the payment (and the sandbox's PI).
+            order = OrderFactory.create(order_status="refunded")
+            refunded_at = utcnow()
+            db.session.add_all(
+                [
+                    StubPayment(
+                        order_id=order.id,
+                        stripe_account_id="acct_legacy",
+                        payment_intent_id="pi_legacy",
+                        idempotency_key=f"order:{order.id}:payment_intent",
+                        amount_total_cents=2500,
+                        platform_fee_cents=250,
+                        amount_refunded_cents=2500,
+                        payment_status="refunded",
+                        refund_id="re_legacy",
+                        refunded_at=refunded_at,
+                    ),
+                    SandboxAccount(id="acct_legacy"),
+                ]
+            )
+            db.session.flush()
+            db.session.add(
+                SandboxPaymentIntent(
+                    id="pi_legacy",
+                    account_id="acct_legacy",
+                    amount=2500,
+                    application_fee_amount=250,
+                    status="succeeded",
+                    client_secret="pi_legacy_secret",
+                    charge_id="ch_legacy",
+                    amount_refunded=2500,
+                    refund_id="re_legacy",
+                    refunded_at=refunded_at,
+                )
+            )
+            db.session.commit()
+            order_id = order.id
+        finally:
+            db.session.remove()
+            upgrade()
+        refund = db.session.scalars(select(StubRefund)).one()
+        assert (refund.order_id, refund.attempt, refund.idempotency_key) == (
+            order_id,
+            1,
+            f"order:{order_id}:refund",
+        )
+        assert (refund.refund_id, refund.status, refund.amount_cents) == (
+            "re_legacy",
+            "succeeded",
+            2500,
+        )
+        assert refund.settled_at is not None
+        sandbox_refund = db.session.scalars(select(SandboxRefund)).one()
+        assert (sandbox_refund.id, sandbox_refund.payment_intent_id, sandbox_refund.amount) == (
+            "re_legacy",
+            "pi_legacy",
+            2500,
+        )
+        assert sandbox_refund.status == "succeeded"
+        db.session.remove()

@@ -14,9 +14,15 @@ from stubcollector.adapters.payments.sandbox.signing import (
     signature_header,
     verify_signature,
 )
-from stubcollector.domain.statuses import StripeAccountStatus
+from stubcollector.domain.statuses import RefundStatus, StripeAccountStatus
 from stubcollector.services.onboarding import status_for
-from stubcollector.services.webhooks import dispute_facts, payment_facts, refund_facts
+from stubcollector.services.webhooks import (
+    HANDLERS,
+    dispute_facts,
+    payment_facts,
+    refund_facts,
+    refund_update,
+)
 
 SECRET = "whsec_unit"
 FIXTURES = json.loads(
@@ -106,6 +112,7 @@ def test_refund_and_dispute_facts_from_stripe_fixtures() -> None:
         FIXTURES["charge"]["id"],
         100,
     )
+    assert facts.refunds == ()  # the fixture lists none: the total alone proves nothing
     dispute = dict(FIXTURES["dispute"])
     dispute["balance_transactions"] = [{"amount": -1000, "fee": 1500}, {"amount": 1000}]
     d = dispute_facts(dispute)
@@ -143,3 +150,54 @@ def test_account_status_follows_the_provider(
 @pytest.mark.parametrize(("amount", "fee"), [(50, 31), (2500, 103), (999_999, 29_030)])
 def test_sandbox_card_fee_is_stripes_us_pricing(amount: int, fee: int) -> None:
     assert card_processing_fee(amount) == fee
+
+
+def test_refund_update_from_stripes_refund_fixture() -> None:
+    refund = dict(FIXTURES["refund"])
+    update = refund_update(refund)
+    assert (update.refund_id, update.status, update.amount_cents) == (
+        FIXTURES["refund"]["id"],
+        RefundStatus.SUCCEEDED,
+        FIXTURES["refund"]["amount"],
+    )
+    assert (update.charge_id, update.payment_intent_id, update.failure_reason) == (
+        FIXTURES["refund"]["charge"],
+        None,
+        None,
+    )
+    refund.update(status="failed", failure_reason="lost_or_stolen_card", payment_intent="pi_1")
+    failed = refund_update(refund)
+    assert (failed.status, failed.failure_reason, failed.payment_intent_id) == (
+        RefundStatus.FAILED,
+        "lost_or_stolen_card",
+        "pi_1",
+    )
+    refund["status"] = "some_future_status"
+    assert refund_update(refund).status is RefundStatus.PENDING
+
+
+def test_a_charges_listed_refunds_carry_their_own_status() -> None:
+    charge = dict(FIXTURES["charge"])
+    listed = dict(FIXTURES["refund"], status="pending")
+    charge.update(
+        payment_intent="pi_1",
+        amount_refunded=100,
+        refunds={"object": "list", "data": [listed, {"no": "id"}], "has_more": False},
+    )
+    facts = refund_facts(charge)
+    assert [(r.refund_id, r.status, r.payment_intent_id) for r in facts.refunds] == [
+        (FIXTURES["refund"]["id"], RefundStatus.PENDING, "pi_1")
+    ]
+
+
+def test_every_refund_event_stripe_sends_is_handled() -> None:
+    # docs.stripe.com/api/refunds: refund.created/updated/failed for every refund since
+    # 2024-10-28, charge.refund.updated for some payment methods, charge.refunded.
+    for event_type in (
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    ):
+        assert event_type in HANDLERS

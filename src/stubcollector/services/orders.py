@@ -1021,6 +1021,9 @@ def complete_order(user: User, order_id: int, ip_address: str | None = None) -> 
             raise InvalidTransition(
                 f"only a paid order can be completed (this one is {order.order_status})"
             )
+        payment = _payment_of(session, order.id)
+        if payment is not None and payment.payment_status == PaymentStatus.REFUND_PENDING:
+            raise Conflict("this order is being refunded")
         _move(session, order, OrderStatus.COMPLETED, Actor.of(user, ip_address))
         return order_dict(session, order)
 

@@ -104,7 +104,9 @@ def detail(order_id: int) -> ResponseReturnValue:
         poll_status=order["order_status"]
         + (f"/{order['refund_state']}" if order["refund_state"] else ""),
         listing_url=optional_url("marketplace.listing", listing_id=order["listing_id"]),
-        can_confirm=role == "buyer" and order["order_status"] == OrderStatus.PAYMENT_COMPLETED,
+        can_confirm=role == "buyer"
+        and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
+        and order["refund_state"] != "pending",
         can_ask_refund=role == "buyer"
         and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
         and order["payment_status"] == "succeeded"

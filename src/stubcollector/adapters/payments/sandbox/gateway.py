@@ -582,6 +582,12 @@ class SandboxGateway:
         refund.updated_at = now
         if status.is_unsuccessful:
             pi.amount_refunded -= refund.amount
+            taken = unit.session.scalars(
+                select(SandboxBalanceTransaction).where(
+                    SandboxBalanceTransaction.source == refund.id,
+                    SandboxBalanceTransaction.type == "refund",
+                )
+            ).first()
             unit.session.add(
                 SandboxBalanceTransaction(
                     id=objects.new_id("txn"),
@@ -591,7 +597,8 @@ class SandboxGateway:
                     amount=refund.amount,
                     net=refund.amount - self._fee_back(pi, refund.amount),
                     created_at=now,
-                    available_on=now,
+                    # Back where it was taken from (pending funds stay pending).
+                    available_on=max(now, taken.available_on) if taken else now,
                 )
             )
         unit.session.flush()
