@@ -12,7 +12,10 @@ behaves like Stripe where our code depends on it:
   parameters under the same key are an ``idempotency_error``;
 * ``application_fee_amount`` without ``Stripe-Account`` or ``transfer_data`` is refused
   with Stripe's message; cancelling a canceled or succeeded PaymentIntent is a
-  ``payment_intent_unexpected_state`` error.
+  ``payment_intent_unexpected_state`` error;
+* refunds are created with ``refund_status`` (``succeeded`` unless a test says
+  ``pending``, ...), read back with ``GET /v1/refunds/{id}`` on their account, and settled
+  later by ``settle_refund`` (a failed one gives its amount back to the charge).
 
 Faults (``fail_next``) are injected before idempotency handling, like a load balancer or
 network failure, so they are never replayed.
