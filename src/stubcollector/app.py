@@ -52,7 +52,12 @@ def create_app(
         storage=storage or LocalImageStorage(settings.upload_folder),
         reader=reader or build_stub_reader(settings),
         payments=payments
-        or build_payment_gateway(settings, jobs=jobs, webhook_receiver=webhooks.receive),
+        or build_payment_gateway(
+            settings,
+            jobs=jobs,
+            webhook_receiver=webhooks.receive,
+            subscribed_events=webhooks.SUBSCRIBED_EVENT_TYPES,
+        ),
         redis=redis,
     )
     observability.init_app(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from stubcollector.adapters.payments.ports import CardDeclined, CheckoutRequest, PaymentError
 from stubcollector.adapters.payments.sandbox import (
@@ -12,6 +13,10 @@ from stubcollector.adapters.payments.sandbox import (
     CARD_INSUFFICIENT_FUNDS,
     CARD_SUCCESS,
 )
+from stubcollector.extensions import db
+from stubcollector.models import ProviderEvent
+from stubcollector.models.sandbox import SandboxEvent
+from stubcollector.services import webhooks
 from tests.payments_support import sandbox, token_of
 
 
@@ -66,3 +71,21 @@ def test_reusing_a_key_with_other_parameters_says_so(app: Flask) -> None:
     changed = CheckoutRequest(**{**request.__dict__, "amount_cents": 3000})
     with pytest.raises(PaymentError, match="idempotent"):
         gateway.create_checkout(changed)
+
+
+def test_only_subscribed_event_types_are_sent_to_the_webhook_endpoint(app: Flask) -> None:
+    # Stripe sends an endpoint only its enabled event types; the app subscribes the sandbox
+    # to the handled ones, so `payment_intent.created` is recorded but never delivered.
+    gateway = sandbox(app)
+    checkout = gateway.create_checkout(_request(_ready_account(app, 4), 4))
+    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS)
+
+    sent = dict(
+        db.session.execute(select(SandboxEvent.type, SandboxEvent.delivered_at.is_not(None))).all()
+    )
+    received = set(db.session.scalars(select(ProviderEvent.event_type)))
+    assert sent["payment_intent.created"] is False
+    assert sent["payment_intent.succeeded"] is True
+    assert "payment_intent.created" not in received
+    assert "payment_intent.succeeded" in received
+    assert "payment_intent.created" not in webhooks.SUBSCRIBED_EVENT_TYPES
