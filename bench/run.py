@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="healthz,readyz,profile,browse,search,webhooks,checkout,reading",
+        default="healthz,readyz,profile,browse,search,webhooks,checkout,checkout_rate,reading",
         help="comma-separated, from: " + ", ".join(SCENARIOS),
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument(
         "--webhook-rate", type=float, default=200.0, help="events per second (webhooks)"
+    )
+    parser.add_argument(
+        "--checkout-rate",
+        type=float,
+        default=50.0,
+        help="checkouts per second (checkout_rate)",
     )
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -248,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         use_wrk=use_wrk,
         work_dir=out_dir,
         webhook_rate=args.webhook_rate,
+        checkout_rate=args.checkout_rate,
     )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(
