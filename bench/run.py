@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the RQ workers (they share the cores with the web processes)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
         "--client",
@@ -234,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn_workers": args.web_workers,
             "threads_per_worker": args.threads,
             "worker_class": "gthread",
-            "jobs": f"RQ, {args.rq_workers} workers" if args.redis_url else "in-process",
+            "jobs": (
+                f"RQ, {args.rq_workers} workers at niceness +{args.worker_nice}"
+                if args.redis_url
+                else "in-process"
+            ),
         },
         "client": {
             "concurrency": args.concurrency,
@@ -271,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             flask = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
             workers = [
                 subprocess.Popen(
-                    [*flask, "jobs", "worker"],
+                    [*flask, "jobs", "worker", "--nice", str(args.worker_nice)],
                     cwd=ROOT,
                     env=env,
                     stdout=log_file,
