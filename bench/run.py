@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="healthz,readyz,profile,browse,search,webhooks,checkout,reading",
+        default="healthz,readyz,profile,browse,search,webhooks,checkout,checkout_rate,reading",
         help="comma-separated, from: " + ", ".join(SCENARIOS),
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument(
         "--webhook-rate", type=float, default=200.0, help="events per second (webhooks)"
+    )
+    parser.add_argument(
+        "--checkout-rate",
+        type=float,
+        default=50.0,
+        help="checkouts per second (checkout_rate)",
     )
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -75,6 +81,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the RQ workers (they share the cores with the web processes)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
         "--client",
@@ -228,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn_workers": args.web_workers,
             "threads_per_worker": args.threads,
             "worker_class": "gthread",
-            "jobs": f"RQ, {args.rq_workers} workers" if args.redis_url else "in-process",
+            "jobs": (
+                f"RQ, {args.rq_workers} workers at niceness +{args.worker_nice}"
+                if args.redis_url
+                else "in-process"
+            ),
         },
         "client": {
             "concurrency": args.concurrency,
@@ -248,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         use_wrk=use_wrk,
         work_dir=out_dir,
         webhook_rate=args.webhook_rate,
+        checkout_rate=args.checkout_rate,
     )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(
@@ -264,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             flask = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
             workers = [
                 subprocess.Popen(
-                    [*flask, "jobs", "worker"],
+                    [*flask, "jobs", "worker", "--nice", str(args.worker_nice)],
                     cwd=ROOT,
                     env=env,
                     stdout=log_file,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import Flask
 from redis import Redis
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,6 +20,7 @@ from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.adapters.storage import ImageStorage, LocalImageStorage
 from stubcollector.config import Settings
 from stubcollector.container import EXTENSION_KEY, Container
+from stubcollector.database import enable_sqlite_pragmas, engine_options, ping_idle_connections
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
 from stubcollector.observability import web as observability
 from stubcollector.observability.logs import configure_logging
@@ -52,7 +52,12 @@ def create_app(
         storage=storage or LocalImageStorage(settings.upload_folder),
         reader=reader or build_stub_reader(settings),
         payments=payments
-        or build_payment_gateway(settings, jobs=jobs, webhook_receiver=webhooks.receive),
+        or build_payment_gateway(
+            settings,
+            jobs=jobs,
+            webhook_receiver=webhooks.receive,
+            subscribed_events=webhooks.SUBSCRIBED_EVENT_TYPES,
+        ),
         redis=redis,
     )
     observability.init_app(app)
@@ -128,7 +133,7 @@ def configure(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         TESTING=settings.is_testing,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -146,21 +151,6 @@ def configure(app: Flask, settings: Settings) -> None:
     )
 
 
-def _engine_options(url: str) -> dict[str, object]:
-    if url.startswith("sqlite"):
-        # Several request threads share the file; wait for the write lock instead of failing.
-        return {"connect_args": {"timeout": 30}}
-    # pre_ping replaces connections that died while the database restarted, so the app
-    # recovers without a restart; connect_timeout keeps requests from hanging on a dead host.
-    return {
-        "pool_pre_ping": True,
-        "pool_size": 10,
-        "max_overflow": 10,
-        "pool_timeout": 10,
-        "connect_args": {"connect_timeout": 5},
-    }
-
-
 def register_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
@@ -176,24 +166,13 @@ def register_extensions(app: Flask, settings: Settings) -> None:
         allow_headers=["Content-Type", "X-Requested-With"],
         methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
     )
+    with app.app_context():
+        engine: Engine = db.engine
     if settings.database_url.startswith("sqlite"):
-        _enable_sqlite_foreign_keys(app)
+        enable_sqlite_pragmas(engine)
+    else:
+        ping_idle_connections(engine)
 
 
 def _migrations_dir() -> Path:
     return Path(__file__).resolve().parent / "migrations"
-
-
-def _enable_sqlite_foreign_keys(app: Flask) -> None:
-    with app.app_context():
-        engine: Engine = db.engine
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: object, _record: object) -> None:
-        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        # SQLite ignores foreign keys unless asked, per connection; WAL lets readers
-        # proceed while one writer commits.
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()

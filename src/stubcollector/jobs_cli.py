@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from types import FrameType
 
@@ -39,10 +40,22 @@ def _redis_queue() -> redis_jobs.RedisJobQueue:
     help="Serve this worker's job metrics for Prometheus on this port (env JOB_METRICS_PORT).",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
-def worker(burst: bool, metrics_port: int | None, metrics_host: str) -> None:
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=0,
+    envvar="JOB_WORKER_NICE",
+    show_default=True,
+    help="Lower this worker's CPU priority by N (env JOB_WORKER_NICE): on a host shared "
+    "with web processes, background work then yields the CPU to requests.",
+)
+def worker(burst: bool, metrics_port: int | None, metrics_host: str, niceness: int) -> None:
     """Run jobs from the Redis queue (SIGTERM: finish the current job, then stop)."""
     queue = _redis_queue()
-    click.echo(f"worker on queue {queue.name!r}", err=True)
+    if niceness:
+        os.nice(niceness)
+    click.echo(f"worker on queue {queue.name!r} (niceness +{niceness})", err=True)
     if metrics_port is not None:
         # Job counters live in this process; web processes only see the queue in Redis.
         start_http_server(metrics_port, metrics_host)

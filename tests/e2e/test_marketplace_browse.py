@@ -298,6 +298,17 @@ class TestPagesAndQueries:
         last = client.get(URL, query_string={"per_page": 2, "page": 3})
         assert (last.json["total"], last.json["has_next"]) == (6, False)
 
+    def test_every_sort_of_the_same_filters_shares_one_count(
+        self, app: Flask, client: FlaskClient
+    ) -> None:
+        for minute in range(5):
+            listing(age_minutes=minute)
+        with counting_queries(app) as statements:
+            for sort in ("newest", "price_asc", "price_desc", "event_date"):
+                page = client.get(URL, query_string={"per_page": 2, "sort": sort})
+                assert page.json["total"] == 5
+        assert sum("count(" in s.lower() for s in statements) == 1
+
     def test_counting_every_time_when_the_cache_is_off(self, make_app: Any, app: Flask) -> None:
         uncached = make_app(marketplace_total_cache_seconds=0)
         with uncached.app_context():

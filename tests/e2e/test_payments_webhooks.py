@@ -311,7 +311,7 @@ def test_a_failing_event_is_kept_visible_and_processed_by_reconciliation(
     assert row.processing_status == "failed"
     assert "UnknownPayment" in (row.last_error or "")
 
-    checkout._store_payment(prepared.order_id, made)
+    checkout._store_payment(prepared, made)
     report = reconcile.reconcile()
 
     assert report.events_retried.get("processed", 0) >= 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 from stubcollector.adapters.jobs import job, periodic
@@ -29,7 +30,7 @@ def report(key: str, **values: object) -> None:
 @job("tests.record")
 def record(key: str, value: str) -> None:
     log.info("recording %s", value)
-    report(key, value=value, request_id=current_request_id())
+    report(key, value=value, request_id=current_request_id(), niceness=os.nice(0))
 
 
 @job("tests.flaky")

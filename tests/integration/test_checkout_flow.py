@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from stubcollector.adapters.payments.ports import (
+    CheckoutRequest,
     CheckoutStatus,
     PaymentError,
     PaymentProviderUnavailable,
@@ -105,6 +107,35 @@ def test_many_buyers_check_out_one_listing_at_once_exactly_one_proceeds(app: Fla
     assert db.session.scalar(select(func.count()).select_from(StubPayment)) == 1
     assert db.session.scalar(select(func.count()).select_from(SandboxPaymentIntent)) == 1
     assert _listing(listing_id).reserved_by_user_id == winner
+
+
+def test_a_repeated_checkout_racing_the_first_stores_one_payment(app: Flask) -> None:
+    # Two calls of one buyer can both see "no payment yet"; the provider's idempotency key
+    # gives both the same PaymentIntent and the second insert meets the unique order_id.
+    listing = listing_of(sandbox_seller())
+    buyer = UserFactory.create()
+    first = checkout.create_payment_intent(buyer, listing.id)
+    repeat = checkout._reserve_and_create_order(buyer, listing.id, None)
+    assert repeat.payment_exists
+    made = sandbox().create_checkout(
+        CheckoutRequest(
+            order_id=repeat.order_id,
+            account_id=repeat.account_id,
+            amount_cents=repeat.split.total_cents,
+            application_fee_cents=repeat.split.platform_fee_cents,
+            idempotency_key=checkout.payment_intent_key(repeat.order_id),
+            description=repeat.description,
+            metadata=repeat.metadata,
+        )
+    )
+
+    checkout._store_payment(dataclasses.replace(repeat, payment_exists=False), made)
+
+    payments = db.session.scalars(
+        select(StubPayment).where(StubPayment.order_id == first["order_id"])
+    ).all()
+    assert [p.payment_intent_id for p in payments] == [first["payment_intent_id"]]
+    assert made.payment_intent_id == first["payment_intent_id"]
 
 
 def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:

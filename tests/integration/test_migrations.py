@@ -52,7 +52,7 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():
-        downgrade(revision="s001")
+        downgrade(revision="c001")
         try:
             # As the code before r001 left a refund: on the payment (and the sandbox's PI).
             order = OrderFactory.create(order_status="refunded")

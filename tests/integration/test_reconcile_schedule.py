@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from stubcollector.adapters.jobs import periodic_jobs, registered_job
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
 from stubcollector.container import container
 from stubcollector.extensions import db
-from stubcollector.models import ProviderEvent, StubOrder, User, utcnow
+from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import checkout, reconcile, webhooks
 from tests.factories import UserFactory
 from tests.payments_support import listing_of, sandbox, sandbox_seller
@@ -63,11 +63,45 @@ def test_the_scheduled_run_recovers_a_missed_payment(
     app: Flask, seller: User, endpoint_down: None
 ) -> None:
     result = _paid_while_endpoint_down(seller)
-    assert _order_status(int(str(result["order_id"]))) == "pending"
+    order_id = int(str(result["order_id"]))
+    assert _order_status(order_id) == "pending"
 
+    # The scheduled run leaves an order alone while its events may still be on their way.
     container().jobs.enqueue("payments.reconcile")  # what the scheduler does; eager in tests
+    assert _order_status(order_id) == "pending"
 
-    assert _order_status(int(str(result["order_id"]))) == "payment_completed"
+    _age_orders(reconcile.RECHECK_QUIET + timedelta(seconds=1))
+    container().jobs.enqueue("payments.reconcile")
+
+    assert _order_status(order_id) == "payment_completed"
+
+
+def _age_orders(by: timedelta) -> None:
+    db.session.execute(update(StubOrder).values(updated_at=utcnow() - by))
+    db.session.commit()
+
+
+def test_the_scheduled_run_re_reads_a_bounded_batch_taking_turns(
+    app: Flask, seller: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Buyers who opened checkout and walked away: nothing to recover, and however many
+    # there are, each run re-reads only a few of them from the provider.
+    for _ in range(3):
+        checkout.create_payment_intent(UserFactory.create(), listing_of(seller).id)
+    monkeypatch.setattr(reconcile, "RECHECK_BATCH", 2)
+    assert reconcile.reconcile(backoff=True).payments_checked == 0  # not quiet yet
+
+    _age_orders(reconcile.RECHECK_QUIET + timedelta(seconds=1))
+    first = reconcile.reconcile(backoff=True)
+    second = reconcile.reconcile(backoff=True)
+    third = reconcile.reconcile(backoff=True)
+
+    assert (first.payments_checked, second.payments_checked, third.payments_checked) == (2, 1, 0)
+    checked = db.session.scalars(select(StubPayment.provider_checked_at)).all()
+    assert len(checked) == 3
+    assert all(checked)
+    # An operator's run re-reads all of them at once.
+    assert reconcile.reconcile().payments_checked == 3
 
 
 def test_sandbox_lists_a_connected_accounts_events_only_under_that_account(

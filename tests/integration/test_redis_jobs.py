@@ -81,6 +81,9 @@ def worker_metrics_port() -> int:
     return free_port()
 
 
+WORKER_NICENESS = 5
+
+
 @pytest.fixture(scope="module")
 def worker_log(
     tmp_path_factory: pytest.TempPathFactory,
@@ -95,6 +98,7 @@ def worker_log(
         **os.environ,
         **_env(tmp, redis_url, queue_name, LOG_FORMAT="json", LOG_LEVEL="INFO"),
         "JOB_METRICS_PORT": str(worker_metrics_port),
+        "JOB_WORKER_NICE": str(WORKER_NICENESS),
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")]),
     }
     with log_path.open("wb") as log_file:
@@ -175,6 +179,8 @@ def test_a_job_runs_in_the_worker_with_the_request_id_in_its_logs(
 
     wait_until(lambda: redis.llen(key) == 1, what="the worker to run tests.record")
     assert _reports(redis, key)[0]["request_id"] == request_id
+    # JOB_WORKER_NICE: the worker runs at a lower CPU priority than whoever started it.
+    assert _reports(redis, key)[0]["niceness"] == min(19, os.nice(0) + WORKER_NICENESS)
 
     def job_logged() -> bool:
         return any(

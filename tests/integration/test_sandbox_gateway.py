@@ -21,7 +21,8 @@ from stubcollector.adapters.payments.sandbox import (
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
-from stubcollector.models import SandboxEvent
+from stubcollector.models import ProviderEvent, SandboxEvent
+from stubcollector.services import webhooks
 from tests.payments_support import sandbox, token_of
 
 
@@ -174,3 +175,21 @@ def test_the_dashboard_decides_a_pending_refund(app: Flask) -> None:
     assert decided.status_code == 303
     assert gateway.retrieve_refund(account, refund.refund_id).status is RefundStatus.SUCCEEDED
     assert "Refund fails" not in client.get(f"/sandbox/dashboard/{token}").get_data(as_text=True)
+
+
+def test_only_subscribed_event_types_are_sent_to_the_webhook_endpoint(app: Flask) -> None:
+    # Stripe sends an endpoint only its enabled event types; the app subscribes the sandbox
+    # to the handled ones, so `payment_intent.created` is recorded but never delivered.
+    gateway = sandbox(app)
+    checkout = gateway.create_checkout(_request(_ready_account(app, 4), 4))
+    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS)
+
+    sent = dict(
+        db.session.execute(select(SandboxEvent.type, SandboxEvent.delivered_at.is_not(None))).all()
+    )
+    received = set(db.session.scalars(select(ProviderEvent.event_type)))
+    assert sent["payment_intent.created"] is False
+    assert sent["payment_intent.succeeded"] is True
+    assert "payment_intent.created" not in received
+    assert "payment_intent.succeeded" in received
+    assert "payment_intent.created" not in webhooks.SUBSCRIBED_EVENT_TYPES

@@ -139,6 +139,8 @@ class StubPayment(TimestampMixin, Base):
 
     processed_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
+    # When reconciliation last re-read this PaymentIntent from the provider (it takes turns).
+    provider_checked_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<StubPayment {self.payment_intent_id} {self.payment_status}>"

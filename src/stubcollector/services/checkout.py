@@ -16,6 +16,7 @@ PaymentIntent. Amounts always come from the listing on the server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,7 +87,7 @@ def create_payment_intent(
         if not prepared.payment_exists:
             _abandon(prepared.order_id, buyer, exc)
         raise
-    _store_payment(prepared.order_id, checkout)
+    _store_payment(prepared, checkout)
     return _response(prepared, checkout)
 
 
@@ -94,15 +95,19 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
     config = settings()
     try:
         with transaction() as session:
-            listing = session.get(StubListing, listing_id)
-            if listing is None:
+            found = session.execute(
+                select(StubListing, User)
+                .join(User, User.id == StubListing.seller_id)
+                .where(StubListing.id == listing_id)
+                .execution_options(populate_existing=True)
+            ).first()
+            if found is None:
                 raise NotFound("listing not found")
-            seller = session.get(User, listing.seller_id)
-            assert seller is not None
+            listing, seller = found._tuple()
             if listing.seller_id != buyer.id and not seller.can_accept_payments:
                 raise Conflict("the seller cannot take payments at the moment")
-            reservation = reservations.reserve(
-                session, listing_id, buyer.id, minutes=config.reservation_minutes
+            reservation = reservations.reserve_listing(
+                session, listing, buyer.id, minutes=config.reservation_minutes
             )
             assert seller.stripe_account_id is not None
             cancelled: tuple[int, ...] = ()
@@ -114,17 +119,23 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
                     now=utcnow(),
                     reason=reservations.EXPIRY_REASON,
                 )
+            # This buyer's earlier orders for the listing: the one a repeated call returns,
+            # and declined ones a new attempt replaces (one query for both).
+            earlier = session.scalars(
+                select(StubOrder).where(
+                    StubOrder.stub_listing_id == listing_id,
+                    StubOrder.buyer_id == buyer.id,
+                    StubOrder.order_status.in_(
+                        [s.value for s in OPEN_ORDER_STATUSES] + [OrderStatus.PAYMENT_FAILED.value]
+                    ),
+                )
+            ).all()
             order = None
             if reservation.already_held:
-                order = session.scalars(
-                    select(StubOrder).where(
-                        StubOrder.stub_listing_id == listing_id,
-                        StubOrder.buyer_id == buyer.id,
-                        StubOrder.order_status.in_([s.value for s in OPEN_ORDER_STATUSES]),
-                    )
-                ).first()
+                order = next((o for o in earlier if o.order_status in OPEN_ORDER_STATUSES), None)
+            created = order is None
             if order is None:
-                cancelled += _supersede_failed_orders(session, listing_id, buyer.id)
+                cancelled += _supersede_failed_orders(session, earlier)
                 split = FeeSplit.for_total(listing.asking_price_cents, config.stripe_platform_fee)
                 order = StubOrder(
                     buyer_id=buyer.id,
@@ -164,9 +175,8 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
                 },
                 reserved_until=reservation.reserved_until,
                 cancelled_order_ids=cancelled,
-                payment_exists=session.scalar(
-                    select(StubPayment.id).where(StubPayment.order_id == order.id)
-                )
+                payment_exists=not created
+                and session.scalar(select(StubPayment.id).where(StubPayment.order_id == order.id))
                 is not None,
             )
     except IntegrityError:
@@ -175,15 +185,9 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
         raise Conflict("another buyer is already paying for this listing") from None
 
 
-def _supersede_failed_orders(session: Session, listing_id: int, buyer_id: int) -> tuple[int, ...]:
+def _supersede_failed_orders(session: Session, earlier: Sequence[StubOrder]) -> tuple[int, ...]:
     """A buyer trying again after a decline starts a new order; the old one is closed."""
-    stale = session.scalars(
-        select(StubOrder).where(
-            StubOrder.stub_listing_id == listing_id,
-            StubOrder.buyer_id == buyer_id,
-            StubOrder.order_status == OrderStatus.PAYMENT_FAILED.value,
-        )
-    ).all()
+    stale = [order for order in earlier if order.order_status == OrderStatus.PAYMENT_FAILED]
     for order in stale:
         _move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
     return tuple(order.id for order in stale)
@@ -207,28 +211,37 @@ def _abandon(order_id: int, buyer: User, error: DomainError) -> None:
         )
 
 
-def _store_payment(order_id: int, checkout: Checkout) -> None:
-    with transaction() as session:
-        payment = session.scalars(
-            select(StubPayment).where(StubPayment.order_id == order_id)
-        ).first()
-        if payment is None:
-            order = session.get(StubOrder, order_id)
-            assert order is not None
-            session.add(
-                StubPayment(
-                    order_id=order_id,
-                    stripe_account_id=checkout.account_id,
-                    payment_intent_id=checkout.payment_intent_id,
-                    client_secret=checkout.client_secret,
-                    idempotency_key=payment_intent_key(order_id),
-                    amount_total_cents=order.total_amount_cents,
-                    platform_fee_cents=order.platform_fee_cents,
-                    payment_status=PaymentStatus.REQUIRES_PAYMENT_METHOD.value,
+def _store_payment(prepared: _Prepared, checkout: Checkout) -> None:
+    order_id = prepared.order_id
+    try:
+        with transaction() as session:
+            if not prepared.payment_exists:
+                # The first PaymentIntent of a new order: nothing to read first.
+                session.add(
+                    StubPayment(
+                        order_id=order_id,
+                        stripe_account_id=checkout.account_id,
+                        payment_intent_id=checkout.payment_intent_id,
+                        client_secret=checkout.client_secret,
+                        idempotency_key=payment_intent_key(order_id),
+                        amount_total_cents=prepared.split.total_cents,
+                        platform_fee_cents=prepared.split.platform_fee_cents,
+                        payment_status=PaymentStatus.REQUIRES_PAYMENT_METHOD.value,
+                    )
                 )
-            )
-        elif payment.client_secret is None:
-            payment.client_secret = checkout.client_secret
+                return
+            _remember_client_secret(session, order_id, checkout)
+    except IntegrityError:
+        # A concurrent repeat of the same checkout stored it first; the idempotency key
+        # made both calls get the same PaymentIntent, so only the secret may be missing.
+        with transaction() as session:
+            _remember_client_secret(session, order_id, checkout)
+
+
+def _remember_client_secret(session: Session, order_id: int, checkout: Checkout) -> None:
+    payment = session.scalars(select(StubPayment).where(StubPayment.order_id == order_id)).first()
+    if payment is not None and payment.client_secret is None:
+        payment.client_secret = checkout.client_secret
 
 
 def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:

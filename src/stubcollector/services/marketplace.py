@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -611,7 +611,8 @@ def browse(
     del rows[per_page:]
     # Rows before this page, as far as page numbers tell.
     offset = (page - 1) * per_page
-    key = (db.engine.url, filters)
+    # The count does not depend on the order: all sorts of one filter share a total.
+    key = (db.engine.url, replace(filters, sort=""))
     # Listings this page proves exist (an empty page past the end proves nothing).
     seen = offset + len(rows) if rows else 0
     if not has_next and (rows or page == 1):

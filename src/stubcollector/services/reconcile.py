@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, or_, select, update
 
 from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
@@ -40,6 +40,19 @@ STUCK_ORDER_STATUSES = (
 UNDELIVERED_WINDOW = timedelta(days=3)
 RECONCILE_EVERY_SECONDS = 300
 
+# Re-reading stuck payments from the provider, bounded so that the periodic run stays a
+# trickle of API calls however many buyers are mid-checkout (Stripe's rate limits are per
+# account and shared with checkout itself):
+# - an order is only re-read once it has been quiet this long (webhooks arrive within
+#   seconds; a pending order is usually a buyer still typing their card number);
+RECHECK_QUIET = timedelta(minutes=5)
+# - a payment re-read less than this long ago waits its turn;
+RECHECK_INTERVAL = timedelta(minutes=30)
+# - orders stuck for longer than this are left alone (a declined payment nobody retried);
+RECHECK_HORIZON = UNDELIVERED_WINDOW
+# - at most this many per run, least recently checked first.
+RECHECK_BATCH = 100
+
 
 @dataclass
 class ReconcileReport:
@@ -54,12 +67,18 @@ class ReconcileReport:
 
 
 def reconcile(*, backoff: bool = False) -> ReconcileReport:
-    """One pass. ``backoff``: retry a failed event only once its attempt counter's delay has
-    passed (the periodic job); without it every failed event is retried now (an operator)."""
+    """One pass.
+
+    ``backoff`` (the periodic job): retry a failed event only once its attempt counter's
+    delay has passed, and re-read only stuck payments that are due (``RECHECK_*``). Without
+    it (an operator's ``flask payments reconcile``) every failed event is retried and every
+    stuck payment within the horizon is re-read now.
+    """
     report = ReconcileReport()
-    _recover_undelivered(report)
+    due = _payments_to_recheck(utcnow(), periodic=backoff)
+    _recover_undelivered(report, sorted({account_id for _o, account_id, _p, _s in due}))
     report.events_retried = webhooks.retry_failed(backoff=backoff)
-    _recheck_payments(report)
+    _recheck_payments(report, due)
     _settle_pending_refunds(report)
     return report
 
@@ -73,27 +92,56 @@ def reconcile_periodically() -> dict[str, Any]:
     return asdict(report)
 
 
-def _accounts_to_search() -> list[str]:
-    """Connected accounts whose events may matter: those with orders waiting on a payment
-    or refund. Direct-charge events live on the seller's account, not the platform's."""
+def _payments_to_recheck(now: datetime, *, periodic: bool) -> list[Row[tuple[int, str, str, str]]]:
+    """(order id, account, PaymentIntent, order status) of the stuck payments to re-read."""
+    conditions = [
+        StubOrder.order_status.in_([s.value for s in STUCK_ORDER_STATUSES]),
+        StubOrder.created_at >= now - RECHECK_HORIZON,
+    ]
+    if periodic:
+        conditions += [
+            StubOrder.updated_at <= now - RECHECK_QUIET,
+            or_(
+                StubPayment.provider_checked_at.is_(None),
+                StubPayment.provider_checked_at <= now - RECHECK_INTERVAL,
+            ),
+        ]
     with transaction() as session:
-        found = session.scalars(
-            select(StubPayment.stripe_account_id)
-            .join(StubOrder, StubOrder.id == StubPayment.order_id)
-            .where(
-                StubOrder.order_status.in_([s.value for s in STUCK_ORDER_STATUSES])
-                | (StubPayment.payment_status == PaymentStatus.REFUND_PENDING.value)
+        return list(
+            session.execute(
+                select(
+                    StubPayment.order_id,
+                    StubPayment.stripe_account_id,
+                    StubPayment.payment_intent_id,
+                    StubOrder.order_status,
+                )
+                .join(StubOrder, StubOrder.id == StubPayment.order_id)
+                .where(*conditions)
+                .order_by(StubPayment.provider_checked_at.asc().nulls_first(), StubOrder.id)
+                .limit(RECHECK_BATCH if periodic else None)
+            ).all()
+        )
+
+
+def _accounts_with_pending_refunds() -> list[str]:
+    with transaction() as session:
+        return list(
+            session.scalars(
+                select(StubPayment.stripe_account_id)
+                .where(StubPayment.payment_status == PaymentStatus.REFUND_PENDING.value)
+                .distinct()
             )
-            .distinct()
-        ).all()
-    return sorted(found)
+        )
 
 
-def _recover_undelivered(report: ReconcileReport) -> None:
+def _recover_undelivered(report: ReconcileReport, accounts: list[str]) -> None:
+    """List the events the provider could not deliver: the platform's own (accounts,
+    payouts), then those of the sellers' accounts whose payments are being re-read or
+    refunded — direct-charge events live on the seller's account, not the platform's."""
     since = utcnow() - UNDELIVERED_WINDOW
     types = tuple(webhooks.HANDLERS)
-    # None: the platform's own events (accounts, payouts); then each seller's account.
-    for account_id in [None, *_accounts_to_search()]:
+    searched = sorted(set(accounts) | set(_accounts_with_pending_refunds()))
+    for account_id in [None, *searched]:
         try:
             missed = gateway().undelivered_events(since=since, types=types, account_id=account_id)
         except (PaymentError, PaymentProviderUnavailable) as exc:
@@ -106,18 +154,7 @@ def _recover_undelivered(report: ReconcileReport) -> None:
                 report.events_recovered += 1
 
 
-def _recheck_payments(report: ReconcileReport) -> None:
-    with transaction() as session:
-        stuck = session.execute(
-            select(
-                StubPayment.order_id,
-                StubPayment.stripe_account_id,
-                StubPayment.payment_intent_id,
-                StubOrder.order_status,
-            )
-            .join(StubOrder, StubOrder.id == StubPayment.order_id)
-            .where(StubOrder.order_status.in_([s.value for s in STUCK_ORDER_STATUSES]))
-        ).all()
+def _recheck_payments(report: ReconcileReport, stuck: list[Row[tuple[int, str, str, str]]]) -> None:
     for order_id, account_id, pi_id, before in stuck:
         report.payments_checked += 1
         try:
@@ -143,10 +180,21 @@ def _recheck_payments(report: ReconcileReport) -> None:
         except DomainError as exc:
             report.errors.append(f"order {order_id}: {exc.message}")
             continue
+        finally:
+            _mark_checked(order_id)
         with transaction() as session:
             after = session.get(StubOrder, order_id, populate_existing=True)
             if after is not None and after.order_status != before:
                 report.payments_changed += 1
+
+
+def _mark_checked(order_id: int) -> None:
+    with transaction() as session:
+        session.execute(
+            update(StubPayment)
+            .where(StubPayment.order_id == order_id)
+            .values(provider_checked_at=utcnow())
+        )
 
 
 def _settle_pending_refunds(report: ReconcileReport) -> None:

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied
@@ -64,10 +65,27 @@ def reserve(
     now: datetime | None = None,
 ) -> Reservation:
     """Hold ``listing_id`` for ``buyer_id`` for ``minutes``; ``Conflict`` if someone else has it."""
-    now = now or utcnow()
     listing = session.get(StubListing, listing_id, populate_existing=True)
     if listing is None:
         raise NotFound("listing not found")
+    return reserve_listing(session, listing, buyer_id, minutes=minutes, now=now)
+
+
+def reserve_listing(
+    session: Session,
+    listing: StubListing,
+    buyer_id: int,
+    *,
+    minutes: int,
+    now: datetime | None = None,
+) -> Reservation:
+    """:func:`reserve` for a listing the caller has just read in this transaction.
+
+    The compare-and-swap checks the row against exactly what ``listing`` holds, so a stale
+    object can only make the swap miss (``Conflict``), never double-book.
+    """
+    now = now or utcnow()
+    listing_id = listing.id
     if listing.seller_id == buyer_id:
         raise PermissionDenied("you cannot buy your own listing")
     status = ListingStatus(listing.status)
@@ -100,7 +118,15 @@ def reserve(
     )
     if swapped.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("another buyer reserved this listing a moment ago")
-    session.expire(listing)
+    # The row now holds exactly what the UPDATE wrote: keep the object in step without
+    # reading it back.
+    for column, value in (
+        ("status", ListingStatus.PAYMENT_PENDING.value),
+        ("reserved_by_user_id", buyer_id),
+        ("reserved_until", until),
+        ("updated_at", now),
+    ):
+        set_committed_value(listing, column, value)
     audit.record(
         session,
         action="listing.reserved",

@@ -358,6 +358,13 @@ HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
 }
 
 
+# The event types the two Stripe endpoints are subscribed to (docs/DEPLOYMENT.md lists
+# them for the dashboard). Stripe sends an endpoint only its enabled types, and so does
+# the sandbox: a `payment_intent.created` after every checkout would cost an inbox write
+# and a job for nothing.
+SUBSCRIBED_EVENT_TYPES: frozenset[str] = frozenset(HANDLERS)
+
+
 def _as_event(row: ProviderEvent) -> WebhookEvent:
     data = row.payload.get("data")
     data_object = data.get("object") if isinstance(data, Mapping) else None

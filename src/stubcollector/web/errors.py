@@ -118,8 +118,8 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     # A dependency that stopped answering is an outage, not a bug: 503 with the envelope and
-    # Retry-After. Nothing needs restarting: the pool replaces dead connections (pre_ping)
-    # and the Redis client reconnects on its next command.
+    # Retry-After. Nothing needs restarting: the pool replaces dead connections (see
+    # stubcollector.database) and the Redis client reconnects on its next command.
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(DisconnectionError)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from stubcollector.adapters.jobs import JobQueue
 from stubcollector.adapters.payments.ports import PaymentGateway, WebhookEndpoint
@@ -15,17 +15,24 @@ WebhookReceiver = Callable[[WebhookEndpoint, bytes, str], object]
 
 
 def build_payment_gateway(
-    settings: Settings, *, jobs: JobQueue, webhook_receiver: WebhookReceiver | None = None
+    settings: Settings,
+    *,
+    jobs: JobQueue,
+    webhook_receiver: WebhookReceiver | None = None,
+    subscribed_events: Collection[str] | None = None,
 ) -> PaymentGateway:
     """The one place that picks the payment backend (``PAYMENTS_BACKEND``).
 
     The sandbox delivers its signed events to ``webhook_receiver``: the same ingestion
-    function the webhook endpoints call, so verification and handlers are shared.
+    function the webhook endpoints call, so verification and handlers are shared. Like a
+    Stripe endpoint, it sends only the ``subscribed_events`` types (all when None).
     """
     if settings.payments_backend == "sandbox":
         from stubcollector.adapters.payments.sandbox import SandboxGateway
 
-        return SandboxGateway(settings, jobs=jobs, receiver=webhook_receiver)
+        return SandboxGateway(
+            settings, jobs=jobs, receiver=webhook_receiver, subscribed_events=subscribed_events
+        )
     if settings.payments_backend == "stripe":
         from stubcollector.adapters.payments.stripe_gateway import build_stripe_gateway
 

@@ -1,7 +1,7 @@
 """refund attempts and their provider status
 
 Revision ID: r001
-Revises: s001
+Revises: c001
 Create Date: 2026-11-22 02:43:30.239819
 
 A refund is no longer "done" when the provider's create call returns: Stripe may answer
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "r001"
-down_revision = "s001"
+down_revision = "c001"
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -126,11 +126,19 @@ class SandboxGateway:
     livemode = False  # a test-mode provider, whatever the configuration
 
     def __init__(
-        self, settings: Settings, *, jobs: JobQueue, receiver: WebhookReceiver | None = None
+        self,
+        settings: Settings,
+        *,
+        jobs: JobQueue,
+        receiver: WebhookReceiver | None = None,
+        subscribed_events: Collection[str] | None = None,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
         self._receiver = receiver
+        # Like a Stripe webhook endpoint's enabled events: other events are recorded (and
+        # listed by the events API) but never sent. None: send every event.
+        self._subscribed = None if subscribed_events is None else frozenset(subscribed_events)
         self._base_url = settings.public_base_url.rstrip("/")
 
     def connect_receiver(self, receiver: WebhookReceiver) -> None:
@@ -177,7 +185,8 @@ class SandboxGateway:
                 id=event_id, type=event_type, account_id=account, payload=payload, created_at=now
             )
         )
-        unit.events.append(event_id)
+        if self._subscribed is None or event_type in self._subscribed:
+            unit.events.append(event_id)
 
     def _replay(self, scope: str, key: str, fingerprint: str) -> dict[str, Any] | None:
         with Session(db.engine) as session:
