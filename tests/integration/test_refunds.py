@@ -436,3 +436,28 @@ def test_receipt_cannot_be_confirmed_while_the_order_is_being_refunded(app: Flas
     with pytest.raises(Conflict, match="being refunded"):
         orders.complete_order(sale.buyer, sale.order_id)
     assert sale.state()[0] == "payment_completed"
+
+
+def test_the_scheduled_run_re_reads_quiet_pending_refunds_in_turns(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sales = [Sale(CARD_REFUND_PENDING) for _ in range(3)]
+    for sale in sales:
+        orders.request_refund(sale.buyer, sale.order_id)
+    monkeypatch.setattr(reconcile, "RECHECK_BATCH", 2)
+    # Just changed: its events may still be on their way.
+    assert reconcile.reconcile(backoff=True).refunds_checked == 0
+
+    with db.session.begin():
+        db.session.execute(
+            update(StubRefund).values(
+                updated_at=utcnow() - reconcile.RECHECK_QUIET - timedelta(seconds=1)
+            )
+        )
+    runs = [reconcile.reconcile(backoff=True) for _ in range(3)]
+
+    assert [run.refunds_checked for run in runs] == [2, 1, 0]
+    assert all(db.session.scalars(select(StubRefund.provider_checked_at)).all())
+    assert all(sale.view()["refund_state"] == "pending" for sale in sales)
+    # An operator's run re-reads all of them at once.
+    assert reconcile.reconcile().refunds_checked == 3

@@ -207,6 +207,8 @@ class StubRefund(TimestampMixin, Base):
     # why the provider refused the request.
     failure_reason: Mapped[str | None] = mapped_column(Text)
     settled_at: Mapped[datetime | None]
+    # When reconciliation last re-read this refund from the provider (it takes turns).
+    provider_checked_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<StubRefund {self.order_id}#{self.attempt} {self.refund_id} {self.status}>"

@@ -1210,7 +1210,8 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
 
 def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:
     """Re-read the order's refunds that are pending at the provider (reconciliation of a
-    missed event); returns (refunds read, refunds whose status changed)."""
+    missed event); returns (refunds read, refunds whose status changed). Each refund read
+    gets ``provider_checked_at``, so that the periodic run can take turns."""
     with transaction() as session:
         payment = _payment_of(session, order_id)
         if payment is None:
@@ -1224,7 +1225,17 @@ def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:
         account_id, pi_id = payment.stripe_account_id, payment.payment_intent_id
     read = changed = 0
     for refund_id, before in open_refunds:
-        refund = gateway().retrieve_refund(account_id, refund_id)
+        try:
+            refund = gateway().retrieve_refund(account_id, refund_id)
+        finally:
+            with transaction() as session:
+                session.execute(
+                    update(StubRefund)
+                    .where(StubRefund.refund_id == refund_id)
+                    # Not a change of the refund: its updated_at stays.
+                    .values(provider_checked_at=utcnow(), updated_at=StubRefund.updated_at)
+                    .execution_options(synchronize_session=False)
+                )
         read += 1
         apply_refund_update(
             RefundUpdate(

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import ColumnElement, Row, or_, select, update
 
 from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
@@ -79,7 +79,7 @@ def reconcile(*, backoff: bool = False) -> ReconcileReport:
     _recover_undelivered(report, sorted({account_id for _o, account_id, _p, _s in due}))
     report.events_retried = webhooks.retry_failed(backoff=backoff)
     _recheck_payments(report, due)
-    _settle_pending_refunds(report)
+    _settle_pending_refunds(report, periodic=backoff)
     return report
 
 
@@ -197,10 +197,35 @@ def _mark_checked(order_id: int) -> None:
         )
 
 
-def _settle_pending_refunds(report: ReconcileReport) -> None:
+def _refunds_to_recheck(now: datetime, *, periodic: bool) -> list[int]:
+    """Orders with refunds pending at the provider to re-read; the periodic run takes the
+    quiet ones in turns, like stuck payments (a refund can stay pending for days)."""
+    conditions: list[ColumnElement[bool]] = [
+        StubRefund.status.in_([RefundStatus.PENDING.value, RefundStatus.REQUIRES_ACTION.value]),
+        StubRefund.refund_id.is_not(None),
+    ]
+    if periodic:
+        conditions += [
+            StubRefund.updated_at <= now - RECHECK_QUIET,
+            or_(
+                StubRefund.provider_checked_at.is_(None),
+                StubRefund.provider_checked_at <= now - RECHECK_INTERVAL,
+            ),
+        ]
+    with transaction() as session:
+        found = session.scalars(
+            select(StubRefund.order_id)
+            .where(*conditions)
+            .order_by(StubRefund.provider_checked_at.asc().nulls_first(), StubRefund.id)
+            .limit(RECHECK_BATCH if periodic else None)
+        ).all()
+    return list(dict.fromkeys(found))
+
+
+def _settle_pending_refunds(report: ReconcileReport, *, periodic: bool = False) -> None:
     """Refunds waiting on us (a create call that got no answer) are asked again with their
     own key; refunds pending at the provider are re-read, in case their outcome's event was
-    missed."""
+    missed (the periodic run: quiet ones, in turns, ``RECHECK_*``)."""
     with transaction() as session:
         pending = session.scalars(
             select(StubPayment.order_id).where(
@@ -213,18 +238,7 @@ def _settle_pending_refunds(report: ReconcileReport) -> None:
                 report.refunds_settled += 1
         except DomainError as exc:
             report.errors.append(f"refund of order {order_id}: {exc.message}")
-    with transaction() as session:
-        open_at_provider = session.scalars(
-            select(StubRefund.order_id)
-            .where(
-                StubRefund.status.in_(
-                    [RefundStatus.PENDING.value, RefundStatus.REQUIRES_ACTION.value]
-                ),
-                StubRefund.refund_id.is_not(None),
-            )
-            .distinct()
-        ).all()
-    for order_id in sorted(open_at_provider):
+    for order_id in _refunds_to_recheck(utcnow(), periodic=periodic):
         try:
             read, changed = orders.recheck_refunds(order_id, SYSTEM)
         except DomainError as exc:

@@ -69,6 +69,7 @@ def upgrade():
         sa.Column("amount_cents", sa.Integer(), nullable=False),
         sa.Column("failure_reason", sa.Text(), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("provider_checked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
