@@ -11,6 +11,10 @@ One ``Row`` per (method, route). Each row says which status codes each role may 
 
 "Owner" per route: the stub's owner, the listing's seller, the order's buyer.
 
+``Row.hidden_from`` names the roles to whom the object must not seem to exist: their
+answer must be the same status and body as for an id that names nothing (``MISSING_ID``),
+so ids cannot be probed (orders: 404 to strangers, 403 only to parties refused an action).
+
 Path parameters are filled from ``OBJECTS``: a factory creates the object for the
 ``World`` (owned by ``world.owner``) and returns its id. A new area adds its factories
 (``owner_stub``, ``owner_listing``, ``owner_order``, ``owner_payment``, ...) and its rows;
@@ -39,6 +43,8 @@ from tests.payments_support import listing_of, pay, sandbox_seller
 from tests.stub_helpers import image_bytes, render_stub
 
 ROLES = ("anonymous", "owner", "other", "admin")
+# An id no factory creates (below the router's bound, so it reaches the view).
+MISSING_ID = 2_000_000_000
 
 
 @dataclass
@@ -157,6 +163,8 @@ class Row:
     refusal_audited_as: str | None = None
     # Extra assertion on (response, world, role) beyond the status code.
     check: Check | None = None
+    # Roles that must get exactly the answer for a missing id (see the module docstring).
+    hidden_from: frozenset[str] = frozenset()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -167,10 +175,12 @@ class Row:
         assert codes is not None, f"{self.method} {self.rule}: no codes for {role}"
         return codes
 
-    def path(self, world: World) -> str:
+    def path(self, world: World, *, missing: bool = False) -> str:
+        """The rule with the world's objects' ids, or with ids that name nothing."""
+
         def fill(match: re.Match[str]) -> str:
             name = match.group("name")
-            return str(world.object_id(self.params[name]))
+            return str(MISSING_ID if missing else world.object_id(self.params[name]))
 
         return re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?(?P<name>\w+)>", fill, self.rule)
 

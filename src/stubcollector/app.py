@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stubcollector import cli
 from stubcollector.adapters import redis_jobs
+from stubcollector.adapters.job_leases import DatabasePeriodicLease
 from stubcollector.adapters.jobs import InProcessJobQueue, InProcessScheduler, JobQueue
 from stubcollector.adapters.ocr.base import StubReader
 from stubcollector.adapters.ocr.rapid import RapidOcrReader
@@ -99,10 +100,15 @@ def build_job_queue(app: Flask, settings: Settings, redis: Redis | None) -> JobQ
     return queue
 
 
+def build_in_process_scheduler(app: Flask, queue: JobQueue) -> InProcessScheduler:
+    """One per web process; the lease in the database makes one of them run each job."""
+    return InProcessScheduler(queue, lease=DatabasePeriodicLease(app))
+
+
 def _run_periodic_jobs_in_process(app: Flask, queue: InProcessJobQueue) -> None:
     # Started by the first request rather than here, so that CLI commands (db upgrade,
     # the test runner's app) never start sweeping a database that may not be migrated yet.
-    scheduler = InProcessScheduler(queue)
+    scheduler = build_in_process_scheduler(app, queue)
 
     @app.before_request
     def start_periodic_jobs() -> None:

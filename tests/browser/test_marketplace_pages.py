@@ -101,5 +101,9 @@ def test_seller_lists_a_stub_and_a_buyer_finds_it(
     # The seller's public profile and the start page show the listing too.
     page.goto(f"/users/{seller.id}")
     expect(page.locator(".listing-card")).to_contain_text(event)
+    expect(page.locator(".listing-card")).to_contain_text("$1,234.50")
+    both_widths(page, "profile-with-listing")
     page.goto("/")
     expect(page.locator(".listing-card").first).to_be_visible()
+    expect(page.locator(".listing-card").filter(has_text=event)).to_contain_text("$1,234.50")
+    both_widths(page, "home-with-listing")

@@ -25,6 +25,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+ORDER_HIDDEN_FROM = frozenset({"other"})
 
 
 def _me_is_the_caller(response: Any, world: World, role: str) -> None:
@@ -260,6 +261,7 @@ ROWS: tuple[Row, ...] = (
         )
     ),
     # --- payments: seller onboarding is the caller's own; orders are buyer's and seller's --
+    # (to anyone else an order does not exist: 404 with the body of a missing id)
     Row(
         "POST",
         "/api/payments/connect/onboard",
@@ -303,10 +305,11 @@ ROWS: tuple[Row, ...] = (
         "/api/payments/orders/<int:order_id>",
         anonymous=codes(401),
         owner=codes(200),
-        other=codes(403, 404),
+        other=codes(404),
         admin=codes(200),
         seller=codes(200),
         params=ImmutableDict(order_id="owner_order"),
+        hidden_from=ORDER_HIDDEN_FROM,
         check=_order_of_the_owner,
     ),
     Row(
@@ -314,10 +317,11 @@ ROWS: tuple[Row, ...] = (
         "/api/payments/orders/<int:order_id>/complete",
         anonymous=codes(401),
         owner=codes(200),
-        other=codes(403, 404),
+        other=codes(404),
         admin=codes(403),
         seller=codes(403),
         params=ImmutableDict(order_id="owner_order"),
+        hidden_from=ORDER_HIDDEN_FROM,
         body={},
     ),
     Row(
@@ -325,10 +329,11 @@ ROWS: tuple[Row, ...] = (
         "/api/payments/orders/<int:order_id>/refund",
         anonymous=codes(401),
         owner=codes(200),
-        other=codes(403, 404),
+        other=codes(404),
         admin=codes(200),
         seller=codes(403),
         params=ImmutableDict(order_id="owner_order"),
+        hidden_from=ORDER_HIDDEN_FROM,
         body={},
     ),
     # Webhooks are authorised by the provider's signature, not by a user: without one,
@@ -403,6 +408,11 @@ def test_matrix(app: Flask, row: Row, role: str, monkeypatch: pytest.MonkeyPatch
         f"{row.method} {path} as {role}: {response.status_code} not in {sorted(allowed)}: "
         f"{response.get_data(as_text=True)[:300]}"
     )
+    if role in row.hidden_from:
+        missing = client.open(row.path(world, missing=True), method=row.method, **kwargs)
+        assert (response.status_code, response.json) == (missing.status_code, missing.json), (
+            f"{row.method} {path} as {role} tells an existing object from a missing one"
+        )
     if response.status_code >= 400:
         assert response.json["status"] == "error"
         if before is not None:

@@ -60,6 +60,42 @@ def test_marketplace_shows_cards_with_dollars_and_seller(client: FlaskClient, se
     assert "Paramount" in page
 
 
+def _cards(page: str) -> list[str]:
+    return re.findall(r'<article class="listing-card[^"]*">.*?</article>', page, re.S)
+
+
+def _title(card: str) -> str:
+    found = re.search(r'listing-card__title">([^<]+)<', card)
+    assert found is not None
+    return found.group(1)
+
+
+def test_home_profile_and_marketplace_show_one_kind_of_listing_card(
+    client: FlaskClient, seller: User
+) -> None:
+    listing_of(
+        seller, 123450, event_name="Ten Tour", venue="Paramount", event_date=date(1992, 3, 1)
+    )
+    listing_of(seller, 900, event_name="Mystery Gig", performer=None, venue=None, event_date=None)
+
+    pages = {
+        path: client.get(path, headers=HTML).get_data(as_text=True)
+        for path in ("/", f"/users/{seller.id}", "/marketplace")
+    }
+    for path, page in pages.items():
+        cards = {_title(card): card for card in _cards(page)}
+        assert set(cards) == {"Ten Tour", "Mystery Gig"}, path
+        assert "Paramount" in cards["Ten Tour"]
+        assert "Mar 1, 1992" in cards["Ten Tour"]
+        assert "$1,234.50" in cards["Ten Tour"]
+        assert "Venue unknown" in cards["Mystery Gig"]
+        assert "Date unknown" in cards["Mystery Gig"]
+        on_market = path == "/marketplace"
+        # The seller's name only where buyers compare sellers.
+        assert ("market-card__seller" in cards["Ten Tour"]) is on_market, path
+        assert ('class="listing-card market-card"' in cards["Ten Tour"]) is on_market, path
+
+
 def test_marketplace_search_filters_sort_and_empty_states(
     client: FlaskClient, seller: User
 ) -> None:

@@ -191,17 +191,57 @@ def test_checkout_refusals_are_explained_on_a_page(
 
 
 # --- access ----------------------------------------------------------------------------
+def _without_tokens(page: str) -> str:
+    """A page without what differs between any two responses (CSRF tokens, request ids)."""
+    return re.sub(r'(name="csrf_token" value|content)="[^"]*"', "", page)
+
+
+def test_parties_refused_an_order_action_are_told_why(
+    app: Flask, seller: User, listing: StubListing
+) -> None:
+    _, order_id = paid_order(app, UserFactory.create(), listing)
+    as_seller = client_for(app, seller)
+    # The seller knows the order exists: the buyer's checkout page is refused, not hidden.
+    checkout_page = as_seller.get(f"/checkout/{order_id}", headers=HTML)
+    assert checkout_page.status_code == 403
+    assert "You can't open this page" in text(checkout_page)
+    admin_checkout = client_for(app, AdminFactory.create()).get(
+        f"/checkout/{order_id}", headers=HTML
+    )
+    assert admin_checkout.status_code == 403
+    confirm = as_seller.post(
+        f"/orders/{order_id}/confirm-receipt",
+        data={"csrf_token": token(as_seller)},
+        headers=HTML,
+        follow_redirects=True,
+    )
+    assert confirm.status_code == 200
+    assert "Only the buyer can confirm receipt" in text(confirm)
+
+
 def test_strangers_get_error_pages_not_orders(
     app: Flask, seller: User, listing: StubListing
 ) -> None:
     _, order_id = paid_order(app, UserFactory.create(), listing)
     stranger = client_for(app, UserFactory.create())
     order = stranger.get(f"/orders/{order_id}", headers=HTML)
-    assert order.status_code == 403
-    assert "You can't open this page" in text(order)
+    assert order.status_code == 404
     assert "$1,234.50" not in text(order)
-    assert stranger.get(f"/checkout/{order_id}", headers=HTML).status_code == 404
-    assert stranger.get("/orders/424242", headers=HTML).status_code == 404
+    # Every order page answers a stranger exactly as it answers an id that does not exist.
+    csrf = token(stranger)
+    for method, path in (
+        ("GET", "/orders/{}"),
+        ("GET", "/checkout/{}"),
+        ("POST", "/orders/{}/confirm-receipt"),
+        ("POST", "/orders/{}/refund"),
+    ):
+        data = {"csrf_token": csrf} if method == "POST" else None
+        hidden = stranger.open(path.format(order_id), method=method, data=data, headers=HTML)
+        missing = stranger.open(path.format(424242), method=method, data=data, headers=HTML)
+        assert hidden.status_code == missing.status_code == 404, path
+        assert _without_tokens(text(hidden)) == _without_tokens(text(missing)), path
+    db.session.expire_all()
+    assert db.session.get(StubOrder, order_id).order_status == "payment_completed"  # type: ignore[union-attr]
 
     anonymous = anonymous_client(app)
     redirected = anonymous.get(f"/orders/{order_id}", headers=HTML)

@@ -185,7 +185,11 @@ def test_only_the_parties_or_an_admin_see_an_order(app: Flask, seller: User, buy
     listing = listing_of(seller)
     order_id = _checkout(client_for(app, buyer), listing.id).json["order_id"]
     stranger = client_for(app, UserFactory.create())
-    assert stranger.get(f"/api/payments/orders/{order_id}").status_code == 403
+    hidden = stranger.get(f"/api/payments/orders/{order_id}")
+    missing = stranger.get("/api/payments/orders/999999")
+    # To a stranger the order does not exist: nothing tells it apart from a missing id.
+    assert (hidden.status_code, hidden.json) == (404, missing.json)
+    assert missing.status_code == 404
     assert (
         client_for(app, AdminFactory.create()).get(f"/api/payments/orders/{order_id}").status_code
         == 200
@@ -203,10 +207,15 @@ def test_non_owners_cannot_complete_or_refund(app: Flask, seller: User, buyer: U
     stranger = client_for(app, UserFactory.create())
     as_seller = client_for(app, seller)
 
+    # The seller is a party: refused, and told so.
     assert as_seller.post(f"/api/payments/orders/{order_id}/complete", json={}).status_code == 403
-    assert stranger.post(f"/api/payments/orders/{order_id}/complete", json={}).status_code == 403
-    assert stranger.post(f"/api/payments/orders/{order_id}/refund", json={}).status_code == 403
     assert as_seller.post(f"/api/payments/orders/{order_id}/refund", json={}).status_code == 403
+    # A stranger learns nothing: the answer is the one for an id that does not exist.
+    for action in ("complete", "refund"):
+        hidden = stranger.post(f"/api/payments/orders/{order_id}/{action}", json={})
+        missing = stranger.post(f"/api/payments/orders/999999/{action}", json={})
+        assert (hidden.status_code, hidden.json) == (404, missing.json), action
+        assert missing.status_code == 404
     assert _order(as_buyer, order_id)["order_status"] == "payment_completed"
 
 

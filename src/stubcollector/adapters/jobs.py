@@ -9,8 +9,10 @@ Jobs are registered by name with :func:`job`. ``enqueue(name, *args)`` runs them
   Redis, run by separate worker processes, with retries and a failed-job registry.
 
 Periodic jobs are registered with :func:`periodic`; a scheduler enqueues them every
-``every`` seconds (``flask jobs scheduler`` with Redis, a thread in the web process
-without). Arguments must be JSON values (numbers, strings, lists, dicts): queues store them.
+``every`` seconds (``flask jobs scheduler`` with Redis, a thread in each web process
+without, which enqueues a job only after claiming its lease in the database so that one
+process per period does: ``adapters/job_leases.py``). Arguments must be JSON values
+(numbers, strings, lists, dicts): queues store them.
 The request id of the enqueuing request travels with the job into its log lines.
 """
 
@@ -174,28 +176,67 @@ class InProcessJobQueue:
             self._pool.shutdown(wait=True)
 
 
+@dataclass(frozen=True)
+class LeaseClaim:
+    won: bool
+    """True: this scheduler holds the job for the period and must enqueue it."""
+    wait_seconds: float
+    """How long until the current period ends (when anyone may claim the job again)."""
+
+
+class PeriodicLease(Protocol):
+    def claim(self, name: str, period_seconds: int) -> LeaseClaim:
+        """Take periodic job ``name`` for ``period_seconds`` unless another holder has it."""
+
+
+# After a failed claim (the database is away) a scheduler tries again this soon at most.
+LEASE_RETRY_SECONDS = 30.0
+
+
 class InProcessScheduler:
     """Without Redis: enqueue periodic jobs from a daemon thread of the web process.
 
-    Each web process runs its own, so with several processes a periodic job runs several
-    times per interval; periodic jobs are written to be idempotent for that reason.
+    Each web process runs its own. With a ``lease`` (the app passes
+    ``job_leases.DatabasePeriodicLease``) a scheduler enqueues a job only after claiming it
+    for the period, so several processes on one database enqueue each job once per period;
+    a process that loses waits until the holder's period ends before asking again. Without
+    one, every scheduler enqueues on its own clock (one process, or tests).
     """
 
-    def __init__(self, queue: JobQueue, *, tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self, queue: JobQueue, *, lease: PeriodicLease | None = None, tick_seconds: float = 1.0
+    ) -> None:
         self._queue = queue
+        self._lease = lease
         self._tick_seconds = tick_seconds
         self._next_run: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
+    @property
+    def lease(self) -> PeriodicLease | None:
+        return self._lease
+
     def due(self, now: float) -> list[PeriodicJob]:
         ready = []
         for entry in periodic_jobs():
-            if now >= self._next_run.get(entry.name, 0.0):
-                self._next_run[entry.name] = now + entry.every_seconds
+            if now < self._next_run.get(entry.name, 0.0):
+                continue
+            claim = self._claim(entry)
+            self._next_run[entry.name] = now + max(claim.wait_seconds, self._tick_seconds)
+            if claim.won:
                 ready.append(entry)
         return ready
+
+    def _claim(self, entry: PeriodicJob) -> LeaseClaim:
+        if self._lease is None:
+            return LeaseClaim(won=True, wait_seconds=entry.every_seconds)
+        try:
+            return self._lease.claim(entry.name, entry.every_seconds)
+        except Exception as exc:
+            log.warning("periodic job %s not claimed: %s", entry.name, exc)
+            return LeaseClaim(won=False, wait_seconds=min(entry.every_seconds, LEASE_RETRY_SECONDS))
 
     def tick(self, now: float | None = None) -> list[str]:
         enqueued = []

@@ -3,6 +3,7 @@
 from stubcollector.models.audit import AuditLogEntry
 from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
+from stubcollector.models.jobs import PeriodicJobLease
 from stubcollector.models.listing import StubListing
 from stubcollector.models.order import StubDispute, StubOrder, StubPayment, StubRefund
 from stubcollector.models.sandbox import (
@@ -21,6 +22,7 @@ __all__ = [
     "STUB_FIELDS",
     "AuditLogEntry",
     "Base",
+    "PeriodicJobLease",
     "ProviderEvent",
     "SandboxAccount",
     "SandboxBalanceTransaction",

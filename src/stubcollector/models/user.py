@@ -51,7 +51,12 @@ class User(TimestampMixin, Base):
     # requirements.currently_due as a list of Stripe requirement names.
     stripe_requirements_due: Mapped[list[str]] = mapped_column(JSON, default=list)
     stripe_disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    # When the provider's view of the account was last applied (webhook or re-read).
     stripe_account_synced_at: Mapped[datetime | None]
+    # When we last heard from or asked the provider about the account: every sync, and
+    # every re-read attempt of the stale-account sweep, answered or not. The sweep takes
+    # the oldest first, so one account the provider keeps refusing cannot starve the rest.
+    stripe_account_checked_at: Mapped[datetime | None] = mapped_column(index=True)
 
     # Flask-Login protocol, spelled out rather than inherited from UserMixin so that the
     # session identifier is the rotating token, not the primary key.

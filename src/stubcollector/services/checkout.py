@@ -32,12 +32,12 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
 )
 from stubcollector.container import settings
-from stubcollector.domain.errors import Conflict, DomainError, NotFound
+from stubcollector.domain.errors import Conflict, DomainError, NotFound, PermissionDenied
 from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import audit, reservations
-from stubcollector.services.orders import SYSTEM, Actor, _move, gateway
+from stubcollector.services.orders import SYSTEM, Actor, _move, gateway, require_party
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -313,13 +313,16 @@ def checkout_session(buyer: User, order_id: int) -> dict[str, Any]:
     """What the buyer's checkout page needs to show the payment form of an existing order.
 
     Read from our records (the PaymentIntent made by :func:`create_payment_intent`): opening
-    or reloading the page never calls the provider. Only the order's buyer may see it; to
-    anyone else the order does not exist.
+    or reloading the page never calls the provider. Only the order's buyer may see it; its
+    seller and admins are refused (403), to anyone else the order does not exist (404).
     """
     with transaction() as session:
         order = session.get(StubOrder, order_id)
-        if order is None or order.buyer_id != buyer.id:
+        if order is None:
             raise NotFound("order not found")
+        require_party(order, buyer)
+        if order.buyer_id != buyer.id:
+            raise PermissionDenied("only the buyer can pay for this order")
         payment = session.scalars(
             select(StubPayment).where(StubPayment.order_id == order_id)
         ).first()

@@ -2,17 +2,27 @@
 
 The account's state in our database follows the provider, never a redirect: the return
 page and ``account.updated`` both re-read the account and apply it with :func:`sync_account`.
+A lost ``account.updated`` is made good by :func:`refresh_stale_accounts`, a periodic sweep
+that re-reads a few accounts per run whose stored state may be out of date.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 
-from stubcollector.adapters.payments.ports import Balance, ConnectedAccount, OnboardingLink
+from stubcollector.adapters.jobs import periodic
+from stubcollector.adapters.payments.ports import (
+    Balance,
+    ConnectedAccount,
+    OnboardingLink,
+    PaymentError,
+    PaymentProviderUnavailable,
+)
 from stubcollector.container import settings
 from stubcollector.domain.errors import Conflict, NotFound
 from stubcollector.domain.statuses import StripeAccountStatus
@@ -20,6 +30,8 @@ from stubcollector.models import User, utcnow
 from stubcollector.services import audit
 from stubcollector.services.orders import gateway
 from stubcollector.services.transaction import transaction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,7 @@ def _apply(user: User, account: ConnectedAccount) -> None:
     user.stripe_disabled_reason = account.disabled_reason
     user.stripe_account_status = status_for(account).value
     user.stripe_onboarding_completed = account.details_submitted and not account.requirements_due
-    user.stripe_account_synced_at = utcnow()
+    user.stripe_account_synced_at = user.stripe_account_checked_at = utcnow()
 
 
 def is_our_account(account_id: str) -> bool:
@@ -171,3 +183,103 @@ def dashboard_link(user: User) -> str:
 
 def balance(user: User) -> Balance:
     return gateway().balance(_require_account(user))
+
+
+# --- the stale-account sweep -------------------------------------------------------------
+# ``account.updated`` is the only push we get about a seller's account. Reconciliation lists
+# undelivered events only for accounts with open orders, so a lost event for a seller with
+# nothing open (typically: onboarding finished, nothing listed yet) would leave them unable
+# to sell until they opened their seller page. This sweep re-reads such accounts.
+ACCOUNT_SWEEP_EVERY_SECONDS = 600
+# Accounts re-read per run: at most 6 a minute on average, far below Stripe's limits.
+ACCOUNT_SWEEP_BATCH = 10
+# An account that cannot take charges and payouts yet (or has onboarding to finish) may
+# change at any time at the provider; re-read it at most this often.
+INCOMPLETE_RECHECK_AFTER = timedelta(minutes=30)
+# Any other account (ready, or rejected by the provider) is re-read at least this often.
+STALE_AFTER = timedelta(hours=24)
+
+
+@dataclass
+class AccountSweepReport:
+    checked: int = 0
+    status_changed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def accounts_due_for_refresh(*, limit: int = ACCOUNT_SWEEP_BATCH) -> list[str]:
+    """Connected accounts whose stored state may be stale, least recently checked first."""
+    now = utcnow()
+    incomplete = and_(
+        or_(
+            User.stripe_onboarding_completed.is_(False),
+            User.stripe_charges_enabled.is_(False),
+            User.stripe_payouts_enabled.is_(False),
+        ),
+        User.stripe_account_status != StripeAccountStatus.DISABLED.value,
+    )
+    due = or_(
+        User.stripe_account_checked_at.is_(None),
+        User.stripe_account_checked_at < now - STALE_AFTER,
+        and_(incomplete, User.stripe_account_checked_at < now - INCOMPLETE_RECHECK_AFTER),
+    )
+    with transaction() as session:
+        found = session.scalars(
+            select(User.stripe_account_id)
+            .where(User.stripe_account_id.is_not(None), due)
+            .order_by(User.stripe_account_checked_at.asc().nulls_first(), User.id)
+            .limit(limit)
+        ).all()
+    return [account_id for account_id in found if account_id is not None]
+
+
+def _mark_checked(account_id: str) -> None:
+    with transaction() as session:
+        session.execute(
+            update(User)
+            .where(User.stripe_account_id == account_id)
+            .values(stripe_account_checked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def refresh_stale_accounts(*, limit: int = ACCOUNT_SWEEP_BATCH) -> AccountSweepReport:
+    """Re-read up to ``limit`` possibly stale accounts from the provider and apply them.
+
+    Safe to run any time: applying the provider's current view is what ``account.updated``
+    does. An account the provider refuses to show is marked checked anyway (it goes to the
+    back of the line); an unreachable provider ends the run, leaving the rest for the next.
+    """
+    report = AccountSweepReport()
+    for account_id in accounts_due_for_refresh(limit=limit):
+        with transaction() as session:
+            before = session.scalar(
+                select(User.stripe_account_status).where(User.stripe_account_id == account_id)
+            )
+        try:
+            account = gateway().retrieve_account(account_id)
+        except PaymentProviderUnavailable as exc:
+            report.errors.append(f"reading account {account_id}: {exc.message}")
+            break
+        except PaymentError as exc:
+            _mark_checked(account_id)
+            report.errors.append(f"reading account {account_id}: {exc.message}")
+            continue
+        report.checked += 1
+        sync_account(account, actor_kind="system")
+        with transaction() as session:
+            after = session.scalar(
+                select(User.stripe_account_status).where(User.stripe_account_id == account_id)
+            )
+        if after != before:
+            report.status_changed += 1
+    return report
+
+
+@periodic("seller.refresh_accounts", every=ACCOUNT_SWEEP_EVERY_SECONDS)
+def refresh_stale_accounts_periodically() -> dict[str, Any]:
+    """The scheduler's run of :func:`refresh_stale_accounts`, errors to the log."""
+    report = refresh_stale_accounts()
+    for error in report.errors:
+        log.warning("account sweep: %s", error)
+    return asdict(report)

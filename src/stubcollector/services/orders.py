@@ -157,6 +157,14 @@ def _load(session: Session, order_id: int, *, lock: bool = False) -> StubOrder:
     return order
 
 
+def require_party(order: StubOrder, user: User) -> None:
+    """To anyone but its buyer, its seller and admins an order does not exist: the same
+    ``NotFound`` as a missing id, so an id reveals nothing. Parties refused an action get
+    ``PermissionDenied`` from the action itself."""
+    if user.id not in (order.buyer_id, order.seller_id) and not user.is_admin:
+        raise NotFound("order not found")
+
+
 def _payment_of(session: Session, order_id: int) -> StubPayment | None:
     return session.scalars(select(StubPayment).where(StubPayment.order_id == order_id)).first()
 
@@ -283,8 +291,7 @@ def order_dict(session: Session, order: StubOrder) -> dict[str, Any]:
 def get_order(viewer: User, order_id: int) -> dict[str, Any]:
     with transaction() as session:
         order = _load(session, order_id)
-        if viewer.id not in (order.buyer_id, order.seller_id) and not viewer.is_admin:
-            raise PermissionDenied("only the buyer, the seller or an admin may see this order")
+        require_party(order, viewer)
         return order_dict(session, order)
 
 
@@ -1015,6 +1022,7 @@ def complete_order(user: User, order_id: int, ip_address: str | None = None) -> 
     """The buyer confirms receipt of a paid order."""
     with transaction() as session:
         order = _load(session, order_id, lock=True)
+        require_party(order, user)
         if order.buyer_id != user.id:
             raise PermissionDenied("only the buyer can confirm receipt")
         if order.order_status != OrderStatus.PAYMENT_COMPLETED:
@@ -1042,6 +1050,7 @@ def request_refund(
         # Lock order as the event handlers do (payment, then order): no deadlock with them.
         payment = _lock_payment(session, order_id)
         order = _load(session, order_id, lock=True)
+        require_party(order, user)
         is_buyer = order.buyer_id == user.id
         if not (is_buyer or user.is_admin):
             raise PermissionDenied("only the buyer or an admin can refund this order")

@@ -1,7 +1,7 @@
 """stub_payments.provider_checked_at: when reconciliation last re-read the PaymentIntent
 
 Revision ID: c001
-Revises: s001
+Revises: j001
 Create Date: 2026-11-22 03:10:00
 
 The periodic reconciliation re-reads a bounded batch of stuck payments per run, least
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c001"
-down_revision = "s001"
+down_revision = "j001"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,8 @@
 The order page is the same for its buyer, its seller and admins; what each sees differs
 (the fee split and payout date are the seller's business, provider ids an admin's). Buyer
 actions (confirm receipt, ask for a refund) go through ``services.orders``, which decides
-whether they are allowed; a refusal comes back as a message on the order page.
+whether they are allowed; a refusal comes back as a message on the order page. To anyone
+else every order route answers as if the order did not exist (404).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ TABS = ("purchases", "sales")
 PER_PAGE = 20
 # While the provider has not told us the outcome, the page asks again (static/orders.js).
 AWAITING_PAYMENT = (OrderStatus.PENDING.value, OrderStatus.PAYMENT_PROCESSING.value)
-REFUSED = (PermissionDenied, Conflict, NotFound, PaymentError, ServiceUnavailable)
+# Refusals of a party to the order come back as a message on the order page. ``NotFound``
+# is not among them: a missing order, or one of other people, is the 404 page.
+REFUSED = (PermissionDenied, Conflict, PaymentError, ServiceUnavailable)
 
 
 def _page_number() -> int:
