@@ -473,7 +473,10 @@ def checkout_rate(ctx: Context) -> Plan:
             "orders_pending": sum(1 for *_rest, status in orders if status == "pending"),
             "payments": payments,
             "listings_reserved": reserved,
-            "one_order_and_payment_per_listing": len(orders)
+            # Every request answered 2xx, and each made exactly one order, one payment
+            # and one reservation (repeats past ``count`` answer the same order).
+            "one_order_and_payment_per_listing": answered == outcome.count > 0
+            and len(orders)
             == len(listings_with_orders)
             == payments
             == reserved
