@@ -82,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument(
+        "--defer-workers",
+        action="store_true",
+        help="with --redis-url: start the RQ workers only once the load of a fixed-rate "
+        "scenario is over (the web tier measured alone, as with workers on other hosts)",
+    )
+    parser.add_argument(
         "--worker-nice",
         type=int,
         default=10,
@@ -242,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             "worker_class": "gthread",
             "jobs": (
                 f"RQ, {args.rq_workers} workers at niceness +{args.worker_nice}"
+                + (", started after the load" if args.defer_workers else "")
                 if args.redis_url
                 else "in-process"
             ),
@@ -279,16 +286,25 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_server(args.port, server)
         if args.redis_url:
             flask = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
-            workers = [
-                subprocess.Popen(
-                    [*flask, "jobs", "worker", "--nice", str(args.worker_nice)],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
+
+            def start_workers() -> None:
+                if workers:
+                    return
+                workers.extend(
+                    subprocess.Popen(
+                        [*flask, "jobs", "worker", "--nice", str(args.worker_nice)],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                    )
+                    for _ in range(args.rq_workers)
                 )
-                for _ in range(args.rq_workers)
-            ]
+
+            if args.defer_workers:
+                context.start_deferred_workers = start_workers
+            else:
+                start_workers()
         for name in args.scenarios.split(","):
             report["scenarios"][name] = run_scenario(context, name, args.slices)
             print(json.dumps({name: report["scenarios"][name]}), flush=True)

@@ -57,6 +57,8 @@ class Context:
     webhook_rate: float = 200.0
     checkout_rate: float = 50.0
     state: dict[str, Any] = field(default_factory=dict)
+    # Starts the job workers when they were held back during the load (--defer-workers).
+    start_deferred_workers: Callable[[], None] | None = None
 
     def call(self, request: Request) -> tuple[int, bytes, http.client.HTTPResponse]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -316,6 +318,8 @@ def webhooks(ctx: Context) -> Plan:
         # the backlog to drain and report how long that took.
         waited_from = time.monotonic()
         deadline = waited_from + 300
+        if ctx.start_deferred_workers is not None:
+            ctx.start_deferred_workers()
         with ctx.app.app_context():
             while True:
                 waiting = db.session.scalar(
