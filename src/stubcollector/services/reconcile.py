@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
@@ -92,6 +93,19 @@ def reconcile_periodically() -> dict[str, Any]:
     return asdict(report)
 
 
+def _quiet_and_due(
+    changed_at: InstrumentedAttribute[datetime],
+    checked_at: InstrumentedAttribute[datetime | None],
+    now: datetime,
+) -> list[ColumnElement[bool]]:
+    """The periodic run's turns: quiet for ``RECHECK_QUIET``, not re-read for
+    ``RECHECK_INTERVAL`` (or never)."""
+    return [
+        changed_at <= now - RECHECK_QUIET,
+        or_(checked_at.is_(None), checked_at <= now - RECHECK_INTERVAL),
+    ]
+
+
 def _payments_to_recheck(now: datetime, *, periodic: bool) -> list[Row[tuple[int, str, str, str]]]:
     """(order id, account, PaymentIntent, order status) of the stuck payments to re-read."""
     conditions = [
@@ -99,13 +113,7 @@ def _payments_to_recheck(now: datetime, *, periodic: bool) -> list[Row[tuple[int
         StubOrder.created_at >= now - RECHECK_HORIZON,
     ]
     if periodic:
-        conditions += [
-            StubOrder.updated_at <= now - RECHECK_QUIET,
-            or_(
-                StubPayment.provider_checked_at.is_(None),
-                StubPayment.provider_checked_at <= now - RECHECK_INTERVAL,
-            ),
-        ]
+        conditions += _quiet_and_due(StubOrder.updated_at, StubPayment.provider_checked_at, now)
     with transaction() as session:
         return list(
             session.execute(
@@ -205,13 +213,7 @@ def _refunds_to_recheck(now: datetime, *, periodic: bool) -> list[int]:
         StubRefund.refund_id.is_not(None),
     ]
     if periodic:
-        conditions += [
-            StubRefund.updated_at <= now - RECHECK_QUIET,
-            or_(
-                StubRefund.provider_checked_at.is_(None),
-                StubRefund.provider_checked_at <= now - RECHECK_INTERVAL,
-            ),
-        ]
+        conditions += _quiet_and_due(StubRefund.updated_at, StubRefund.provider_checked_at, now)
     with transaction() as session:
         found = session.scalars(
             select(StubRefund.order_id)
