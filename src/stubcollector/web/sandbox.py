@@ -50,6 +50,11 @@ def _page_error(message: str, code: int) -> ResponseReturnValue:
     return render_template("error.html", message=message, code=code), code
 
 
+def _error(message: str, code: int) -> ResponseReturnValue:
+    """The error as JSON for API callers, as a page for the browser."""
+    return _json_error(message, code) if request.is_json else _page_error(message, code)
+
+
 @bp.route("/onboarding/<token>", methods=["GET", "POST"])
 def onboarding(token: str) -> ResponseReturnValue:
     gateway = _gateway()
@@ -109,9 +114,7 @@ def checkout(payment_intent_id: str) -> ResponseReturnValue:
         try:
             result = gateway.confirm_payment(payment_intent_id, secret, _input("card_number"))
         except NotFound as exc:
-            return (
-                _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
-            )
+            return _error(exc.message, 404)
         except CardDeclined as exc:
             if request.is_json:
                 return _json_error(
@@ -180,9 +183,9 @@ def decide_dispute(token: str, dispute_id: str) -> ResponseReturnValue:
         gateway.dispute_account(token, dispute_id)
         dispute = gateway.close_dispute(dispute_id, won=outcome == "won")
     except (SandboxLinkInvalid, NotFound) as exc:
-        return _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
+        return _error(exc.message, 404)
     except PaymentError as exc:
-        return _json_error(exc.message, 409) if request.is_json else _page_error(exc.message, 409)
+        return _error(exc.message, 409)
     if request.is_json:
         return jsonify({"status": "success", "dispute": dispute})
     return redirect(url_for("sandbox.dashboard", token=token), code=303)
@@ -200,9 +203,9 @@ def decide_refund(token: str, refund_id: str) -> ResponseReturnValue:
         gateway.refund_account(token, refund_id)
         refund = gateway.settle_refund(refund_id, succeed=outcome == "succeeded")
     except (SandboxLinkInvalid, NotFound) as exc:
-        return _json_error(exc.message, 404) if request.is_json else _page_error(exc.message, 404)
+        return _error(exc.message, 404)
     except PaymentError as exc:
-        return _json_error(exc.message, 409) if request.is_json else _page_error(exc.message, 409)
+        return _error(exc.message, 409)
     if request.is_json:
         return jsonify({"status": "success", "refund": refund})
     return redirect(url_for("sandbox.dashboard", token=token), code=303)
