@@ -103,10 +103,13 @@ def seed(settings: Settings, listings: int, sellers: int = 200) -> None:
     app = create_app(settings)
     with app.app_context():
         upgrade()
-        have = db.session.scalar(
-            select(func.count(StubListing.id))
-            .join(User, User.id == StubListing.seller_id)
-            .where(User.username.like(f"{SELLER_PREFIX}%"))
+        have = (
+            db.session.scalar(
+                select(func.count(StubListing.id))
+                .join(User, User.id == StubListing.seller_id)
+                .where(User.username.like(f"{SELLER_PREFIX}%"))
+            )
+            or 0
         )
         if have >= listings:
             print(f"seed: {have} bench listings already present")

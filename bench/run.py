@@ -24,6 +24,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenarios",
-        default="healthz,readyz,profile,browse,search,webhooks,checkout,checkout_rate,reading",
+        default="healthz,readyz,profile,browse,search,browse_writes,webhooks,checkout,checkout_rate,reading",
         help="comma-separated, from: " + ", ".join(SCENARIOS),
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
@@ -64,6 +65,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=50.0,
         help="checkouts per second (checkout_rate)",
+    )
+    parser.add_argument(
+        "--write-rate", type=float, default=10.0, help="price changes per second (browse_writes)"
     )
     parser.add_argument("--web-workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -92,6 +96,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=10,
         help="CPU niceness of the RQ workers (they share the cores with the web processes)",
+    )
+    parser.add_argument(
+        "--page-cache-seconds",
+        type=int,
+        default=None,
+        help="MARKETPLACE_PAGE_CACHE_SECONDS for the server (0: every browse request "
+        "queries PostgreSQL); the app's default when not given",
     )
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
@@ -190,6 +201,8 @@ def server_env(args: argparse.Namespace, database_url: str, log_dir: Path) -> di
         "GUNICORN_CONTROL_SOCKET": str(log_dir / "gunicorn.ctl"),
         "REDIS_URL": args.redis_url,
     }
+    if args.page_cache_seconds is not None:
+        env["MARKETPLACE_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
     env.pop("STRIPE_SECRET_KEY", None)
     return env
 
@@ -252,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.redis_url
                 else "in-process"
             ),
+            "page_cache_seconds": (
+                "app default" if args.page_cache_seconds is None else args.page_cache_seconds
+            ),
         },
         "client": {
             "concurrency": args.concurrency,
@@ -272,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         work_dir=out_dir,
         webhook_rate=args.webhook_rate,
         checkout_rate=args.checkout_rate,
+        write_rate=args.write_rate,
     )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(
@@ -346,9 +363,23 @@ def run_scenario(context: Context, name: str, slices: int) -> dict[str, Any]:
     # Alternate short slices of /healthz and the scenario, so that both meet the same
     # machine (other load on the host drifts during a run); the ratio compares the pairs.
     baseline_plan = SCENARIOS["healthz"].plan(context)
-    paired = _closed(
-        context, baseline_plan.make_request, context.duration, slices, plan.make_request
-    )
+    stop = threading.Event()
+    background: dict[str, Any] = {}
+    writer = None
+    if plan.background is not None:
+        run_background = plan.background
+        writer = threading.Thread(target=lambda: background.update(run_background(stop)))
+        writer.start()
+    try:
+        paired = _closed(
+            context, baseline_plan.make_request, context.duration, slices, plan.make_request
+        )
+    finally:
+        stop.set()
+        if writer is not None:
+            writer.join()
+    if background:
+        result["background"] = background
     result |= paired["scenario"]
     result["paired_healthz"] = {
         key: paired["baseline"][key] for key in ("requests_per_second", "p50_ms", "p99_ms")

@@ -16,6 +16,7 @@ import hmac
 import http.client
 import json
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Context:
     work_dir: Path = field(default_factory=Path.cwd)
     webhook_rate: float = 200.0
     checkout_rate: float = 50.0
+    write_rate: float = 10.0
     state: dict[str, Any] = field(default_factory=dict)
     # Starts the job workers when they were held back during the load (--defer-workers).
     start_deferred_workers: Callable[[], None] | None = None
@@ -101,6 +103,8 @@ class Plan:
     rate: float = 0.0
     verify: Callable[[Outcome], dict[str, Any]] | None = None
     measure: Callable[[], dict[str, Any]] | None = None
+    # Runs in a thread beside the load until the event is set; its summary is reported.
+    background: Callable[[threading.Event], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,58 @@ def search(ctx: Context) -> Plan:
     return _listing_pages(ctx, SEARCH_QUERIES)
 
 
+@scenario(
+    "browse_writes",
+    "browse (as above) while sellers change prices through the API at a fixed rate "
+    "(--write-rate, default 10/s): every change makes the page cache read the pages again",
+)
+def browse_writes(ctx: Context) -> Plan:
+    plan = _listing_pages(ctx, BROWSE_QUERIES)
+    plan.background = lambda stop: _change_prices(ctx, stop)
+    return plan
+
+
+def _change_prices(ctx: Context, stop: threading.Event) -> dict[str, Any]:
+    """PATCH one seeded listing's price as its seller, ``ctx.write_rate`` times a second."""
+    with ctx.app.app_context():
+        owned = db.session.execute(
+            select(StubListing.id, User.session_token)
+            .join(User, User.id == StubListing.seller_id)
+            .where(StubListing.status == "active", User.username.like("bench_seller_%"))
+            .order_by(StubListing.id)
+            .limit(50)
+        ).all()
+        db.session.remove()
+    cookies = [(listing_id, session_cookie(ctx, str(token))) for listing_id, token in owned]
+    connection = http.client.HTTPConnection(ctx.host, ctx.port, timeout=30)
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    sent = 0
+    while not stop.is_set():
+        listing_id, cookie = cookies[sent % len(cookies)]
+        price = f"{10 + sent % 90}.00"
+        connection.request(
+            "PATCH",
+            f"/api/marketplace/listings/{listing_id}",
+            json.dumps({"asking_price": price}),
+            {"Content-Type": "application/json", "Cookie": cookie},
+        )
+        response = connection.getresponse()
+        response.read()
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        sent += 1
+        pause = started + sent / ctx.write_rate - time.perf_counter()
+        if pause > 0:
+            stop.wait(pause)
+    connection.close()
+    elapsed = time.perf_counter() - started
+    return {
+        "price_changes": sent,
+        "per_second": round(sent / elapsed, 1) if elapsed else 0,
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
 def stripe_signature(payload: bytes, secret: str, timestamp: int) -> str:
     """The ``Stripe-Signature`` header Stripe would send (t=...,v1=HMAC-SHA256)."""
     signed = f"{timestamp}.".encode() + payload
@@ -290,7 +346,9 @@ def webhooks(ctx: Context) -> Plan:
         seller_of = dict(
             db.session.execute(
                 select(StubOrder.id, StubOrder.seller_id).where(StubOrder.id.in_(order_ids))
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         db.session.remove()
     seller_index = {seller_id: index for index, seller_id in enumerate(sellers)}

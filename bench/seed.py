@@ -148,7 +148,9 @@ def seed_pending_orders(listing_ids: list[int], buyer_id: int, *, run: str) -> l
             select(User.id, User.stripe_account_id).where(
                 User.id.in_({listing.seller_id for listing in listings.values()})
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     rate = FeeRate.parse("0.10")
     order_ids: list[int] = []

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stubcollector import cli
 from stubcollector.adapters import redis_jobs
+from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter
 from stubcollector.adapters.job_leases import DatabasePeriodicLease
 from stubcollector.adapters.jobs import InProcessJobQueue, InProcessScheduler, JobQueue
 from stubcollector.adapters.ocr.base import StubReader
@@ -20,16 +21,24 @@ from stubcollector.adapters.payments import build_payment_gateway
 from stubcollector.adapters.payments.ports import PaymentGateway
 from stubcollector.adapters.storage import ImageStorage, LocalImageStorage
 from stubcollector.config import Settings
-from stubcollector.container import EXTENSION_KEY, Container
-from stubcollector.database import enable_sqlite_pragmas, engine_options, ping_idle_connections
+from stubcollector.container import EXTENSION_KEY, Container, container
+from stubcollector.database import (
+    after_writes_to,
+    enable_sqlite_pragmas,
+    engine_options,
+    ping_idle_connections,
+)
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
 from stubcollector.observability import web as observability
 from stubcollector.observability.logs import configure_logging
-from stubcollector.services import accounts, webhooks
+from stubcollector.services import accounts, marketplace, webhooks
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.routing import install_converters
 from stubcollector.web.security import add_security_headers, require_non_form_content
+
+# One counter for every process sharing the Redis database.
+LISTING_CHANGES_KEY = "stubcollector:listing-changes"
 
 
 def create_app(
@@ -60,7 +69,17 @@ def create_app(
             subscribed_events=webhooks.SUBSCRIBED_EVENT_TYPES,
         ),
         redis=redis,
+        listing_changes=(
+            RedisChangeCounter(redis, LISTING_CHANGES_KEY) if redis else LocalChangeCounter()
+        ),
     )
+    with app.app_context():
+        # Listing pages are cached under this counter (services.marketplace.browse).
+        after_writes_to(
+            db.engine,
+            marketplace.PAGE_SOURCE_TABLES,
+            lambda: container(app).listing_changes.advance(),
+        )
     observability.init_app(app)
     install_converters(app)
     register_blueprints(app)

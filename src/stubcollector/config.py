@@ -112,6 +112,7 @@ class Settings:
     webhook_ip_allowlist: tuple[str, ...] = ()
     reservation_minutes: int = 15
     marketplace_total_cache_seconds: int = 10
+    marketplace_page_cache_seconds: int = 5
     ocr_backend: str = "offline"
     gemini_api_key: str = ""
     gemini_model: str = "gemini-2.5-flash"
@@ -225,6 +226,12 @@ class Settings:
                 get("MARKETPLACE_TOTAL_CACHE_SECONDS", "10"),
                 0,
                 3600,
+            ),
+            marketplace_page_cache_seconds=_parse_int(
+                "MARKETPLACE_PAGE_CACHE_SECONDS",
+                get("MARKETPLACE_PAGE_CACHE_SECONDS", "5"),
+                0,
+                300,
             ),
             ocr_backend=ocr_backend,
             gemini_api_key=gemini_key,

@@ -6,11 +6,12 @@ that needs an adapter asks :func:`container` for it. Tests can pass their own ad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from redis import Redis
 
+from stubcollector.adapters.change_counters import ChangeCounter, LocalChangeCounter
 from stubcollector.adapters.jobs import JobQueue
 from stubcollector.adapters.ocr.base import StubReader
 from stubcollector.adapters.payments.ports import PaymentGateway
@@ -29,6 +30,8 @@ class Container:
     reader: StubReader
     # The Redis client when REDIS_URL is set (readiness checks, queue, metrics).
     redis: Redis | None = None
+    # Advanced after every committed write to what listing pages show (page cache key).
+    listing_changes: ChangeCounter = field(default_factory=LocalChangeCounter)
 
 
 def container(app: Flask | None = None) -> Container:

@@ -13,7 +13,9 @@ reconnect: the app recovers from an outage without a restart either way.
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -23,6 +25,8 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 # A connection unused for longer than this is pinged before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
 _LAST_USED = "stubcollector_last_used"
+_WROTE_WATCHED_TABLES = "stubcollector_wrote_watched_tables"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE")
 
 
 def engine_options(url: str) -> dict[str, object]:
@@ -78,3 +82,37 @@ def enable_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+def after_writes_to(engine: Engine, tables: Iterable[str], on_change: Callable[[], None]) -> None:
+    """Call ``on_change`` once a connection that wrote to any of ``tables`` is released.
+
+    Watching the statements the driver runs catches every writer: ORM flushes, Core
+    statements and raw SQL alike, whoever issues them. The call comes when the connection
+    returns to the pool, that is after its transaction committed (or rolled back: a
+    harmless extra call), never before the change is visible to other connections, so a
+    reader that sees the new count also sees the new rows.
+    """
+    names = "|".join(re.escape(table) for table in tables)
+    mentions_table = re.compile(rf"\b(?:{names})\b", re.IGNORECASE)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def note_write(
+        connection: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        head = statement.lstrip()[:8].upper()
+        writes = head.startswith(_WRITE_VERBS) or (
+            head.startswith("WITH") and any(verb in statement.upper() for verb in _WRITE_VERBS)
+        )
+        if writes and mentions_table.search(statement):
+            connection.info[_WROTE_WATCHED_TABLES] = True
+
+    @event.listens_for(engine, "checkin")
+    def announce(_dbapi_connection: Any, record: ConnectionPoolEntry | None) -> None:
+        if record is not None and record.info.pop(_WROTE_WATCHED_TABLES, False):
+            on_change()

@@ -26,8 +26,10 @@ URL = "/api/marketplace/listings"
 @pytest.fixture(autouse=True)
 def _fresh_totals() -> Iterator[None]:
     marketplace.totals.clear()
+    marketplace.pages.clear()
     yield
     marketplace.totals.clear()
+    marketplace.pages.clear()
 
 
 def listing(
@@ -310,7 +312,7 @@ class TestPagesAndQueries:
         assert sum("count(" in s.lower() for s in statements) == 1
 
     def test_counting_every_time_when_the_cache_is_off(self, make_app: Any, app: Flask) -> None:
-        uncached = make_app(marketplace_total_cache_seconds=0)
+        uncached = make_app(marketplace_total_cache_seconds=0, marketplace_page_cache_seconds=0)
         with uncached.app_context():
             for minute in range(3):
                 listing(age_minutes=minute)
@@ -351,10 +353,16 @@ class TestPagesAndQueries:
             counts[per_page] = len(_without_login(statements))
         # One page query and one count, whatever the page size.
         assert counts == dict.fromkeys((1, 10, 50), 2)
+        marketplace.pages.clear()
         with counting_queries(app) as statements:
             client.get(URL, query_string={"per_page": 50, "q": "band"})
         # The count is reused: one query per page.
         assert len(_without_login(statements)) == 1
+        with counting_queries(app) as statements:
+            again = client.get(URL, query_string={"per_page": 50, "q": "band"})
+        # Nothing changed since: the page's rows are reused too.
+        assert _without_login(statements) == []
+        assert again.json["listings"] == response.json["listings"]
 
 
 def _without_login(statements: list[str]) -> list[str]:

@@ -3,7 +3,8 @@
 Reads are shaped for speed because browsing is the busiest page: one ``SELECT`` joins the
 listing, its stub and its seller and returns plain columns (no ORM objects), and rows become
 dicts directly. The total of a search is not counted on every request (see
-:class:`TotalCache` and docs/PERFORMANCE.md). Writes own their transaction; the one-live-
+:data:`totals` and docs/PERFORMANCE.md), and the rows of a page are reused until
+a listing, stub or seller changes (:data:`pages`). Writes own their transaction; the one-live-
 listing-per-stub rule and the "cannot change a listing under a buyer" rule are decided by
 the database (a unique index and a conditional ``UPDATE``), not by a check-then-write.
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Integer,
@@ -41,7 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
 from stubcollector.adapters.jobs import periodic
-from stubcollector.container import settings
+from stubcollector.container import container, settings
 from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from stubcollector.domain.money import cents_to_decimal_string, format_cents, parse_price_cents
 from stubcollector.domain.statuses import ListingStatus, order_refund_state
@@ -61,6 +62,8 @@ from stubcollector.services import audit, checkout, reservations
 from stubcollector.services.accounts import public_profile_dict
 from stubcollector.services.reservations import ExpiredReservation
 from stubcollector.services.transaction import transaction
+
+V = TypeVar("V")
 
 DEFAULT_PER_PAGE: Final = 24
 MAX_PER_PAGE: Final = 100
@@ -480,34 +483,30 @@ def _statements(shape: Shape, keyset: bool = False) -> tuple[Select[Any], Select
     return page, count
 
 
-class TotalCache:
-    """Per-process memory of recent totals, keyed by database and filters.
-
-    Counting every matching row on every page is what makes naive browse pages slow, and
-    the number is only a hint for page links. A total is reused for a few seconds
-    (``MARKETPLACE_TOTAL_CACHE_SECONDS``); writes made by this process clear the cache.
-    """
+class RecentValues(Generic[V]):
+    """Per-process memory of recent values: each kept for at most a given age, the least
+    recently used dropped first when full."""
 
     def __init__(self, max_entries: int = 512) -> None:
-        self._entries: OrderedDict[Hashable, tuple[float, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, ttl: float) -> int | None:
+    def get(self, key: Hashable, ttl: float) -> V | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
                 return None
-            stored_at, total = found
+            stored_at, value = found
             if time.monotonic() - stored_at > ttl:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
-            return total
+            return value
 
-    def put(self, key: Hashable, total: int) -> None:
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
-            self._entries[key] = (time.monotonic(), total)
+            self._entries[key] = (time.monotonic(), value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
@@ -517,7 +516,25 @@ class TotalCache:
             self._entries.clear()
 
 
-totals = TotalCache()
+class PageRows(NamedTuple):
+    """What one browse query found; the same for every viewer."""
+
+    rows: list[Row[Any]]
+    page: int
+    total: int
+    has_next: bool
+    next_cursor: str | None
+
+
+# Counting every matching row on every page is what makes naive browse pages slow, and the
+# number is only a hint for page links: a total is reused for a few seconds
+# (MARKETPLACE_TOTAL_CACHE_SECONDS) and writes made by this process clear them.
+totals: RecentValues[int] = RecentValues()
+# The rows of recently read pages, keyed by the listing change counter (see browse).
+pages: RecentValues[PageRows] = RecentValues(max_entries=256)
+# Every table a listing row reads from: a committed write to any of them advances the
+# listing change counter (stubcollector.database.after_writes_to, wired in app.py).
+PAGE_SOURCE_TABLES: Final = ("stub_listings", "stubs", "users")
 
 
 @dataclass(frozen=True)
@@ -584,14 +601,44 @@ def browse(
 ) -> ListingPage:
     """One page of listings on sale: one query, plus a count only when it is needed.
 
-    The page is read with one extra row to learn whether another page follows. When the
-    page is not full the total is known exactly without counting; otherwise it comes from
-    :data:`totals` or one ``COUNT`` whose result is kept for a few seconds. For the
-    newest and price sorts the response carries ``next_cursor``: following it seeks
-    straight to the next page instead of skipping ``OFFSET`` rows.
+    The rows of a page are the same for every viewer, so they are kept for a few seconds
+    (``MARKETPLACE_PAGE_CACHE_SECONDS``) under the listing change counter: any committed
+    write to a listing, stub or user advances the counter, so a page is never reused after
+    a change (in every process when the counter is in Redis, in the writing process
+    otherwise). The age limit covers what happens without a write: a reservation that
+    runs out puts its listing back on sale. What depends on the viewer (``can_purchase``,
+    ``reserved_by_you``) is worked out per request from the rows.
     """
     now = utcnow()
     after = Cursor.decode(cursor, filters.sort) if cursor else None
+    ttl = settings().marketplace_page_cache_seconds
+    changes = container().listing_changes.current() if ttl else None
+    key = None if changes is None else (changes, filters, page, per_page, cursor)
+    found = pages.get(key, ttl) if key is not None else None
+    if found is None:
+        found = _read_page(filters, page, per_page, after, now)
+        if key is not None:
+            pages.put(key, found)
+    return ListingPage(
+        listings=[_listing_payload(row, viewer_id, now) for row in found.rows],
+        page=found.page,
+        per_page=per_page,
+        total=found.total,
+        has_next=found.has_next,
+        next_cursor=found.next_cursor,
+    )
+
+
+def _read_page(
+    filters: ListingFilters, page: int, per_page: int, after: Cursor | None, now: datetime
+) -> PageRows:
+    """The page's rows, read with one extra row to learn whether another page follows.
+
+    When the page is not full the total is known exactly without counting; otherwise it
+    comes from :data:`totals` or one ``COUNT`` whose result is kept for a few seconds. For
+    the newest and price sorts the page carries ``next_cursor``: following it seeks
+    straight to the next page instead of skipping ``OFFSET`` rows.
+    """
     page_statement, count_statement = _statements(_shape(filters), after is not None)
     params = _params(filters, now)
     if after is not None:
@@ -630,16 +677,9 @@ def browse(
     next_cursor = None
     if has_next and filters.sort in KEYSET_SORTS:
         last = rows[-1]
-        key = last.listed_at if filters.sort == "newest" else last.asking_price_cents
-        next_cursor = Cursor(filters.sort, key, last.id, page + 1).encode()
-    return ListingPage(
-        listings=[_listing_payload(row, viewer_id, now) for row in rows],
-        page=page,
-        per_page=per_page,
-        total=total,
-        has_next=has_next,
-        next_cursor=next_cursor,
-    )
+        key_value = last.listed_at if filters.sort == "newest" else last.asking_price_cents
+        next_cursor = Cursor(filters.sort, key_value, last.id, page + 1).encode()
+    return PageRows(rows, page, total, has_next, next_cursor)
 
 
 def browse_statement(
