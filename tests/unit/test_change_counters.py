@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from stubcollector.adapters import change_counters
 from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter
@@ -114,6 +115,27 @@ class TestRedisChangeCounter:
         assert here.current() != seen_here
         assert seen_here is not None
         assert here.current() == (seen_here[0] + 1, *seen_here[1:])
+
+    def test_after_a_failure_no_earlier_value_comes_back(
+        self, redis_key: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Writes made while Redis was out of reach went uncounted: entries cached under a
+        # value from before the failure must never be found again.
+        client = Redis.from_url(TEST_REDIS_URL)
+        counter = RedisChangeCounter(client, redis_key)
+        before = counter.current()
+
+        def refuse(_key: str) -> None:
+            raise RedisConnectionError("down")
+
+        monkeypatch.setattr(client, "get", refuse)
+        assert counter.current() is None
+        monkeypatch.undo()
+        clock = change_counters.time.monotonic() + change_counters.RETRY_AFTER_SECONDS + 1
+        monkeypatch.setattr(change_counters, "time", types.SimpleNamespace(monotonic=lambda: clock))
+        after = counter.current()
+        assert after is not None
+        assert after != before
 
     def test_unreachable_redis_means_unknown_and_is_left_alone_for_a_while(
         self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture

@@ -6,9 +6,10 @@ default runs one); :class:`RedisChangeCounter` by every process sharing the Redi
 database (the production set-up, several web processes on several machines).
 
 A Redis counter that cannot be read answers ``None`` ("unknown"), and the caller does
-without its cache: a Redis outage must slow pages down, never show stale ones. After a
-failure Redis is left alone for a few seconds, so that every request does not wait on a
-dead connection.
+without its cache: a Redis outage must slow pages down, never show stale ones (once Redis
+answers again, the counter has moved on from every value it had before the failure, since
+writes made meanwhile went uncounted). After a failure Redis is left alone for a few
+seconds, so that every request does not wait on a dead connection.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class RedisChangeCounter:
         return False
 
     def _failed(self, action: str, error: RedisError) -> None:
+        # Changes made elsewhere while Redis was out of reach were not counted: nothing
+        # cached before the failure may be used after it.
+        self._local.advance()
         if self._failed_at is None:
             log.warning(
                 "could not %s change counter %s in Redis (%s); caches keyed by it are "
