@@ -6,6 +6,8 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,13 @@ from playwright.sync_api import Page, expect
 from stubcollector.adapters.jobs import InProcessJobQueue
 from stubcollector.container import container
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import sign_up, upload_stub, wait_for_reading_to_finish
+from tests.browser.journeys import (
+    create_account,
+    log_in,
+    sign_up,
+    upload_stub,
+    wait_for_reading_to_finish,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -137,3 +145,94 @@ def test_upload_journey_helper_returns_the_stub(page: Page, live_server: LiveSer
     sign_up(page, "helper")
     stub_id = upload_stub(page, STUB_PHOTO, wait_for_reading=False)
     expect(page).to_have_url(f"{live_server.url}/collection/stubs/{stub_id}")
+
+
+# The widest values a footer holds: a long month and a four-digit face value.
+CARD_STUBS = (
+    {
+        "event_name": "Wide Footer Night",
+        "event_date": date(2019, 9, 30),
+        "face_value_cents": 123450,
+    },
+    {"event_name": "No Date Night", "event_date": None, "face_value_cents": 4500},
+    {"event_name": "No Price Night", "event_date": date(2021, 12, 31), "face_value_cents": None},
+)
+# Each footer item's box, and the line boxes of its text (one per line it takes).
+FOOTER_BOXES = """cards => cards.map(card => {
+  const footer = card.querySelector('.listing-card__footer');
+  const box = el => { const r = el.getBoundingClientRect();
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const lines = el => { const range = document.createRange(); range.selectNodeContents(el);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; };
+  return {
+    title: card.querySelector('.listing-card__title').textContent,
+    card: box(card),
+    footer: box(footer),
+    overflow: footer.scrollWidth - footer.clientWidth,
+    items: [...footer.children].map(item => ({text: item.textContent, lines: lines(item),
+                                                ...box(item)})),
+  };
+})"""
+
+
+def _stubs_for_cards(owner_id: int) -> None:
+    from stubcollector.extensions import db
+    from stubcollector.models import User
+    from tests.browser.journeys import STOCK_PHOTO
+    from tests.factories import StubFactory
+
+    owner = db.session.get(User, owner_id)
+    data = STOCK_PHOTO.read_bytes()
+    for index, fields in enumerate(CARD_STUBS):
+        # One card with a photo, as uploads have; the others show the placeholder.
+        photo = (
+            {"thumbnail_key": container().storage.save(data, suffix=".jpg")} if not index else {}
+        )
+        StubFactory.create(owner=owner, currency="USD", **fields, **photo)
+
+
+def _footers(page: Page) -> list[dict[str, Any]]:
+    footers: list[dict[str, Any]] = page.locator(".stub-card").evaluate_all(FOOTER_BOXES)
+    assert len(footers) == len(CARD_STUBS)
+    return footers
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return min(a["right"], b["right"]) - max(a["left"], b["left"]) > 0.5 and (
+        min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 0.5
+    )
+
+
+def test_stub_card_footers_wrap_cleanly_on_phones_and_keep_one_line_on_laptops(
+    page: Page, live_server: LiveServer
+) -> None:
+    account = create_account(live_server, "cards")
+    live_server.run(lambda: _stubs_for_cards(account.id))
+    log_in(page, account.username)
+
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    page.goto("/collection")
+    expect(page.locator(".stub-card img")).to_be_visible()
+    screenshot(page, "collection-cards-phone")
+    for card in _footers(page):
+        name, items = card["title"], card["items"]
+        assert card["overflow"] <= 0, f"{name}: the footer overflows by {card['overflow']}px"
+        for item in items:
+            # Inside the card, and each item whole on one line ("Face" never apart from
+            # its price): when they do not fit side by side, items move to the next line.
+            assert item["left"] >= card["card"]["left"], (name, item)
+            assert item["right"] <= card["card"]["right"], (name, item)
+            assert item["bottom"] <= card["card"]["bottom"], (name, item)
+            assert item["lines"] == 1, f"{name}: {item['text']!r} breaks inside"
+        for first, second in pairwise(items):
+            assert not _overlap(first, second), (name, first, second)
+
+    page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
+    screenshot(page, "collection-cards-laptop")
+    for card in _footers(page):
+        items = card["items"]
+        assert all(item["lines"] == 1 for item in items), card
+        # Side by side on one line: every item shares the first one's line.
+        assert all(abs(item["top"] - items[0]["top"]) < 4 for item in items), card
+        for first, second in pairwise(items):
+            assert first["right"] <= second["left"], card

@@ -213,9 +213,8 @@ def test_parties_refused_an_order_action_are_told_why(
         f"/orders/{order_id}/confirm-receipt",
         data={"csrf_token": token(as_seller)},
         headers=HTML,
-        follow_redirects=True,
     )
-    assert confirm.status_code == 200
+    assert confirm.status_code == 403
     assert "Only the buyer can confirm receipt" in text(confirm)
 
 
@@ -286,13 +285,12 @@ def test_confirm_receipt_completes_and_a_second_try_is_refused_with_a_message(
     refused = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
     assert "Only a paid order can be completed" in refused
 
+    # Once receipt is confirmed, refunding is no longer the buyer's to do (an admin's).
     late_refund = as_buyer.post(
         f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML
     )
-    assert late_refund.status_code == 303
-    assert "can only be refunded by an admin" in text(
-        as_buyer.get(f"/orders/{order_id}", headers=HTML)
-    )
+    assert late_refund.status_code == 403
+    assert "A completed order can only be refunded by an admin" in text(late_refund)
 
 
 def test_the_buyer_can_ask_for_a_refund_before_receipt(
@@ -309,18 +307,88 @@ def test_the_buyer_can_ask_for_a_refund_before_receipt(
     assert "$1,234.50 went back" in page
 
 
-def test_only_the_buyer_confirms_receipt(app: Flask, seller: User, listing: StubListing) -> None:
+@pytest.mark.parametrize(
+    ("actor", "action", "reason"),
+    [
+        ("seller", "confirm-receipt", "Only the buyer can confirm receipt"),
+        ("admin", "confirm-receipt", "Only the buyer can confirm receipt"),
+        ("seller", "refund", "Only the buyer or an admin can refund this order"),
+    ],
+)
+def test_a_party_refused_an_action_that_is_not_theirs_gets_the_403_page(
+    app: Flask, seller: User, listing: StubListing, actor: str, action: str, reason: str
+) -> None:
     _, order_id = paid_order(app, UserFactory.create(), listing)
-    as_seller = client_for(app, seller)
-    response = as_seller.post(
-        f"/orders/{order_id}/confirm-receipt", data={"csrf_token": token(as_seller)}, headers=HTML
+    client = client_for(app, seller if actor == "seller" else AdminFactory.create())
+
+    response = client.post(
+        f"/orders/{order_id}/{action}", data={"csrf_token": token(client)}, headers=HTML
     )
-    assert response.status_code == 303
-    assert "Only the buyer can confirm receipt" in text(
-        as_seller.get(f"/orders/{order_id}", headers=HTML)
-    )
+
+    assert response.status_code == 403
+    assert response.mimetype == "text/html"
+    page = text(response)
+    assert "Error 403" in page
+    assert "You can't do that on this order" in page
+    assert reason in page
+    assert f'href="/orders/{order_id}">Back to the order</a>' in page
     db.session.expire_all()
     assert db.session.get(StubOrder, order_id).order_status == "payment_completed"  # type: ignore[union-attr]
+    assert db.session.get(StubPayment, _payment_id(order_id)).payment_status == "succeeded"  # type: ignore[union-attr]
+    # Nothing waits in the session to show up on the next page.
+    assert reason not in text(client.get(f"/orders/{order_id}", headers=HTML))
+
+
+def _payment_id(order_id: int) -> int:
+    return db.session.scalars(select(StubPayment.id).where(StubPayment.order_id == order_id)).one()
+
+
+def test_a_refund_under_way_refuses_actions_with_a_message_on_the_order(
+    app: Flask, seller: User, listing: StubListing
+) -> None:
+    """A state conflict is "not now", not "not yours": the order page says why."""
+    as_buyer = client_for(app, UserFactory.create())
+    order_id = order_id_from(start_checkout(as_buyer, listing.id))
+    assert pay_on_sandbox(as_buyer, order_id, CARD_REFUND_PENDING).status_code == 303  # type: ignore[attr-defined]
+    url = f"/orders/{order_id}"
+    first = as_buyer.post(f"{url}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML)
+    assert first.status_code == 303
+
+    csrf = token(as_buyer)
+
+    for action, reason in (
+        ("refund", "A refund for this order is already in progress"),
+        ("confirm-receipt", "This order is being refunded"),
+    ):
+        refused = as_buyer.post(f"{url}/{action}", data={"csrf_token": csrf}, headers=HTML)
+        assert refused.status_code == 303, action
+        assert refused.headers["Location"] == url, action
+        page = text(as_buyer.get(url, headers=HTML))
+        assert reason in page, action
+        assert 'data-refund-state="pending"' in page
+    db.session.expire_all()
+    assert db.session.get(StubOrder, order_id).order_status == "payment_completed"  # type: ignore[union-attr]
+
+
+def test_after_a_failed_refund_the_buyer_is_refused_a_retry_with_the_403_page(
+    app: Flask, seller: User, listing: StubListing
+) -> None:
+    as_buyer = client_for(app, UserFactory.create())
+    order_id = order_id_from(start_checkout(as_buyer, listing.id))
+    assert pay_on_sandbox(as_buyer, order_id, CARD_REFUND_PENDING).status_code == 303  # type: ignore[attr-defined]
+    as_buyer.post(f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML)
+    refund = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]["refund"]
+    sandbox().settle_refund(refund["refund_id"], succeed=False)
+
+    retry = as_buyer.post(
+        f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML
+    )
+
+    assert retry.status_code == 403
+    assert "our team will retry it" in text(retry)
+    order = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]
+    assert [attempt["status"] for attempt in order["refunds"]] == ["failed"]  # no new attempt
+    assert order["refund_state"] == "failed"
 
 
 # --- CSRF ------------------------------------------------------------------------------

@@ -56,6 +56,27 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def error_page(
+    error: domain.DomainError,
+    *,
+    title: str | None = None,
+    back_url: str | None = None,
+    back_label: str | None = None,
+) -> ResponseReturnValue:
+    """The error page for a refusal a page view caught itself, so that it can say what was
+    refused (``title``) and lead back to where the user was (``back_url``)."""
+    code = status_for(error)
+    page = render_template(
+        "error.html",
+        message=error.message,
+        code=code,
+        title=title,
+        back_url=back_url,
+        back_label=back_label,
+    )
+    return page, code
+
+
 def _respond(message: str, code: int, errors: dict[str, str] | None = None) -> ResponseReturnValue:
     if wants_json():
         return fail(message, code, errors=errors)

@@ -121,18 +121,33 @@ class RefundOut(ResponseModel):
 class OrderOut(ResponseModel):
     id: int
     order_status: str
-    status_reason: str | None
+    status_reason: str | None = Field(
+        description="Why the order is in its status, in words for its parties (a decline, "
+        "a lost dispute, an automatic refund)"
+    )
     listing_id: int
     listing_status: str | None
+    reserved_until: str | None = Field(
+        description="While the order waits for its payment: when the buyer's hold on the "
+        "listing ends (ISO 8601, UTC); null otherwise"
+    )
     buyer_id: int
     seller_id: int
     currency: str
     total_amount_cents: int
     platform_fee_cents: int
     seller_amount_cents: int
-    stripe_fee_cents: int | None
+    stripe_fee_cents: int | None = Field(
+        description="The provider's processing fee in cents, once its charge reports it"
+    )
+    total_amount: str = Field(
+        description="total_amount_cents as a decimal string in dollars", examples=["42.50"]
+    )
     payment_status: str | None
     payment_intent_id: str | None
+    stripe_account_id: str | None = Field(
+        description="The seller's connected account the direct charge was made on"
+    )
     charge_id: str | None
     refund_id: str | None
     amount_refunded_cents: int = Field(description="Refunds the provider confirmed (succeeded)")
@@ -141,11 +156,26 @@ class OrderOut(ResponseModel):
         description="pending: a refund is on its way (the order is not refunded yet); "
         "failed: the last refund failed or was canceled and an admin may retry it"
     )
-    refund: RefundOut | None
+    refund: RefundOut | None = Field(description="The latest refund (the last of refunds)")
     refunds: list[RefundOut]
-    dispute_status: str | None
+    failure_message: str | None = Field(
+        description="The provider's message for the last failed payment attempt (e.g. a "
+        "decline); cleared once the payment succeeds"
+    )
     dispute: DisputeOut | None
-    expected_payout_date: str | None
+    dispute_status: str | None
+    seller_payout_schedule_days: int = Field(
+        description="Days the seller's payout is held after the payment, fixed at checkout"
+    )
+    expected_payout_date: str | None = Field(
+        description="Payment day plus seller_payout_schedule_days (ISO 8601 date); null until paid"
+    )
+    created_at: str
+    payment_confirmed_at: str | None
+    completed_at: str | None = Field(description="When the buyer confirmed receipt")
+    cancelled_at: str | None
+    refunded_at: str | None
+    disputed_at: str | None
 
 
 class OrderEnvelope(SuccessEnvelope):

@@ -3,8 +3,10 @@
 The order page is the same for its buyer, its seller and admins; what each sees differs
 (the fee split and payout date are the seller's business, provider ids an admin's). Buyer
 actions (confirm receipt, ask for a refund) go through ``services.orders``, which decides
-whether they are allowed; a refusal comes back as a message on the order page. To anyone
-else every order route answers as if the order did not exist (404).
+whether they are allowed. A party who may not take the action at all (the seller
+confirming receipt) gets the 403 error page; an action the order's state refuses (already
+completed, a refund under way) comes back as a message on the order page. To anyone else
+every order route answers as if the order did not exist (404).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from stubcollector.domain.errors import (
 from stubcollector.domain.statuses import OrderStatus
 from stubcollector.services import marketplace, orders
 from stubcollector.web.current import client_ip, require_user
+from stubcollector.web.errors import error_page
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.navigation import optional_url
 from stubcollector.web.pages.templating import refund_failure
@@ -36,9 +39,11 @@ TABS = ("purchases", "sales")
 PER_PAGE = 20
 # While the provider has not told us the outcome, the page asks again (static/orders.js).
 AWAITING_PAYMENT = (OrderStatus.PENDING.value, OrderStatus.PAYMENT_PROCESSING.value)
-# Refusals of a party to the order come back as a message on the order page. ``NotFound``
-# is not among them: a missing order, or one of other people, is the 404 page.
-REFUSED = (PermissionDenied, Conflict, PaymentError, ServiceUnavailable)
+# Refusals that say "not now" (the order's state, an unreachable provider) come back as a
+# message on the order page, where the party sees what changed. ``PermissionDenied`` says
+# "never yours to do": the 403 page, as the API answers. ``NotFound`` (a missing order, or
+# one of other people) is the 404 page.
+REFUSED_FOR_NOW = (Conflict, PaymentError, ServiceUnavailable)
 
 
 def _page_number() -> int:
@@ -122,6 +127,15 @@ def detail(order_id: int) -> ResponseReturnValue:
     )
 
 
+def _forbidden(order_id: int, error: PermissionDenied) -> ResponseReturnValue:
+    return error_page(
+        error,
+        title="You can't do that on this order",
+        back_url=url_for("orders.detail", order_id=order_id),
+        back_label="Back to the order",
+    )
+
+
 def _refused(order_id: int, error: DomainError) -> ResponseReturnValue:
     message = error.message
     flash(message[:1].upper() + message[1:], "error")
@@ -133,7 +147,9 @@ def _refused(order_id: int, error: DomainError) -> ResponseReturnValue:
 def confirm_receipt(order_id: int) -> ResponseReturnValue:
     try:
         orders.complete_order(require_user(), order_id, client_ip())
-    except REFUSED as error:
+    except PermissionDenied as error:
+        return _forbidden(order_id, error)
+    except REFUSED_FOR_NOW as error:
         return _refused(order_id, error)
     flash("Thanks! You confirmed that the stub arrived; the order is complete.", "success")
     return redirect(url_for("orders.detail", order_id=order_id), code=303)
@@ -147,7 +163,9 @@ def refund(order_id: int) -> ResponseReturnValue:
         order = orders.request_refund(
             require_user(), order_id, reason=reason, ip_address=client_ip()
         )
-    except REFUSED as error:
+    except PermissionDenied as error:
+        return _forbidden(order_id, error)
+    except REFUSED_FOR_NOW as error:
         return _refused(order_id, error)
     flash(*refund_outcome(order))
     return redirect(url_for("orders.detail", order_id=order_id), code=303)
