@@ -22,6 +22,7 @@ import os
 import platform
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -382,11 +383,20 @@ def run_scenario(context: Context, name: str, slices: int) -> dict[str, Any]:
         result["background"] = background
     result |= paired["scenario"]
     result["paired_healthz"] = {
-        key: paired["baseline"][key] for key in ("requests_per_second", "p50_ms", "p99_ms")
+        key: paired["baseline"][key]
+        for key in ("requests_per_second", "p50_ms", "p99_ms", "slice_rates")
+        if key in paired["baseline"]
     }
     if paired["baseline"]["requests_per_second"]:
         result["ratio_to_healthz"] = round(
             result["requests_per_second"] / paired["baseline"]["requests_per_second"], 3
+        )
+    rates = paired["scenario"].get("slice_rates"), paired["baseline"].get("slice_rates")
+    if rates[0] and rates[1] and statistics.median(rates[1]):
+        # Less sensitive than the ratio of sums to a few slices whose connections all
+        # landed on one server process.
+        result["ratio_of_median_slices"] = round(
+            statistics.median(rates[0]) / statistics.median(rates[1]), 3
         )
     if plan.verify is not None:
         result["checks"] = plan.verify(Outcome())
@@ -440,21 +450,22 @@ def _closed(
 
 def render_table(report: dict[str, Any]) -> str:
     lines = [
-        "| scenario | req/s | ratio to /healthz | p50 ms | p99 ms | 2xx / all "
-        "| paired /healthz req/s |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | req/s | ratio to /healthz | median-slice ratio | p50 ms | p99 ms "
+        "| 2xx / all | paired /healthz req/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, result in report["scenarios"].items():
         if "pending" in result:
-            lines.append(f"| {name} | pending: {result['pending']} | | | | | |")
+            lines.append(f"| {name} | pending: {result['pending']} | | | | | | |")
             continue
         if "requests_per_second" not in result:
             figures = ", ".join(f"{k}={v}" for k, v in result.items() if k != "description")
-            lines.append(f"| {name} | {figures} | | | | | |")
+            lines.append(f"| {name} | {figures} | | | | | | |")
             continue
         paired = result.get("paired_healthz", {})
         lines.append(
             f"| {name} | {result['requests_per_second']} | {result.get('ratio_to_healthz', '')} "
+            f"| {result.get('ratio_of_median_slices', '')} "
             f"| {result['p50_ms']} | {result['p99_ms']} | {result['ok_2xx']} / "
             f"{result['requests']} | {paired.get('requests_per_second', '')} |"
         )

@@ -128,4 +128,7 @@ def summarize(results: list[WrkResult]) -> dict[str, Any]:
         "p90_ms": round(max(r.p90_ms for r in results), 2),
         "p99_ms": round(max(r.p99_ms for r in results), 2),
         "max_ms": round(max(r.max_ms for r in results), 2),
+        # Each slice opens new connections, and how they fall on the server's processes
+        # changes its rate (docs/PERFORMANCE.md, third pass): the spread shows it.
+        "slice_rates": [round(r.requests / r.seconds, 1) if r.seconds else 0 for r in results],
     }
