@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +81,14 @@ class DeferredJobQueue:
         registered_job(name)
         # What a Redis queue would do to the arguments: they must survive JSON.
         self.queued.append((name, tuple(json.loads(json.dumps(list(args))))))
+
+    def enqueue_many(self, name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+        for args in calls:
+            self.enqueue(name, *args)
+
+    def enqueue_unless_queued(self, name: str) -> None:
+        if (name, ()) not in self.queued:
+            self.enqueue(name)
 
     def run_all(self) -> None:
         queued, self.queued = self.queued, []

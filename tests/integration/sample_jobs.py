@@ -53,3 +53,12 @@ def broken_until_fixed(key: str) -> None:
 @periodic("tests.periodic_tick", every=3600)
 def periodic_tick() -> None:
     log.info("tick")
+
+
+COUNTED_RUNS_KEY = "tests:counted_runs"
+
+
+@job("tests.count_runs")
+def count_runs() -> None:
+    """Argument-less, as jobs enqueued with ``enqueue_unless_queued`` are."""
+    _redis().rpush(COUNTED_RUNS_KEY, time.time())

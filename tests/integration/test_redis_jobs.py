@@ -22,13 +22,19 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from redis import Redis
 
-from stubcollector.adapters.redis_jobs import RedisJobQueue, RedisPeriodicScheduler
+from stubcollector.adapters.redis_jobs import (
+    QUEUED_MARK_PREFIX,
+    QUEUED_MARK_SECONDS,
+    RedisJobQueue,
+    RedisPeriodicScheduler,
+    run_worker,
+)
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
-from tests.integration import sample_jobs  # noqa: F401 - registers the jobs here too
+from tests.integration import sample_jobs  # registers the jobs here too
 from tests.integration.services import free_port, jobs_redis_url, require_redis, wait_until
 
 pytestmark = pytest.mark.redis
@@ -297,3 +303,43 @@ def test_periodic_jobs_are_enqueued_once_per_interval_whatever_the_number_of_sch
     assert "tests.periodic_tick" not in second_scheduler.tick()
     queued = [job.args[0] for job in queue.queue.get_jobs() if job.args]
     assert queued.count("tests.periodic_tick") == 1
+
+
+def test_enqueue_unless_queued_keeps_one_run_queued_until_a_worker_starts_it(
+    enqueuer: Callable[..., Flask], queue_name: str, redis: Redis
+) -> None:
+    # A queue no worker process reads; the test runs RQ's worker itself, in burst mode.
+    app = enqueuer(JOB_QUEUE_NAME=f"{queue_name}-once")
+    queue = _queue(app)
+    redis.delete(sample_jobs.COUNTED_RUNS_KEY)
+    mark = f"{QUEUED_MARK_PREFIX}{queue.name}:tests.count_runs"
+
+    for _ in range(3):
+        queue.enqueue_unless_queued("tests.count_runs")
+    assert queue.queue.count == 1
+    assert 0 < int(redis.ttl(mark)) <= QUEUED_MARK_SECONDS
+
+    run_worker(app, queue, burst=True)
+    assert redis.llen(sample_jobs.COUNTED_RUNS_KEY) == 1
+    assert not redis.exists(mark)  # the run removed it when it started
+
+    queue.enqueue_unless_queued("tests.count_runs")
+    assert queue.queue.count == 1
+    run_worker(app, queue, burst=True)
+    assert redis.llen(sample_jobs.COUNTED_RUNS_KEY) == 2
+    redis.delete(sample_jobs.COUNTED_RUNS_KEY)
+
+
+def test_enqueue_many_queues_one_job_per_call_in_one_go(
+    enqueuer: Callable[..., Flask], queue_name: str, redis: Redis
+) -> None:
+    app = enqueuer(JOB_QUEUE_NAME=f"{queue_name}-many")
+    queue = _queue(app)
+    key = f"{queue_name}:many"
+
+    queue.enqueue_many("tests.record", [(key, "a"), (key, "b"), (key, "c")])
+    assert queue.queue.count == 3
+    run_worker(app, queue, burst=True)
+
+    assert sorted(entry["value"] for entry in _reports(redis, key)) == ["a", "b", "c"]
+    assert queue.failed_jobs() == []

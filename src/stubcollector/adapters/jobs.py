@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -114,6 +114,18 @@ class JobQueue(Protocol):
     def enqueue(self, name: str, *args: Any) -> None:
         """Run job ``name`` with ``args`` (JSON-friendly values only) in the background."""
 
+    def enqueue_many(self, name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+        """Run job ``name`` once per argument tuple in ``calls``, enqueued together."""
+
+    def enqueue_unless_queued(self, name: str) -> None:
+        """Run the argument-less job ``name`` soon, unless a run of it is already queued.
+
+        A queued run has not started, so it will see everything committed before this
+        call: one run serves every caller that asked meanwhile. For jobs that sweep up
+        whatever is waiting (the webhook dispatcher), so that a burst of requests costs
+        one run and each request one cheap call.
+        """
+
     def shutdown(self) -> None:
         """Finish or drop queued work; called when the app stops."""
 
@@ -130,6 +142,7 @@ class InProcessJobQueue:
         self._eager = eager
         self._pool = None if eager else ThreadPoolExecutor(workers, thread_name_prefix="job")
         self._pending: set[Future[None]] = set()
+        self._queued_once: set[str] = set()
         self._lock = threading.Lock()
 
     def enqueue(self, name: str, *args: Any) -> None:
@@ -142,6 +155,31 @@ class InProcessJobQueue:
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
+
+    def enqueue_many(self, name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+        for args in calls:
+            self.enqueue(name, *args)
+
+    def enqueue_unless_queued(self, name: str) -> None:
+        check_job_call(name, ())
+        if self._pool is None:
+            self._run(name, (), context.current_request_id())
+            return
+        with self._lock:
+            if name in self._queued_once:
+                return
+            self._queued_once.add(name)
+        future = self._pool.submit(self._run_once, name, context.current_request_id())
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _run_once(self, name: str, request_id: str | None) -> None:
+        # Leave the queued set before starting: a caller arriving from now on may have
+        # committed after this run reads, so it must get a run of its own.
+        with self._lock:
+            self._queued_once.discard(name)
+        self._run(name, (), request_id)
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:

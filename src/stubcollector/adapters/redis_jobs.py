@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,11 @@ RUNNER = "stubcollector.adapters.redis_jobs.run_job"
 # Failed jobs stay replayable for 30 days; successful results are not needed after a day.
 FAILURE_TTL_SECONDS = 30 * 24 * 3600
 RESULT_TTL_SECONDS = 24 * 3600
+# enqueue_unless_queued: the mark that a run is queued. The run deletes it when it starts;
+# the expiry only matters if a queued run is lost (Redis flushed): then the next caller
+# enqueues again after at most this long.
+QUEUED_MARK_PREFIX = "stubcollector:queued:"
+QUEUED_MARK_SECONDS = 60
 
 # The app a worker process runs jobs in; set by run_worker before the first job.
 _worker_app: Flask | None = None
@@ -91,18 +97,54 @@ class RedisJobQueue:
 
     def enqueue(self, name: str, *args: Any) -> None:
         check_job_call(name, args)
-        request_id = context.current_request_id()
-        try:
-            queued = self.queue.enqueue_call(
-                RUNNER,
-                args=(name, *args),
-                description=name,
-                meta={"request_id": request_id} if request_id else None,
-                retry=self._retry,
-                timeout=self._timeout,
-                result_ttl=RESULT_TTL_SECONDS,
-                failure_ttl=FAILURE_TTL_SECONDS,
+        with self._queue_available(name):
+            queued = self.queue.enqueue_call(RUNNER, **self._job_options(name, args))
+        log.debug("enqueued job %s", name, extra={"job": name, "job_id": queued.id})
+
+    def enqueue_many(self, name: str, calls: Sequence[tuple[Any, ...]]) -> None:
+        for args in calls:
+            check_job_call(name, args)
+        with self._queue_available(name):
+            self.queue.enqueue_many(
+                [Queue.prepare_data(RUNNER, **self._job_options(name, args)) for args in calls]
             )
+        log.debug("enqueued %s jobs %s", len(calls), name, extra={"job": name})
+
+    def enqueue_unless_queued(self, name: str) -> None:
+        check_job_call(name, ())
+        mark = f"{QUEUED_MARK_PREFIX}{self.queue.name}:{name}"
+        with self._queue_available(name):
+            if not self.connection.set(mark, "1", nx=True, ex=QUEUED_MARK_SECONDS):
+                return
+            try:
+                self.queue.enqueue_call(RUNNER, **self._job_options(name, (), queued_mark=mark))
+            except RedisError:
+                self.connection.delete(mark)
+                raise
+
+    def _job_options(
+        self, name: str, args: tuple[Any, ...], *, queued_mark: str | None = None
+    ) -> dict[str, Any]:
+        meta: dict[str, str] = {}
+        request_id = context.current_request_id()
+        if request_id:
+            meta["request_id"] = request_id
+        if queued_mark:
+            meta["queued_mark"] = queued_mark
+        return {
+            "args": (name, *args),
+            "description": name,
+            "meta": meta or None,
+            "retry": self._retry,
+            "timeout": self._timeout,
+            "result_ttl": RESULT_TTL_SECONDS,
+            "failure_ttl": FAILURE_TTL_SECONDS,
+        }
+
+    @contextmanager
+    def _queue_available(self, name: str) -> Iterator[None]:
+        try:
+            yield
         except RedisError as exc:
             log.error(
                 "could not enqueue job %s: Redis unavailable (%s)",
@@ -111,7 +153,6 @@ class RedisJobQueue:
                 extra={"job": name},
             )
             raise ServiceUnavailable("background queue unavailable; try again shortly") from exc
-        log.debug("enqueued job %s", name, extra={"job": name, "job_id": queued.id})
 
     def ping(self) -> bool:
         try:
@@ -177,6 +218,11 @@ def run_job(name: str, *args: Any) -> None:
         raise RuntimeError("run_job needs a worker started by run_worker()")
     current = get_current_job()
     meta = current.meta if current is not None else {}
+    queued_mark = meta.get("queued_mark")
+    if queued_mark and current is not None:
+        # Started: from now on a caller may have committed after this run reads, so it
+        # must be able to queue another run.
+        current.connection.delete(queued_mark)
     with _worker_app.app_context(), context.bound(request_id=meta.get("request_id")):
         try:
             run_registered(name, args, job_id=current.id if current else None)

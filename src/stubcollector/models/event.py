@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stubcollector.domain.statuses import EventStatus
 from stubcollector.models.base import Base, one_of, utcnow
+
+WAITING_FOR_DISPATCH = text("dispatched_at IS NULL AND processing_status = 'received'")
 
 
 class ProviderEvent(Base):
@@ -18,6 +20,12 @@ class ProviderEvent(Base):
         UniqueConstraint("provider", "event_id", name="uq_provider_events_provider_event_id"),
         one_of("processing_status", EventStatus, "processing_status"),
         Index("ix_provider_events_status_received", "processing_status", "received_at"),
+        Index(
+            "ix_provider_events_waiting_dispatch",
+            "id",
+            sqlite_where=WAITING_FOR_DISPATCH,
+            postgresql_where=WAITING_FOR_DISPATCH,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,3 +41,5 @@ class ProviderEvent(Base):
     processing_status: Mapped[str] = mapped_column(String(20), default=EventStatus.RECEIVED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the dispatcher handed the event to its processing job (None: not yet).
+    dispatched_at: Mapped[datetime | None]
