@@ -160,8 +160,9 @@ def fixed_rate(
     """Send request ``n`` at ``start + n / rate``; latency is measured from that moment,
     so a server that falls behind is charged for the wait (no coordinated omission).
 
-    Up to ``connections`` keep-alive connections are opened as they are needed; a request
-    due while all of them are busy waits for one, charged from its due time all the same.
+    ``connections`` keep-alive connections are opened before the clock starts and used in
+    turn; a request due while all of them are busy waits for one, charged from its due
+    time all the same.
     A request not answered within 30 s of its due time counts as an error, which bounds
     the run to ``duration`` plus 30 s."""
     total = min(int(rate * duration), MAX_REQUESTS_PER_RUN)
@@ -307,7 +308,8 @@ class _FixedRate:
         # The loop's clock throughout: the sleeps and the timeouts are measured on it.
         loop = asyncio.get_running_loop()
         began = loop.time()
-        start = began + 0.2
+        await self._open_all()
+        start = loop.time() + 0.2
         try:
             async with asyncio.TaskGroup() as group:
                 for number, payload in enumerate(payloads):
@@ -321,6 +323,20 @@ class _FixedRate:
                 stream.close()
         self._outcome.elapsed = loop.time() - began
         return self._outcome
+
+    async def _open_all(self) -> None:
+        # All connections open before the first request, as a proxy's upstream pool or a
+        # sender's many clients would be: the requests then rotate over every one of them
+        # (and so over the server's processes) from the start, at any rate. One that fails
+        # to open is opened again when a request needs it.
+        opened = await asyncio.gather(
+            *(_Stream.open(self._host, self._port) for _ in range(self._limit)),
+            return_exceptions=True,
+        )
+        for stream in opened:
+            if isinstance(stream, _Stream):
+                self._idle.append(stream)
+                self._open += 1
 
     async def _send(self, payload: bytes, due: float) -> None:
         loop = asyncio.get_running_loop()
