@@ -24,9 +24,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    TextualSelect,
+    bindparam,
+    false,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from stubcollector.adapters.jobs import job
@@ -163,26 +172,41 @@ def store(event: WebhookEvent) -> Receipt:
 
 def _insert_once(provider: str, event: WebhookEvent) -> int | None:
     """The new row's id, or None when (provider, event id) is already stored."""
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ProviderEvent)
-        .values(
-            provider=provider,
-            event_id=event.event_id,
-            event_type=event.type,
-            account=event.account,
-            livemode=event.livemode,
-            payload=dict(event.payload),
-            received_at=utcnow(),
-            processing_status=EventStatus.RECEIVED.value,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-        .returning(ProviderEvent.id)
-    )
+    values = {
+        "provider": provider,
+        "event_id": event.event_id,
+        "event_type": event.type,
+        "account": event.account,
+        "livemode": event.livemode,
+        "payload": dict(event.payload),
+        "received_at": utcnow(),
+        "processing_status": EventStatus.RECEIVED.value,
+        "attempts": 0,
+    }
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        row_id = connection.scalar(statement)
+        row_id = connection.scalar(_INSERT_ONCE, values)
     return None if row_id is None else int(row_id)
+
+
+def _insert_once_statement() -> TextualSelect:
+    # Written out because SQLAlchemy cannot cache its PostgreSQL and SQLite ``insert()``
+    # constructs (they carry ON CONFLICT) and would compile one for every delivery; the
+    # text is the same on both databases, and the parameters take the columns' own types.
+    columns = ProviderEvent.__table__.c
+    statement = text(
+        "INSERT INTO provider_events (provider, event_id, event_type, account, livemode,"
+        " payload, received_at, processing_status, attempts)"
+        " VALUES (:provider, :event_id, :event_type, :account, :livemode,"
+        " :payload, :received_at, :processing_status, :attempts)"
+        " ON CONFLICT (provider, event_id) DO NOTHING RETURNING id"
+    )
+    parameters: tuple[str, ...] = ("provider", "event_id", "event_type", "account")
+    parameters += ("livemode", "payload", "received_at", "processing_status", "attempts")
+    typed = (bindparam(name, type_=columns[name].type) for name in parameters)
+    return statement.bindparams(*typed).columns(id=Integer)
+
+
+_INSERT_ONCE = _insert_once_statement()
 
 
 def _retry_if_failed(provider: str, event_id: str) -> None:
