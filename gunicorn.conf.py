@@ -26,6 +26,8 @@ import shutil
 import tempfile
 from typing import Any
 
+from gunicorn import glogging
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
@@ -41,6 +43,16 @@ threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Off by default. With a shared listening socket every worker races to accept, and a
+# keep-alive connection stays with the worker that won it: a proxy's pool of long-lived
+# connections can leave one process doing most of the work (docs/PERFORMANCE.md). With
+# GUNICORN_REUSE_PORT=true each worker listens on its own SO_REUSEPORT socket and the
+# kernel spreads new connections evenly over them — but a worker that stops (reload,
+# crash) resets the connections still waiting in its own accept queue, where with the
+# shared socket another worker would have taken them. Turn it on behind a proxy that
+# retries a connection reset (nginx: proxy_next_upstream error), or where deploys start a
+# new master beside the old one (USR2; docs/DEPLOYMENT.md).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").strip().lower() in ("1", "true", "yes")
 # Recycling workers after N requests is off: at a few hundred requests a second a low N
 # restarts every worker every few seconds, and a worker importing the app serves nobody
 # (the first load runs showed multi-second stalls from exactly that). Turn it on only to
@@ -59,7 +71,19 @@ _json_logs = os.environ.get("LOG_FORMAT", "").strip().lower() == "json" or (
     not os.environ.get("LOG_FORMAT", "").strip()
     and os.environ.get("APP_ENV", "").strip().lower() == "production"
 )
+
+
+class _AccessLineOnlyWhenAsked(glogging.Logger):
+    """gunicorn formats an access line for every request whenever ``logconfig_dict`` is
+    set, with an access log or without; the app logs each request itself."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if accesslog:
+            super().access(resp, req, environ, request_time)
+
+
 if _json_logs:
+    logger_class = _AccessLineOnlyWhenAsked
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,

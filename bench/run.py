@@ -84,6 +84,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="database to create (and drop first, if this harness made it)",
     )
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="GUNICORN_REUSE_PORT=true: each gunicorn worker listens on its own socket and the "
+        "kernel spreads connections over them (see gunicorn.conf.py)",
+    )
     parser.add_argument("--redis-url", default="", help="run jobs on RQ with --rq-workers")
     parser.add_argument("--rq-workers", type=int, default=2)
     parser.add_argument(
@@ -201,6 +207,7 @@ def server_env(args: argparse.Namespace, database_url: str, log_dir: Path) -> di
         "PROMETHEUS_MULTIPROC_DIR": str(log_dir / "metrics"),
         "GUNICORN_CONTROL_SOCKET": str(log_dir / "gunicorn.ctl"),
         "REDIS_URL": args.redis_url,
+        "GUNICORN_REUSE_PORT": "true" if args.reuse_port else "false",
     }
     if args.page_cache_seconds is not None:
         env["MARKETPLACE_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
@@ -260,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn_workers": args.web_workers,
             "threads_per_worker": args.threads,
             "worker_class": "gthread",
+            "reuse_port": args.reuse_port,
             "jobs": (
                 f"RQ, {args.rq_workers} workers at niceness +{args.worker_nice}"
                 + (", started after the load" if args.defer_workers else "")
