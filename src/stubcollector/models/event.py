@@ -41,5 +41,6 @@ class ProviderEvent(Base):
     processing_status: Mapped[str] = mapped_column(String(20), default=EventStatus.RECEIVED.value)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # When the dispatcher handed the event to its processing job (None: not yet).
+    # When the dispatcher handed the event to its processing job (None: not yet, or
+    # stored before the dispatcher existed).
     dispatched_at: Mapped[datetime | None]

@@ -10,10 +10,11 @@ enqueues their jobs in one round trip (``services.webhooks.dispatch_new_events``
 partial index holds only the events waiting for the dispatcher, so it stays a few rows
 deep however large the inbox grows.
 
-Events already processed, ignored or failed count as dispatched (at their receipt); those
-still ``received`` are left to the dispatcher, which runs at the next delivery or sweep.
-Adding a nullable column does not rewrite the table; the index is small and built from
-the few undispatched rows.
+Rows stored before this revision keep ``dispatched_at`` empty: the index only holds
+rows still ``received``, and those are exactly the ones the dispatcher should take (the
+jobs enqueued for them by the old code find them processed and stop). Adding a nullable
+column does not rewrite the table; on PostgreSQL the index is built ``CONCURRENTLY``, so
+deliveries keep being stored while it is built (docs/DEPLOYMENT.md, zero downtime).
 """
 
 import sqlalchemy as sa
@@ -25,27 +26,31 @@ down_revision = "r001"
 branch_labels = None
 depends_on = None
 
+INDEX = "ix_provider_events_waiting_dispatch"
 WAITING = sa.text("dispatched_at IS NULL AND processing_status = 'received'")
 
 
 def upgrade():
     with op.batch_alter_table("provider_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True))
-    op.execute(
-        "UPDATE provider_events SET dispatched_at = received_at "
-        "WHERE processing_status <> 'received'"
-    )
-    with op.batch_alter_table("provider_events", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_provider_events_waiting_dispatch",
-            ["id"],
-            unique=False,
-            sqlite_where=WAITING,
-            postgresql_where=WAITING,
-        )
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index(
+                INDEX,
+                "provider_events",
+                ["id"],
+                postgresql_where=WAITING,
+                postgresql_concurrently=True,
+            )
+    else:
+        op.create_index(INDEX, "provider_events", ["id"], sqlite_where=WAITING)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.drop_index(INDEX, table_name="provider_events", postgresql_concurrently=True)
+    else:
+        op.drop_index(INDEX, table_name="provider_events")
     with op.batch_alter_table("provider_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_provider_events_waiting_dispatch")
         batch_op.drop_column("dispatched_at")
