@@ -4,6 +4,7 @@ an event."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from stubcollector.container import container
 from stubcollector.domain.errors import ServiceUnavailable
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder
+from stubcollector.observability.context import log_fields
 from stubcollector.services import checkout, webhooks
 from tests.factories import UserFactory
 from tests.payments_support import (
@@ -180,3 +182,42 @@ def test_the_default_queue_processes_a_delivery_at_once(app: Flask) -> None:
     (row,) = _rows()
     assert (row.processing_status, row.attempts) == ("ignored", 1)
     assert row.dispatched_at is not None
+
+
+class _LinesWithContext(logging.Handler):
+    """Each log line with the context fields bound when it was written."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.name, record.getMessage(), log_fields()))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[_LinesWithContext]:
+    handler = _LinesWithContext()
+    loggers = [logging.getLogger(name) for name in ("stubcollector.requests", webhooks.__name__)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    yield handler
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_the_delivery_and_the_processing_log_lines_carry_the_event_id(
+    app: Flask, held_queue: DeferredJobQueue, log_lines: _LinesWithContext
+) -> None:
+    _deliver(anonymous_client(app), "evt_traced")
+    held_queue.run_all()  # the dispatcher, whose run carries that delivery's request id
+    held_queue.run_all()  # the event's processing
+
+    (delivery,) = [fields for name, _m, fields in log_lines.lines if name.endswith("requests")]
+    (processing,) = [fields for name, m, fields in log_lines.lines if m.startswith("ignoring")]
+    assert delivery["event_id"] == processing["event_id"] == "evt_traced"
+    assert delivery["event_type"] == processing["event_type"] == "balance.available"
+    assert log_fields().get("event_id") is None  # nothing left bound after the request

@@ -49,6 +49,7 @@ from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
 from stubcollector.domain.statuses import EventStatus, RefundStatus
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, utcnow
+from stubcollector.observability import context
 from stubcollector.services import audit, onboarding, orders
 from stubcollector.services.transaction import transaction
 
@@ -502,6 +503,13 @@ def process_event(row_id: int) -> str:
         if row.processing_status in (EventStatus.PROCESSED, EventStatus.IGNORED):
             return str(row.processing_status)
         event = _as_event(row)
+    # The job carries the request id of the delivery that woke the dispatcher, not
+    # necessarily this event's own: the event id ties its lines to its delivery's.
+    with context.bound(event_id=event.event_id, event_type=event.type):
+        return _apply(row_id, event)
+
+
+def _apply(row_id: int, event: WebhookEvent) -> str:
     handler = HANDLERS.get(event.type)
     error: str | None = None
     outcome = EventStatus.IGNORED

@@ -11,6 +11,7 @@ from pydantic import Field
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
 from stubcollector.extensions import limiter
+from stubcollector.observability import context
 from stubcollector.services import checkout, onboarding, orders, webhooks
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
@@ -381,6 +382,9 @@ def _receive(endpoint: WebhookEndpoint) -> ResponseReturnValue:
         ip_address=client_ip(),
         check_source=True,
     )
+    # On the request's own log line too, so that the delivery can be found by event id;
+    # the request's context, this included, is dropped at its teardown.
+    context.bind(event_id=receipt.event_id, event_type=receipt.event_type)
     return ok(received=True, duplicate=receipt.duplicate, event_id=receipt.event_id)
 
 
