@@ -13,14 +13,18 @@ import pytest
 from flask import Flask
 from flask.typing import ResponseReturnValue
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from stubcollector.adapters.jobs import job
+from stubcollector.adapters.redis_jobs import RedisJobQueue, run_worker
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.container import container
 from stubcollector.extensions import csrf, db, limiter
+from stubcollector.models import ProviderEvent
 from stubcollector.web.envelope import ok
 from tests.integration.services import PrivatePostgres, PrivateRedis
+from tests.payments_support import fixture, signed, stripe_event
 
 
 @job("tests.outage_noop")
@@ -134,3 +138,40 @@ def test_database_outage_answers_503_and_recovers_without_restart(
     assert client.get("/api/users/1").status_code == 404
     with app.app_context():
         db.engine.dispose()
+
+
+def test_webhook_deliveries_are_acknowledged_through_a_redis_outage_and_processed_after(
+    tmp_path: Path, private_redis: PrivateRedis
+) -> None:
+    app = create_app(
+        _settings(tmp_path, REDIS_URL=private_redis.url, JOB_QUEUE_NAME="outage-webhooks")
+    )
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    secret = container(app).settings.stripe_connect_webhook_secret
+
+    def deliver(event_id: str) -> object:
+        event = stripe_event(
+            "balance.available", fixture("balance"), account=None, event_id=event_id
+        )
+        body, headers = signed(event, secret)
+        return client.post("/api/payments/webhook/connect", data=body, headers=headers)
+
+    private_redis.stop()
+    during = deliver("evt_during_outage")
+    assert during.status_code == 200  # type: ignore[attr-defined]
+    assert during.json["duplicate"] is False  # type: ignore[attr-defined]
+
+    private_redis.start()
+    assert deliver("evt_after_outage").status_code == 200  # type: ignore[attr-defined]
+    queue = container(app).jobs
+    assert isinstance(queue, RedisJobQueue)
+    run_worker(app, queue, burst=True)  # the dispatcher, then both events' jobs
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(select(ProviderEvent.event_id, ProviderEvent.processing_status))
+            .tuples()
+            .all()
+        )
+    assert statuses == {"evt_during_outage": "ignored", "evt_after_outage": "ignored"}
