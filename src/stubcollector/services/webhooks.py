@@ -228,8 +228,10 @@ def _retry_if_failed(provider: str, event_id: str) -> None:
 def dispatch_new_events() -> int:
     """Give each stored event not yet dispatched its own processing job; returns how many.
 
-    Claims the waiting rows in batches (``SKIP LOCKED``: two dispatchers never claim the
-    same row) and enqueues their jobs together. If enqueuing fails the claim is undone,
+    Claims the waiting rows in batches and enqueues their jobs together. On PostgreSQL
+    ``SKIP LOCKED`` keeps two dispatchers from claiming the same row; on SQLite two runs
+    at once may enqueue a row twice, which ``process_event`` tolerates (it skips an event
+    already processed). If enqueuing fails the claim is undone,
     so the rows wait for the next run; the scheduled sweep (``retry_failed``) processes
     any event still unprocessed after ``UNPROCESSED_GRACE`` in any case.
     """
