@@ -44,6 +44,8 @@ class Outcome:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     elapsed: float = 0.0
+    # Fixed rate: the requests due in the warm-up, kept apart from the measured ones.
+    warmup: Outcome | None = None
 
     def add(self, latency: float, status: int) -> None:
         self.latencies.append(latency)
@@ -59,6 +61,14 @@ class Outcome:
     def count(self) -> int:
         return len(self.latencies)
 
+    def including_warmup(self) -> Outcome:
+        """Every request of the run, measured or sent in the warm-up."""
+        whole = Outcome(elapsed=self.elapsed)
+        whole.merge(self)
+        if self.warmup is not None:
+            whole.merge(self.warmup)
+        return whole
+
     def percentile(self, fraction: float) -> float:
         if not self.latencies:
             return float("nan")
@@ -68,19 +78,30 @@ class Outcome:
 
     def summary(self) -> dict[str, Any]:
         ok = sum(count for status, count in self.statuses.items() if 200 <= status < 300)
-        return {
+        sent = self.count + (self.warmup.count if self.warmup is not None else 0)
+        result = {
             "requests": self.count,
             "ok_2xx": ok,
             "statuses": dict(sorted(self.statuses.items())),
             "errors": self.errors,
             "seconds": round(self.elapsed, 2),
-            "requests_per_second": round(self.count / self.elapsed, 1) if self.elapsed else 0,
+            "requests_per_second": round(sent / self.elapsed, 1) if self.elapsed else 0,
             "p50_ms": round(self.percentile(0.50) * 1000, 2),
             "p90_ms": round(self.percentile(0.90) * 1000, 2),
             "p99_ms": round(self.percentile(0.99) * 1000, 2),
             "max_ms": round(max(self.latencies, default=float("nan")) * 1000, 2),
             "mean_ms": round(statistics.fmean(self.latencies) * 1000, 2) if self.latencies else 0,
         }
+        if self.warmup is not None:
+            result["warmup"] = {
+                "requests": self.warmup.count,
+                "ok_2xx": sum(n for status, n in self.warmup.statuses.items() if status < 300),
+                "errors": self.warmup.errors,
+                "p50_ms": round(self.warmup.percentile(0.50) * 1000, 2),
+                "p99_ms": round(self.warmup.percentile(0.99) * 1000, 2),
+                "max_ms": round(max(self.warmup.latencies, default=float("nan")) * 1000, 2),
+            }
+        return result
 
 
 class _Connection:
@@ -156,9 +177,14 @@ def fixed_rate(
     rate: float,
     duration: float,
     connections: int = 32,
+    warmup: float = 0.0,
 ) -> Outcome:
     """Send request ``n`` at ``start + n / rate``; latency is measured from that moment,
     so a server that falls behind is charged for the wait (no coordinated omission).
+
+    Requests due in the first ``warmup`` seconds are sent like the others and reported
+    apart (``Outcome.warmup``): fresh server processes open their connections and fill
+    their caches then, which a server in service has long done.
 
     ``connections`` keep-alive connections are opened before the clock starts and used in
     turn; a request due while all of them are busy waits for one, charged from its due
@@ -170,7 +196,7 @@ def fixed_rate(
     # bytes (a webhook's JSON and signature would otherwise delay the sends behind it).
     payloads = [_serialise(make_request(number), host, port) for number in range(total)]
     with asyncio.Runner(loop_factory=_precise_loop(connections)) as runner:
-        return runner.run(_FixedRate(host, port, connections).run(payloads, rate))
+        return runner.run(_FixedRate(host, port, connections, warmup).run(payloads, rate))
 
 
 def _run_threads(run: Callable[[Outcome], None], outcomes: list[Outcome]) -> Outcome:
@@ -294,15 +320,17 @@ def _keep_alive(version: str, connection: str) -> bool:
 
 
 class _FixedRate:
-    def __init__(self, host: str, port: int, connections: int) -> None:
+    def __init__(self, host: str, port: int, connections: int, warmup: float) -> None:
         self._host, self._port, self._limit = host, port, connections
+        self._warmup_seconds = warmup
+        self._measured_from = 0.0
         # First in, first out: requests rotate over all the open connections (as they did
         # with one connection per thread), which spreads them over the server's processes
         # rather than piling them onto the one connection most recently freed.
         self._idle: deque[_Stream] = deque()
         self._open = 0  # idle, busy or being opened
         self._waiting: deque[asyncio.Future[_Stream | None]] = deque()
-        self._outcome = Outcome()
+        self._outcome = Outcome(warmup=Outcome() if warmup > 0 else None)
 
     async def run(self, payloads: list[bytes], rate: float) -> Outcome:
         # The loop's clock throughout: the sleeps and the timeouts are measured on it.
@@ -310,6 +338,7 @@ class _FixedRate:
         began = loop.time()
         await self._open_all()
         start = loop.time() + 0.2
+        self._measured_from = start + self._warmup_seconds
         try:
             async with asyncio.TaskGroup() as group:
                 for number, payload in enumerate(payloads):
@@ -323,6 +352,10 @@ class _FixedRate:
                 stream.close()
         self._outcome.elapsed = loop.time() - began
         return self._outcome
+
+    def _outcome_for(self, due: float) -> Outcome:
+        warmup = self._outcome.warmup
+        return warmup if warmup is not None and due < self._measured_from else self._outcome
 
     async def _open_all(self) -> None:
         # All connections open before the first request, as a proxy's upstream pool or a
@@ -364,9 +397,9 @@ class _FixedRate:
                         if attempt == 2:
                             raise
         except (*_CONNECTION_FAILURES, TimeoutError):
-            self._outcome.errors += 1
+            self._outcome_for(due).errors += 1
         else:
-            self._outcome.add(loop.time() - due, status)
+            self._outcome_for(due).add(loop.time() - due, status)
         finally:
             # After a timeout or a cancellation the answer may still come, and would be
             # read as the next request's: the connection goes.

@@ -85,6 +85,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="fixed-rate scenarios: seconds at the start whose requests are sent but reported "
+        "apart (fresh server processes connect and fill caches then)",
+    )
+    parser.add_argument(
         "--reuse-port",
         action="store_true",
         help="GUNICORN_REUSE_PORT=true: each gunicorn worker listens on its own socket and the "
@@ -298,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         webhook_rate=args.webhook_rate,
         checkout_rate=args.checkout_rate,
         write_rate=args.write_rate,
+        warmup=args.warmup,
     )
     log_file = (out_dir / "server.log").open("wb")
     server = subprocess.Popen(
@@ -360,7 +368,12 @@ def run_scenario(context: Context, name: str, slices: int) -> dict[str, Any]:
         return result
     if plan.mode == "rate":
         outcome = fixed_rate(
-            context.host, context.port, plan.make_request, rate=plan.rate, duration=context.duration
+            context.host,
+            context.port,
+            plan.make_request,
+            rate=plan.rate,
+            duration=context.duration,
+            warmup=context.warmup,
         )
         result |= outcome.summary()
         if plan.verify is not None:
