@@ -49,9 +49,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # GUNICORN_REUSE_PORT=true each worker listens on its own SO_REUSEPORT socket and the
 # kernel spreads new connections evenly over them — but a worker that stops (reload,
 # crash) resets the connections still waiting in its own accept queue, where with the
-# shared socket another worker would have taken them. Turn it on behind a proxy that
-# retries a connection reset (nginx: proxy_next_upstream error), or where deploys start a
-# new master beside the old one (USR2; docs/DEPLOYMENT.md).
+# shared socket another worker would have taken them (nginx then answers a POST caught
+# that way with a 502). Prefer it where deploys start a new master beside the old one
+# (USR2); docs/DEPLOYMENT.md, "Scaling", weighs it.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "false").strip().lower() in ("1", "true", "yes")
 # Recycling workers after N requests is off: at a few hundred requests a second a low N
 # restarts every worker every few seconds, and a worker importing the app serves nobody

@@ -151,10 +151,7 @@ class InProcessJobQueue:
         if self._pool is None:
             self._run(name, args, request_id)
             return
-        future = self._pool.submit(self._run, name, args, request_id)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+        self._submit(self._pool, self._run, name, args, request_id)
 
     def enqueue_many(self, name: str, calls: Sequence[tuple[Any, ...]]) -> None:
         for args in calls:
@@ -169,7 +166,10 @@ class InProcessJobQueue:
             if name in self._queued_once:
                 return
             self._queued_once.add(name)
-        future = self._pool.submit(self._run_once, name, context.current_request_id())
+        self._submit(self._pool, self._run_once, name, context.current_request_id())
+
+    def _submit(self, pool: ThreadPoolExecutor, run: Callable[..., None], *args: Any) -> None:
+        future = pool.submit(run, *args)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)

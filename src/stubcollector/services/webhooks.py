@@ -231,9 +231,9 @@ def dispatch_new_events() -> int:
     Claims the waiting rows in batches and enqueues their jobs together. On PostgreSQL
     ``SKIP LOCKED`` keeps two dispatchers from claiming the same row; on SQLite two runs
     at once may enqueue a row twice, which ``process_event`` tolerates (it skips an event
-    already processed). If enqueuing fails the claim is undone,
-    so the rows wait for the next run; the scheduled sweep (``retry_failed``) processes
-    any event still unprocessed after ``UNPROCESSED_GRACE`` in any case.
+    already processed). If enqueuing fails the claim is undone, so the rows wait for the
+    next run; the scheduled sweep (``retry_failed``) processes any event still
+    unprocessed after ``UNPROCESSED_GRACE`` in any case.
     """
     dispatched = 0
     while True:
@@ -249,27 +249,26 @@ def dispatch_new_events() -> int:
                 .with_for_update(skip_locked=True)
             )
             ids = list(session.scalars(waiting))
-            if ids:
-                session.execute(
-                    update(ProviderEvent)
-                    .where(ProviderEvent.id.in_(ids))
-                    .values(dispatched_at=utcnow())
-                )
+            _set_dispatched_at(ids, utcnow())
         if not ids:
             return dispatched
         try:
             container().jobs.enqueue_many(PROCESS_JOB, [(row_id,) for row_id in ids])
         except Exception:
-            with transaction() as session:
-                session.execute(
-                    update(ProviderEvent)
-                    .where(ProviderEvent.id.in_(ids))
-                    .values(dispatched_at=None)
-                )
+            _set_dispatched_at(ids, None)
             raise
         dispatched += len(ids)
         if len(ids) < DISPATCH_BATCH:
             return dispatched
+
+
+def _set_dispatched_at(ids: list[int], moment: datetime | None) -> None:
+    # Inside the dispatcher's claim this joins its transaction (and so its row locks).
+    if ids:
+        with transaction() as session:
+            session.execute(
+                update(ProviderEvent).where(ProviderEvent.id.in_(ids)).values(dispatched_at=moment)
+            )
 
 
 # --- reading Stripe objects ------------------------------------------------------------
