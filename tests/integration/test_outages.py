@@ -6,6 +6,7 @@ object (and its connection pools) stays the same throughout.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from stubcollector.adapters import outage
 from stubcollector.adapters.jobs import job
 from stubcollector.adapters.redis_jobs import RedisJobQueue, run_worker
 from stubcollector.app import create_app
@@ -82,8 +84,14 @@ def _with_enqueue_route(app: Flask) -> Flask:
     return app
 
 
+def _skip_the_rest_after_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moves the clock the Redis adapters rest by past their rest after a failure."""
+    later = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
+    monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: later))
+
+
 def test_redis_outage_answers_503_and_recovers_without_restart(
-    tmp_path: Path, private_redis: PrivateRedis
+    tmp_path: Path, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = _with_enqueue_route(
         create_app(
@@ -112,6 +120,10 @@ def test_redis_outage_answers_503_and_recovers_without_restart(
 
     private_redis.start()
     assert client.get("/readyz").status_code == 200
+    # For a few seconds after the failure the queue is left alone: a fast 503, then it
+    # tries again.
+    _assert_unavailable(client.post("/api/test/enqueue", json={}), "queue unavailable")
+    _skip_the_rest_after_failure(monkeypatch)
     assert client.post("/api/test/enqueue", json={}).status_code == 202
     assert container(app).jobs.depth()["queued"] == 1  # type: ignore[attr-defined]
 
@@ -141,7 +153,7 @@ def test_database_outage_answers_503_and_recovers_without_restart(
 
 
 def test_webhook_deliveries_are_acknowledged_through_a_redis_outage_and_processed_after(
-    tmp_path: Path, private_redis: PrivateRedis
+    tmp_path: Path, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = create_app(
         _settings(tmp_path, REDIS_URL=private_redis.url, JOB_QUEUE_NAME="outage-webhooks")
@@ -164,6 +176,7 @@ def test_webhook_deliveries_are_acknowledged_through_a_redis_outage_and_processe
     assert during.json["duplicate"] is False  # type: ignore[attr-defined]
 
     private_redis.start()
+    _skip_the_rest_after_failure(monkeypatch)
     assert deliver("evt_after_outage").status_code == 200  # type: ignore[attr-defined]
     queue = container(app).jobs
     assert isinstance(queue, RedisJobQueue)

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import types
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,16 +23,19 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from redis import Redis
 
+from stubcollector.adapters import outage
 from stubcollector.adapters.redis_jobs import (
     QUEUED_MARK_PREFIX,
     QUEUED_MARK_SECONDS,
     RedisJobQueue,
     RedisPeriodicScheduler,
+    connect,
     run_worker,
 )
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.container import container
+from stubcollector.domain.errors import ServiceUnavailable
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # registers the jobs here too
@@ -343,3 +347,44 @@ def test_enqueue_many_queues_one_job_per_call_in_one_go(
 
     assert sorted(entry["value"] for entry in _reports(redis, key)) == ["a", "b", "c"]
     assert queue.failed_jobs() == []
+
+
+def test_after_a_failure_enqueueing_fails_at_once_for_a_while_then_tries_again(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A request must not wait on a dead Redis (up to the connect timeout when its host is
+    # unreachable) for every enqueue: after one failure the queue answers "unavailable"
+    # without a round trip until the rest is over.
+    queue = RedisJobQueue(
+        connect(f"redis://127.0.0.1:{free_port()}/0"),
+        queue_name="nobody-listens",
+        max_retries=0,
+        retry_base_seconds=1,
+        timeout_seconds=10,
+    )
+    with pytest.raises(ServiceUnavailable, match="queue unavailable"):
+        queue.enqueue("tests.record", "key", "a")
+    assert len([r for r in caplog.records if "could not enqueue" in r.getMessage()]) == 1
+
+    tried: list[str] = []
+
+    def recorder(call: str) -> Callable[..., object]:
+        def record(*_args: object, **_kwargs: object) -> object:
+            tried.append(call)
+            return types.SimpleNamespace(id="job-id")
+
+        return record
+
+    monkeypatch.setattr(queue.queue, "enqueue_call", recorder("enqueue"))
+    monkeypatch.setattr(queue.connection, "set", recorder("set"))
+    for _ in range(3):
+        with pytest.raises(ServiceUnavailable, match="queue unavailable"):
+            queue.enqueue("tests.record", "key", "b")
+        with pytest.raises(ServiceUnavailable):
+            queue.enqueue_unless_queued("tests.count_runs")
+    assert tried == []
+
+    later = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
+    monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: later))
+    queue.enqueue("tests.record", "key", "c")
+    assert tried == ["enqueue"]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from stubcollector.adapters import change_counters
+from stubcollector.adapters import outage
 from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter
 from stubcollector.database import after_writes_to
 from tests.integration.services import TEST_REDIS_URL, free_port, require_redis
@@ -131,8 +131,8 @@ class TestRedisChangeCounter:
         monkeypatch.setattr(client, "get", refuse)
         assert counter.current() is None
         monkeypatch.undo()
-        clock = change_counters.time.monotonic() + change_counters.RETRY_AFTER_SECONDS + 1
-        monkeypatch.setattr(change_counters, "time", types.SimpleNamespace(monotonic=lambda: clock))
+        clock = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
+        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: clock))
         after = counter.current()
         assert after is not None
         assert after != before
@@ -149,7 +149,7 @@ class TestRedisChangeCounter:
         monkeypatch.setattr(dead, "get", lambda key: tried.append(key))
         assert counter.current() is None
         assert tried == []  # resting: no round trip to a dead server on every request
-        clock = change_counters.time.monotonic() + change_counters.RETRY_AFTER_SECONDS + 1
-        monkeypatch.setattr(change_counters, "time", types.SimpleNamespace(monotonic=lambda: clock))
+        clock = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
+        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: clock))
         assert counter.current() is not None  # tried again (and this fake answers)
         assert tried == ["unused"]

@@ -17,16 +17,14 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 from typing import Protocol
 
 from redis import Redis
 from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
+from stubcollector.adapters.outage import RestAfterFailure
 
-# After a failed read or write the Redis counter answers "unknown" for this long.
-RETRY_AFTER_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class ChangeCounter(Protocol):
@@ -69,10 +67,10 @@ class RedisChangeCounter:
         self._redis = redis
         self._key = key
         self._local = LocalChangeCounter()
-        self._failed_at: float | None = None
+        self._rest = RestAfterFailure()
 
     def current(self) -> tuple[int, ...] | None:
-        if self._resting():
+        if self._rest.resting():
             return None
         try:
             raw = self._redis.get(self._key)
@@ -90,26 +88,16 @@ class RedisChangeCounter:
             # Other processes may now serve what they cached for up to their TTL.
             self._failed("advance", error)
 
-    def _resting(self) -> bool:
-        failed_at = self._failed_at
-        if failed_at is None:
-            return False
-        if time.monotonic() - failed_at < RETRY_AFTER_SECONDS:
-            return True
-        self._failed_at = None
-        return False
-
     def _failed(self, action: str, error: RedisError) -> None:
         # Changes made elsewhere while Redis was out of reach were not counted: nothing
         # cached before the failure may be used after it.
         self._local.advance()
-        if self._failed_at is None:
+        if self._rest.failed():
             log.warning(
                 "could not %s change counter %s in Redis (%s); caches keyed by it are "
                 "bypassed for %.0f s",
                 action,
                 self._key,
                 error,
-                RETRY_AFTER_SECONDS,
+                self._rest.seconds,
             )
-        self._failed_at = time.monotonic()

@@ -34,6 +34,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.serializers import JSONSerializer
 
 from stubcollector.adapters.jobs import check_job_call, periodic_jobs, run_registered
+from stubcollector.adapters.outage import RestAfterFailure
 from stubcollector.domain.errors import NotFound, ServiceUnavailable
 from stubcollector.observability import context
 
@@ -48,6 +49,7 @@ RESULT_TTL_SECONDS = 24 * 3600
 # enqueues again after at most this long.
 QUEUED_MARK_PREFIX = "stubcollector:queued:"
 QUEUED_MARK_SECONDS = 60
+QUEUE_UNAVAILABLE = "background queue unavailable; try again shortly"
 
 # The app a worker process runs jobs in; set by run_worker before the first job.
 _worker_app: Flask | None = None
@@ -90,6 +92,10 @@ class RedisJobQueue:
             else None
         )
         self._timeout = timeout_seconds
+        # After a failed call, enqueueing fails at once for a few seconds instead of every
+        # request waiting on a dead connection (a webhook delivery is still acknowledged;
+        # its event waits in the inbox).
+        self._rest = RestAfterFailure()
 
     @property
     def name(self) -> str:
@@ -143,16 +149,21 @@ class RedisJobQueue:
 
     @contextmanager
     def _queue_available(self, name: str) -> Iterator[None]:
+        if self._rest.resting():
+            raise ServiceUnavailable(QUEUE_UNAVAILABLE)
         try:
             yield
         except RedisError as exc:
+            self._rest.failed()
             log.error(
-                "could not enqueue job %s: Redis unavailable (%s)",
+                "could not enqueue job %s: Redis unavailable (%s); enqueueing fails at once "
+                "for %.0f s",
                 name,
                 exc.__class__.__name__,
+                self._rest.seconds,
                 extra={"job": name},
             )
-            raise ServiceUnavailable("background queue unavailable; try again shortly") from exc
+            raise ServiceUnavailable(QUEUE_UNAVAILABLE) from exc
 
     def ping(self) -> bool:
         try:
