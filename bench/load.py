@@ -100,6 +100,8 @@ class Outcome:
                 "p50_ms": round(self.warmup.percentile(0.50) * 1000, 2),
                 "p99_ms": round(self.warmup.percentile(0.99) * 1000, 2),
                 "max_ms": round(max(self.warmup.latencies, default=float("nan")) * 1000, 2),
+                # The same run with the warm-up counted: what a client saw from the start.
+                "whole_run_p99_ms": round(self.including_warmup().percentile(0.99) * 1000, 2),
             }
         return result
 
