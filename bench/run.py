@@ -435,32 +435,42 @@ def _closed(
     ``make_request`` (the baseline) and ``paired_with`` and return both summaries."""
     plans = [make_request] if paired_with is None else [make_request, paired_with]
     slice_seconds = duration / slices
+    # Each slice goes on from the request number where the last one stopped: a scenario
+    # whose requests change state (a checkout reserves its listing) must not send the
+    # first slice's requests again.
+    sent = [0 for _ in plans]
+
+    def continuing(index: int) -> Callable[[int], Request]:
+        factory, start = plans[index], sent[index]
+        return lambda number: factory(start + number)
+
     if context.use_wrk:
         wrk_results: list[list[wrk.WrkResult]] = [[] for _ in plans]
         for _ in range(slices):
-            for index, factory in enumerate(plans):
-                wrk_results[index].append(
-                    wrk.run(
-                        context.host,
-                        context.port,
-                        factory,
-                        concurrency=context.concurrency,
-                        duration=slice_seconds,
-                        script=context.work_dir / f"wrk-{index}.lua",
-                    )
+            for index in range(len(plans)):
+                done = wrk.run(
+                    context.host,
+                    context.port,
+                    continuing(index),
+                    concurrency=context.concurrency,
+                    duration=slice_seconds,
+                    script=context.work_dir / f"wrk-{index}.lua",
                 )
+                wrk_results[index].append(done)
+                sent[index] += done.requests
         summaries = [wrk.summarize(results) for results in wrk_results]
     else:
         outcomes = [Outcome() for _ in plans]
         for _ in range(slices):
-            for index, factory in enumerate(plans):
+            for index in range(len(plans)):
                 piece = closed_loop(
                     context.host,
                     context.port,
-                    factory,
+                    continuing(index),
                     concurrency=context.concurrency,
                     duration=slice_seconds,
                 )
+                sent[index] += piece.count
                 outcomes[index].merge(piece)
                 outcomes[index].elapsed += piece.elapsed
         summaries = [{"client": "python", **outcome.summary()} for outcome in outcomes]

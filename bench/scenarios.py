@@ -441,6 +441,7 @@ def webhooks(ctx: Context) -> Plan:
 
 
 CHECKOUT_BUYERS = 2000
+CLOSED_LOOP_CHECKOUTS_PER_SECOND = 500
 
 
 def _checkout_requests(
@@ -483,13 +484,28 @@ def _checkout_requests(
 @scenario(
     "checkout",
     "POST /api/payments/create-payment-intent in sandbox mode, as fast as the server "
-    f"answers (closed loop): {CHECKOUT_BUYERS} buyers, each reserving a different listing",
+    "answers (closed loop): every request a new buyer reserving a different listing (at "
+    f"least {CHECKOUT_BUYERS}, or {CLOSED_LOOP_CHECKOUTS_PER_SECOND} per second of the run); "
+    "orders, payments and reservations counted after the run",
 )
 def checkout(ctx: Context) -> Plan:
-    make, _buyers, _listings = _checkout_requests(
-        ctx, CHECKOUT_BUYERS, skip=CHECKOUT_BUYERS, label="c"
-    )
-    return Plan(make)
+    # Enough buyers that every request is a new checkout up to this many a second (a
+    # repeat only answers the buyer's existing order, far cheaper).
+    count = max(CHECKOUT_BUYERS, int(ctx.duration * CLOSED_LOOP_CHECKOUTS_PER_SECOND))
+    make, buyer_ids, listing_ids = _checkout_requests(ctx, count, skip=count, label="c")
+
+    def verify(_outcome: Outcome) -> dict[str, Any]:
+        made = _checkouts_made(ctx, buyer_ids, listing_ids)
+        return {
+            "buyers": count,
+            **made,
+            "one_order_and_payment_per_listing": made["orders"]
+            == made["listings_with_orders"]
+            == made["payments"]
+            == made["listings_reserved"],
+        }
+
+    return Plan(make, verify=verify)
 
 
 CHECKOUT_RATE = 50.0
@@ -507,46 +523,52 @@ def checkout_rate(ctx: Context) -> Plan:
 
     def verify(outcome: Outcome) -> dict[str, Any]:
         answered = outcome.including_warmup().summary()["ok_2xx"]
-        with ctx.app.app_context():
-            orders = db.session.execute(
-                select(StubOrder.id, StubOrder.stub_listing_id, StubOrder.order_status).where(
-                    StubOrder.buyer_id.in_(buyer_ids)
-                )
-            ).all()
-            order_ids = [order_id for order_id, _listing, _status in orders]
-            payments = db.session.scalar(
-                select(func.count())
-                .select_from(StubPayment)
-                .where(StubPayment.order_id.in_(order_ids))
-            )
-            reserved = db.session.scalar(
-                select(func.count())
-                .select_from(StubListing)
-                .where(
-                    StubListing.id.in_(listing_ids),
-                    StubListing.status == "payment_pending",
-                    StubListing.reserved_by_user_id.in_(buyer_ids),
-                )
-            )
-            db.session.remove()
-        listings_with_orders = {listing for _id, listing, _status in orders}
+        made = _checkouts_made(ctx, buyer_ids, listing_ids)
         return {
             "requests_2xx": answered,
-            "orders": len(orders),
-            "orders_pending": sum(1 for *_rest, status in orders if status == "pending"),
-            "payments": payments,
-            "listings_reserved": reserved,
+            **made,
             # Every request answered 2xx, and each made exactly one order, one payment
             # and one reservation (repeats past ``count`` answer the same order).
             "one_order_and_payment_per_listing": answered == outcome.including_warmup().count > 0
-            and len(orders)
-            == len(listings_with_orders)
-            == payments
-            == reserved
+            and made["orders"]
+            == made["listings_with_orders"]
+            == made["payments"]
+            == made["listings_reserved"]
             == min(answered, count),
         }
 
     return Plan(make, mode="rate", rate=ctx.checkout_rate, verify=verify)
+
+
+def _checkouts_made(ctx: Context, buyer_ids: list[int], listing_ids: list[int]) -> dict[str, int]:
+    """Orders of these buyers, their payments, and the listings they hold reserved."""
+    with ctx.app.app_context():
+        orders = db.session.execute(
+            select(StubOrder.id, StubOrder.stub_listing_id, StubOrder.order_status).where(
+                StubOrder.buyer_id.in_(buyer_ids)
+            )
+        ).all()
+        order_ids = [order_id for order_id, _listing, _status in orders]
+        payments = db.session.scalar(
+            select(func.count()).select_from(StubPayment).where(StubPayment.order_id.in_(order_ids))
+        )
+        reserved = db.session.scalar(
+            select(func.count())
+            .select_from(StubListing)
+            .where(
+                StubListing.id.in_(listing_ids),
+                StubListing.status == "payment_pending",
+                StubListing.reserved_by_user_id.in_(buyer_ids),
+            )
+        )
+        db.session.remove()
+    return {
+        "orders": len(orders),
+        "orders_pending": sum(1 for *_rest, status in orders if status == "pending"),
+        "listings_with_orders": len({listing for _id, listing, _status in orders}),
+        "payments": payments or 0,
+        "listings_reserved": reserved or 0,
+    }
 
 
 READING_IMAGES = 8
