@@ -5,6 +5,7 @@ an event."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -105,6 +106,54 @@ def test_a_burst_of_deliveries_queues_one_dispatcher_run_then_one_job_per_event(
     held_queue.run_all()  # the processing jobs
     assert {row.processing_status for row in _rows()} == {"ignored"}
     assert held_queue.queued == []
+
+
+def test_the_dispatcher_claims_in_batches_in_arrival_order(
+    app: Flask, held_queue: DeferredJobQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "DISPATCH_BATCH", 3)
+    client = anonymous_client(app)
+    for number in range(7):
+        _deliver(client, f"evt_batch_{number}")
+    held_queue.queued.clear()
+
+    assert webhooks.dispatch_new_events() == 7
+    ids = [row.id for row in _rows()]
+    assert held_queue.queued == [(webhooks.PROCESS_JOB, (row_id,)) for row_id in ids]
+    assert webhooks.dispatch_new_events() == 0
+
+
+def test_dispatchers_running_together_never_claim_the_same_event(
+    app: Flask, held_queue: DeferredJobQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; on SQLite a second claim is tolerated")
+    monkeypatch.setattr(webhooks, "DISPATCH_BATCH", 5)
+    client = anonymous_client(app)
+    for number in range(120):
+        _deliver(client, f"evt_together_{number}")
+    held_queue.queued.clear()
+    db.session.remove()
+    dispatchers = 4
+    start = threading.Barrier(dispatchers)
+    counts: list[int] = []
+
+    def dispatch() -> None:
+        with app.app_context():
+            start.wait()
+            counts.append(webhooks.dispatch_new_events())
+            db.session.remove()
+
+    threads = [threading.Thread(target=dispatch) for _ in range(dispatchers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    enqueued = [args[0] for name, args in held_queue.queued if name == webhooks.PROCESS_JOB]
+    assert sum(counts) == len(enqueued) == 120
+    assert sorted(enqueued) == [row.id for row in _rows()]  # each event exactly once
+    assert all(row.dispatched_at is not None for row in _rows())
 
 
 def test_a_delivery_after_the_dispatcher_started_gets_a_run_of_its_own(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from stubcollector.extensions import db
@@ -32,3 +33,16 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.info["in_unit_of_work"] = False
+
+
+@contextmanager
+def autocommit() -> Iterator[Connection]:
+    """A connection on which every statement commits by itself, outside any unit of work.
+
+    For a write that is one statement and must hold its rows no longer than that
+    statement runs: inside a transaction, the new row versions stay uncommitted until the
+    client's ``COMMIT`` arrives a round trip later (longer if its process is descheduled),
+    and an ``INSERT … ON CONFLICT`` on the same key waits for them.
+    """
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection

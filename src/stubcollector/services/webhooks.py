@@ -47,11 +47,10 @@ from stubcollector.adapters.payments.ports import (
 from stubcollector.container import container, settings
 from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
 from stubcollector.domain.statuses import EventStatus, RefundStatus
-from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, utcnow
 from stubcollector.observability import context
 from stubcollector.services import audit, onboarding, orders
-from stubcollector.services.transaction import transaction
+from stubcollector.services.transaction import autocommit, transaction
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +183,7 @@ def _insert_once(provider: str, event: WebhookEvent) -> int | None:
         "processing_status": EventStatus.RECEIVED.value,
         "attempts": 0,
     }
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with autocommit() as connection:
         row_id = connection.scalar(_INSERT_ONCE, values)
     return None if row_id is None else int(row_id)
 
@@ -237,38 +236,51 @@ def dispatch_new_events() -> int:
     """
     dispatched = 0
     while True:
-        with transaction() as session:
-            waiting = (
-                select(ProviderEvent.id)
-                .where(
-                    ProviderEvent.dispatched_at.is_(None),
-                    ProviderEvent.processing_status == EventStatus.RECEIVED.value,
-                )
-                .order_by(ProviderEvent.id)
-                .limit(DISPATCH_BATCH)
-                .with_for_update(skip_locked=True)
-            )
-            ids = list(session.scalars(waiting))
-            _set_dispatched_at(ids, utcnow())
+        ids = _claim_waiting_events()
         if not ids:
             return dispatched
         try:
             container().jobs.enqueue_many(PROCESS_JOB, [(row_id,) for row_id in ids])
         except Exception:
-            _set_dispatched_at(ids, None)
+            with autocommit() as connection:
+                connection.execute(
+                    update(ProviderEvent)
+                    .where(ProviderEvent.id.in_(ids))
+                    .values(dispatched_at=None)
+                )
             raise
         dispatched += len(ids)
         if len(ids) < DISPATCH_BATCH:
             return dispatched
 
 
-def _set_dispatched_at(ids: list[int], moment: datetime | None) -> None:
-    # Inside the dispatcher's claim this joins its transaction (and so its row locks).
-    if ids:
-        with transaction() as session:
-            session.execute(
-                update(ProviderEvent).where(ProviderEvent.id.in_(ids)).values(dispatched_at=moment)
-            )
+def _claim_waiting_events() -> list[int]:
+    """Marks up to ``DISPATCH_BATCH`` waiting events dispatched; returns their ids.
+
+    One autocommitted statement: a duplicate delivery of an event being claimed waits
+    for the claim to commit (its ``INSERT … ON CONFLICT`` meets the row's new version),
+    so the claim must not stay open across round trips. In the load runs a claim in a
+    transaction, made by a worker at low CPU priority, held acknowledgements for up to
+    100 ms.
+    """
+    waiting = (
+        select(ProviderEvent.id)
+        .where(
+            ProviderEvent.dispatched_at.is_(None),
+            ProviderEvent.processing_status == EventStatus.RECEIVED.value,
+        )
+        .order_by(ProviderEvent.id)
+        .limit(DISPATCH_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        update(ProviderEvent)
+        .where(ProviderEvent.id.in_(waiting.scalar_subquery()))
+        .values(dispatched_at=utcnow())
+        .returning(ProviderEvent.id)
+    )
+    with autocommit() as connection:
+        return sorted(connection.scalars(claim))
 
 
 # --- reading Stripe objects ------------------------------------------------------------
@@ -536,15 +548,17 @@ def _apply(row_id: int, event: WebhookEvent) -> str:
                 log.exception("processing event %s (%s) failed", event.event_id, event.type)
                 error = f"{type(exc).__name__}: {exc}"
                 break
-    with transaction() as session:
-        values: dict[str, Any] = {
-            "attempts": ProviderEvent.attempts + 1,
-            "last_error": None if error is None else error[:MAX_ERROR_LENGTH],
-            "processing_status": (EventStatus.FAILED if error else outcome).value,
-        }
-        if error is None:
-            values["processed_at"] = utcnow()
-        session.execute(update(ProviderEvent).where(ProviderEvent.id == row_id).values(**values))
+    values: dict[str, Any] = {
+        "attempts": ProviderEvent.attempts + 1,
+        "last_error": None if error is None else error[:MAX_ERROR_LENGTH],
+        "processing_status": (EventStatus.FAILED if error else outcome).value,
+    }
+    if error is None:
+        values["processed_at"] = utcnow()
+    # Autocommitted like the claim: a duplicate delivery of this event arriving now must
+    # not wait for a worker's COMMIT.
+    with autocommit() as connection:
+        connection.execute(update(ProviderEvent).where(ProviderEvent.id == row_id).values(**values))
     if error is not None:
         log.warning("event %s left failed for a retry: %s", event.event_id, error)
         return EventStatus.FAILED.value
