@@ -44,6 +44,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            # Which worker process wrote it: several share one log stream under gunicorn.
+            "pid": record.process,
         }
         entry.update(_extras(record))
         if record.exc_info:
