@@ -457,7 +457,8 @@ def _closed(
                     script=context.work_dir / f"wrk-{index}.lua",
                 )
                 wrk_results[index].append(done)
-                sent[index] += done.requests
+                # wrk leaves up to one request per connection in flight, uncounted.
+                sent[index] += done.requests + context.concurrency
         summaries = [wrk.summarize(results) for results in wrk_results]
     else:
         outcomes = [Outcome() for _ in plans]

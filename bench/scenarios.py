@@ -495,7 +495,15 @@ def checkout(ctx: Context) -> Plan:
     make, buyer_ids, listing_ids = _checkout_requests(ctx, count, skip=count, label="c")
 
     def verify(_outcome: Outcome) -> dict[str, Any]:
+        # wrk stops counting at the end of each slice with requests still in flight on the
+        # server; count once they have all finished (two counts a second apart agree).
         made = _checkouts_made(ctx, buyer_ids, listing_ids)
+        for _ in range(30):
+            time.sleep(1)
+            again = _checkouts_made(ctx, buyer_ids, listing_ids)
+            if again == made:
+                break
+            made = again
         return {
             "buyers": count,
             **made,
