@@ -43,6 +43,16 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 30, what: str 
     pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
 
 
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 30) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it is still running after ``timeout``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def jobs_redis_url() -> str:
     base = TEST_REDIS_URL.rsplit("/", 1)[0] if TEST_REDIS_URL.count("/") >= 3 else TEST_REDIS_URL
     return f"{base}/{JOBS_REDIS_DB}"

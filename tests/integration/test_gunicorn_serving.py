@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services import free_port, wait_until
+from tests.integration.services import free_port, stop_process, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "metrics-token-for-the-test"
@@ -118,12 +118,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         wait_until(lambda: len(running.worker_pids()) == WORKERS, timeout=60, what="both workers")
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _answers(server: Server) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import types
@@ -39,7 +38,13 @@ from stubcollector.domain.errors import ServiceUnavailable
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # registers the jobs here too
-from tests.integration.services import free_port, jobs_redis_url, require_redis, wait_until
+from tests.integration.services import (
+    free_port,
+    jobs_redis_url,
+    require_redis,
+    stop_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -123,12 +128,7 @@ def worker_log(
         try:
             yield log_path
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=20)
 
 
 def _log_lines(path: Path) -> list[dict[str, Any]]:

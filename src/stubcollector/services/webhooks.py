@@ -259,9 +259,9 @@ def _claim_waiting_events() -> list[int]:
 
     One autocommitted statement: a duplicate delivery of an event being claimed waits
     for the claim to commit (its ``INSERT … ON CONFLICT`` meets the row's new version),
-    so the claim must not stay open across round trips. In the load runs a claim in a
-    transaction, made by a worker at low CPU priority, held acknowledgements for up to
-    100 ms.
+    so the claim must not stay open across round trips — least of all from a worker
+    running at low CPU priority, which may wait for a core between its ``UPDATE`` and its
+    ``COMMIT``.
     """
     waiting = (
         select(ProviderEvent.id)
