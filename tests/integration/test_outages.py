@@ -84,10 +84,16 @@ def _with_enqueue_route(app: Flask) -> Flask:
     return app
 
 
-def _skip_the_rest_after_failure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Moves the clock the Redis adapters rest by past their rest after a failure."""
-    later = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
-    monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: later))
+class RestClock:
+    """The clock the Redis adapters time their rest after a failure by, held still (a slow
+    restart of the server must not end the rest) until the test moves it on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = outage.time.monotonic()
+        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: self.now))
+
+    def skip_the_rest(self) -> None:
+        self.now += outage.REST_AFTER_FAILURE_SECONDS + 1
 
 
 def test_redis_outage_answers_503_and_recovers_without_restart(
@@ -106,6 +112,7 @@ def test_redis_outage_answers_503_and_recovers_without_restart(
     with app.app_context():
         upgrade()
     client = app.test_client()
+    clock = RestClock(monkeypatch)
     assert client.get("/readyz").json == {"status": "success", "database": "up", "redis": "up"}
     assert client.post("/api/test/enqueue", json={}).status_code == 202
 
@@ -123,7 +130,7 @@ def test_redis_outage_answers_503_and_recovers_without_restart(
     # For a few seconds after the failure the queue is left alone: a fast 503, then it
     # tries again.
     _assert_unavailable(client.post("/api/test/enqueue", json={}), "queue unavailable")
-    _skip_the_rest_after_failure(monkeypatch)
+    clock.skip_the_rest()
     assert client.post("/api/test/enqueue", json={}).status_code == 202
     assert container(app).jobs.depth()["queued"] == 1  # type: ignore[attr-defined]
 
@@ -170,13 +177,14 @@ def test_webhook_deliveries_are_acknowledged_through_a_redis_outage_and_processe
         body, headers = signed(event, secret)
         return client.post("/api/payments/webhook/connect", data=body, headers=headers)
 
+    clock = RestClock(monkeypatch)
     private_redis.stop()
     during = deliver("evt_during_outage")
     assert during.status_code == 200  # type: ignore[attr-defined]
     assert during.json["duplicate"] is False  # type: ignore[attr-defined]
 
     private_redis.start()
-    _skip_the_rest_after_failure(monkeypatch)
+    clock.skip_the_rest()
     assert deliver("evt_after_outage").status_code == 200  # type: ignore[attr-defined]
     queue = container(app).jobs
     assert isinstance(queue, RedisJobQueue)
