@@ -507,10 +507,7 @@ def checkout(ctx: Context) -> Plan:
         return {
             "buyers": count,
             **made,
-            "one_order_and_payment_per_listing": made["orders"]
-            == made["listings_with_orders"]
-            == made["payments"]
-            == made["listings_reserved"],
+            "one_order_and_payment_per_listing": _one_of_each(made, made["orders"]),
         }
 
     return Plan(make, verify=verify)
@@ -530,22 +527,31 @@ def checkout_rate(ctx: Context) -> Plan:
     make, buyer_ids, listing_ids = _checkout_requests(ctx, count, skip=0, label="r")
 
     def verify(outcome: Outcome) -> dict[str, Any]:
-        answered = outcome.including_warmup().summary()["ok_2xx"]
+        whole = outcome.including_warmup()
+        answered = whole.summary()["ok_2xx"]
         made = _checkouts_made(ctx, buyer_ids, listing_ids)
         return {
             "requests_2xx": answered,
             **made,
             # Every request answered 2xx, and each made exactly one order, one payment
             # and one reservation (repeats past ``count`` answer the same order).
-            "one_order_and_payment_per_listing": answered == outcome.including_warmup().count > 0
-            and made["orders"]
-            == made["listings_with_orders"]
-            == made["payments"]
-            == made["listings_reserved"]
-            == min(answered, count),
+            "one_order_and_payment_per_listing": answered == whole.count > 0
+            and _one_of_each(made, min(answered, count)),
         }
 
     return Plan(make, mode="rate", rate=ctx.checkout_rate, verify=verify)
+
+
+def _one_of_each(made: dict[str, int], expected: int) -> bool:
+    """``expected`` orders, each for its own listing, with one payment and one
+    reservation each."""
+    return (
+        made["orders"]
+        == made["listings_with_orders"]
+        == made["payments"]
+        == made["listings_reserved"]
+        == expected
+    )
 
 
 def _checkouts_made(ctx: Context, buyer_ids: list[int], listing_ids: list[int]) -> dict[str, int]:
