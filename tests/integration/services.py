@@ -13,12 +13,15 @@ import socket
 import subprocess
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
+
+from stubcollector.adapters import outage
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # This module's tests keep to their own database number and key names.
@@ -51,6 +54,18 @@ def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 30) -> No
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class RestClock:
+    """The clock the Redis adapters time their rest after a failure by, held still (a slow
+    restart of the server must not end the rest) until the test moves it on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = outage.time.monotonic()
+        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: self.now))
+
+    def skip_the_rest(self) -> None:
+        self.now += outage.REST_AFTER_FAILURE_SECONDS + 1
 
 
 def jobs_redis_url() -> str:

@@ -6,7 +6,6 @@ object (and its connection pools) stays the same throughout.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from stubcollector.adapters import outage
 from stubcollector.adapters.jobs import job
 from stubcollector.adapters.redis_jobs import RedisJobQueue, run_worker
 from stubcollector.app import create_app
@@ -25,7 +23,7 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf, db, limiter
 from stubcollector.models import ProviderEvent
 from stubcollector.web.envelope import ok
-from tests.integration.services import PrivatePostgres, PrivateRedis
+from tests.integration.services import PrivatePostgres, PrivateRedis, RestClock
 from tests.payments_support import fixture, signed, stripe_event
 
 
@@ -82,18 +80,6 @@ def _with_enqueue_route(app: Flask) -> Flask:
     csrf.exempt(enqueue)
     app.add_url_rule("/api/test/enqueue", "test_enqueue", enqueue, methods=["POST"])
     return app
-
-
-class RestClock:
-    """The clock the Redis adapters time their rest after a failure by, held still (a slow
-    restart of the server must not end the rest) until the test moves it on."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.now = outage.time.monotonic()
-        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: self.now))
-
-    def skip_the_rest(self) -> None:
-        self.now += outage.REST_AFTER_FAILURE_SECONDS + 1
 
 
 def test_redis_outage_answers_503_and_recovers_without_restart(

@@ -22,7 +22,6 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from redis import Redis
 
-from stubcollector.adapters import outage
 from stubcollector.adapters.redis_jobs import (
     QUEUED_MARK_PREFIX,
     QUEUED_MARK_SECONDS,
@@ -39,6 +38,7 @@ from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # registers the jobs here too
 from tests.integration.services import (
+    RestClock,
     free_port,
     jobs_redis_url,
     require_redis,
@@ -355,6 +355,7 @@ def test_after_a_failure_enqueueing_fails_at_once_for_a_while_then_tries_again(
     # A request must not wait on a dead Redis (up to the connect timeout when its host is
     # unreachable) for every enqueue: after one failure the queue answers "unavailable"
     # without a round trip until the rest is over.
+    clock = RestClock(monkeypatch)
     queue = RedisJobQueue(
         connect(f"redis://127.0.0.1:{free_port()}/0"),
         queue_name="nobody-listens",
@@ -384,7 +385,6 @@ def test_after_a_failure_enqueueing_fails_at_once_for_a_while_then_tries_again(
             queue.enqueue_unless_queued("tests.count_runs")
     assert tried == []
 
-    later = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
-    monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: later))
+    clock.skip_the_rest()
     queue.enqueue("tests.record", "key", "c")
     assert tried == ["enqueue"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +11,9 @@ import sqlalchemy as sa
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from stubcollector.adapters import outage
 from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter
 from stubcollector.database import after_writes_to
-from tests.integration.services import TEST_REDIS_URL, free_port, require_redis
+from tests.integration.services import TEST_REDIS_URL, RestClock, free_port, require_redis
 
 
 @pytest.fixture
@@ -131,8 +129,7 @@ class TestRedisChangeCounter:
         monkeypatch.setattr(client, "get", refuse)
         assert counter.current() is None
         monkeypatch.undo()
-        clock = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
-        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: clock))
+        RestClock(monkeypatch).skip_the_rest()
         after = counter.current()
         assert after is not None
         assert after != before
@@ -149,7 +146,6 @@ class TestRedisChangeCounter:
         monkeypatch.setattr(dead, "get", lambda key: tried.append(key))
         assert counter.current() is None
         assert tried == []  # resting: no round trip to a dead server on every request
-        clock = outage.time.monotonic() + outage.REST_AFTER_FAILURE_SECONDS + 1
-        monkeypatch.setattr(outage, "time", types.SimpleNamespace(monotonic=lambda: clock))
+        RestClock(monkeypatch).skip_the_rest()
         assert counter.current() is not None  # tried again (and this fake answers)
         assert tried == ["unused"]
