@@ -34,6 +34,7 @@ from stubcollector.observability.logs import configure_logging
 from stubcollector.services import accounts, marketplace, webhooks
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
+from stubcollector.web.json import AppJSONProvider
 from stubcollector.web.routing import install_converters
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
@@ -52,7 +53,7 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=True)
     configure(app, settings)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep "status" first
+    app.json = AppJSONProvider(app)  # keeps "status" first; writes typed results
     register_extensions(app, settings)
     redis = redis_jobs.connect(settings.redis_url) if settings.redis_url else None
     jobs = jobs or build_job_queue(app, settings, redis)
