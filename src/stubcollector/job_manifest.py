@@ -24,7 +24,7 @@ JOB_MODULES: tuple[ModuleType, ...] = (
     stubs,  # stubs.read
     webhooks,  # payments.dispatch_events, payments.process_event
     reconcile,  # payments.reconcile (periodic)
-    onboarding,  # seller.refresh_accounts (periodic)
+    onboarding,  # payments.refresh_accounts (periodic)
     marketplace,  # marketplace.release_expired (periodic)
     sandbox_gateway,  # sandbox.deliver_event
 )
