@@ -11,6 +11,13 @@ processes, ``flask jobs worker``, ``flask jobs scheduler`` — builds its app wi
 A module that adds a ``@job`` or ``@periodic`` goes into ``JOB_MODULES`` below, and the
 job into the table in docs/JOBS.md; ``tests/unit/test_job_manifest.py`` fails until both
 are done.
+
+One name per job and command: a periodic job is named after the command that runs it by
+hand, ``flask <group> <command>`` runs the job ``<group>.<command>`` (``flask payments
+refresh-accounts`` is ``payments.refresh_accounts``), so a name seen in a log line, a
+metric or ``flask jobs failed`` leads to its command. Where they differed the job was
+renamed rather than the command, which people type and runbooks quote; the job keeps its
+former name for entries still queued under it (docs/JOBS.md, "Renaming a job").
 """
 
 from __future__ import annotations
