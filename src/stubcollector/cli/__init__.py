@@ -12,6 +12,8 @@ group           module                          commands
 ==============  ==============================  =========================================
 
 Commands are thin: they parse options, call one service function and print its report.
+A command that does by hand what a periodic job does has the job's name: ``flask payments
+refresh-accounts`` runs what the job ``payments.refresh_accounts`` runs (docs/JOBS.md).
 """
 
 from __future__ import annotations
