@@ -10,6 +10,7 @@ from redis import Redis
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import stubcollector.job_manifest  # noqa: F401 - registers every job workers and schedulers run
 from stubcollector import cli
 from stubcollector.adapters import redis_jobs
 from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter

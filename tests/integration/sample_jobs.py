@@ -33,6 +33,13 @@ def record(key: str, value: str) -> None:
     report(key, value=value, request_id=current_request_id(), niceness=os.nice(0))
 
 
+@job("tests.record_renamed", formerly=("tests.record_before_rename",))
+def record_renamed(key: str, value: str) -> None:
+    """A renamed job: the previous release enqueued it as ``tests.record_before_rename``."""
+    log.info("recording %s", value)
+    report(key, value=value)
+
+
 @job("tests.flaky")
 def flaky(key: str, failures: int) -> None:
     """Fails the first ``failures`` attempts, then succeeds."""

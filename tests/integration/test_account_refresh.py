@@ -57,9 +57,9 @@ def _checked_ago(user_id: int, ago: timedelta) -> None:
 
 
 def test_the_sweep_is_scheduled() -> None:
-    entry = next(e for e in periodic_jobs() if e.name == "seller.refresh_accounts")
+    entry = next(e for e in periodic_jobs() if e.name == "payments.refresh_accounts")
     assert entry.every_seconds == onboarding.ACCOUNT_SWEEP_EVERY_SECONDS
-    assert registered_job("seller.refresh_accounts") is (
+    assert registered_job("payments.refresh_accounts") is (
         onboarding.refresh_stale_accounts_periodically
     )
 
@@ -83,7 +83,7 @@ def test_a_seller_whose_account_updated_was_lost_can_sell_after_the_sweep(
     # Just after onboarding started the account is not due yet; half an hour later it is.
     assert onboarding.refresh_stale_accounts().checked == 0
     _checked_ago(seller.id, onboarding.INCOMPLETE_RECHECK_AFTER + timedelta(minutes=1))
-    container().jobs.enqueue("seller.refresh_accounts")  # what the scheduler does
+    container().jobs.enqueue("payments.refresh_accounts")  # what the scheduler does
 
     fresh = _user(seller.id)
     assert fresh.can_accept_payments

@@ -55,7 +55,7 @@ def test_cli_releases_expired_holds_and_prints_them(app: Flask) -> None:
 
 
 def test_the_job_is_registered_and_runs_the_same_sweep(app: Flask) -> None:
-    assert registered_job("marketplace.release_expired") is marketplace.release_expired_reservations
+    assert registered_job("marketplace.release_expired") is marketplace.release_expired
     listing_id, _, order_id = _lapsed_hold_with_order()
     container(app).jobs.enqueue("marketplace.release_expired")  # eager in tests
     db.session.expire_all()

@@ -25,6 +25,7 @@ from redis import Redis
 from stubcollector.adapters.redis_jobs import (
     QUEUED_MARK_PREFIX,
     QUEUED_MARK_SECONDS,
+    RUNNER,
     RedisJobQueue,
     RedisPeriodicScheduler,
     connect,
@@ -214,6 +215,27 @@ def test_a_worker_serves_its_job_metrics(
         text = response.read().decode()
     assert 'stubcollector_jobs_total{job="tests.record",outcome="succeeded"}' in text
     assert 'stubcollector_job_duration_seconds_count{job="tests.record"}' in text
+
+
+def test_a_job_queued_under_its_former_name_runs_as_the_renamed_job(
+    enqueuer: Callable[..., Flask], redis: Redis, worker_log: Path
+) -> None:
+    # What a release from before the rename left in Redis (a rolling deploy, or a retry).
+    queue = _queue(enqueuer())
+    key = f"renamed:{uuid.uuid4().hex}"
+    queue.queue.enqueue_call(RUNNER, args=("tests.record_before_rename", key, "queued earlier"))
+
+    wait_until(lambda: redis.llen(key) == 1, what="the worker to run the renamed job")
+    assert _reports(redis, key)[0]["value"] == "queued earlier"
+
+    def logged_under_the_new_name() -> bool:
+        return any(
+            line.get("message") == "recording queued earlier"
+            and line.get("job") == "tests.record_renamed"
+            for line in _log_lines(worker_log)
+        )
+
+    wait_until(logged_under_the_new_name, timeout=10, what="the job's line under its new name")
 
 
 def test_a_failing_job_is_retried_with_growing_waits_until_it_succeeds(

@@ -7,14 +7,17 @@ import logging
 import sys
 
 import pytest
+from prometheus_client import REGISTRY
 
 from stubcollector.adapters.jobs import (
     InProcessScheduler,
     check_job_call,
+    former_job_names,
     job,
     periodic,
     periodic_jobs,
     registered_job,
+    run_registered,
 )
 from stubcollector.adapters.redis_jobs import backoff_intervals
 from stubcollector.observability import context, metrics
@@ -107,6 +110,33 @@ def test_enqueue_refuses_unknown_jobs_and_arguments_a_queue_cannot_store() -> No
 def test_a_job_name_belongs_to_one_function() -> None:
     with pytest.raises(ValueError, match="already registered"):
         job("tests.unit_job")(lambda _value: None)
+
+
+_renamed_runs: list[int] = []
+
+
+@job("tests.unit_renamed", formerly=("tests.unit_before_rename",))
+def _unit_renamed(value: int) -> None:
+    _renamed_runs.append(value)
+
+
+def test_an_entry_queued_under_a_former_name_runs_and_counts_as_the_renamed_job() -> None:
+    assert former_job_names()["tests.unit_before_rename"] == "tests.unit_renamed"
+    run_registered("tests.unit_before_rename", (7,))
+    assert _renamed_runs == [7]
+    counted = {"job": "tests.unit_renamed", "outcome": "succeeded"}
+    assert REGISTRY.get_sample_value("stubcollector_jobs_total", counted) == 1
+    with pytest.raises(LookupError):  # new entries are enqueued under the current name
+        check_job_call("tests.unit_before_rename", (7,))
+
+
+def test_a_former_name_belongs_to_one_job_and_is_never_a_current_name() -> None:
+    with pytest.raises(ValueError, match="former name"):
+        job("tests.unit_before_rename")(lambda: None)
+    with pytest.raises(ValueError, match="already registered"):
+        job("tests.unit_other", formerly=("tests.unit_before_rename",))(lambda: None)
+    with pytest.raises(ValueError, match="already registered"):
+        job("tests.unit_other", formerly=("tests.unit_job",))(lambda: None)
 
 
 @periodic("tests.unit_periodic", every=60)

@@ -14,6 +14,12 @@ without, which enqueues a job only after claiming its lease in the database so t
 process per period does: ``adapters/job_leases.py``). Arguments must be JSON values
 (numbers, strings, lists, dicts): queues store them.
 The request id of the enqueuing request travels with the job into its log lines.
+
+Job names are stored in queues, so renaming a job keeps its old name as a *former name*
+(``formerly=...``): an entry still queued under it (enqueued by the previous release, or
+waiting for a retry, or replayed from the failed-job registry) runs the renamed job. New
+entries are only ever enqueued under the current name. docs/JOBS.md lists the jobs and
+their former names, and when a former name can go.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Any]
 _REGISTRY: dict[str, JobFunction] = {}
+# A renamed job's former name -> its current name (only running resolves these).
+_FORMER_NAMES: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -46,20 +54,32 @@ class PeriodicJob:
 _PERIODIC: dict[str, PeriodicJob] = {}
 
 
-def job(name: str) -> Callable[[JobFunction], JobFunction]:
-    """Register ``fn`` as the job ``name`` (names are stable; queues store them)."""
+def job(name: str, *, formerly: Sequence[str] = ()) -> Callable[[JobFunction], JobFunction]:
+    """Register ``fn`` as the job ``name`` (names are stable; queues store them).
+
+    ``formerly``: the names this job had in earlier releases, so that entries still
+    queued under one of them run ``fn`` (see the module docstring).
+    """
 
     def register(fn: JobFunction) -> JobFunction:
         existing = _REGISTRY.get(name)
         if existing is not None and existing is not fn:
             raise ValueError(f"job {name!r} is already registered")
+        if name in _FORMER_NAMES:
+            raise ValueError(f"job {name!r} is the former name of {_FORMER_NAMES[name]!r}")
+        for former in formerly:
+            if former in _REGISTRY or _FORMER_NAMES.get(former, name) != name:
+                raise ValueError(f"job {former!r} is already registered")
         _REGISTRY[name] = fn
+        _FORMER_NAMES.update(dict.fromkeys(formerly, name))
         return fn
 
     return register
 
 
-def periodic(name: str, *, every: int) -> Callable[[JobFunction], JobFunction]:
+def periodic(
+    name: str, *, every: int, formerly: Sequence[str] = ()
+) -> Callable[[JobFunction], JobFunction]:
     """Register ``fn`` (taking no arguments) as job ``name``, enqueued every ``every`` seconds.
 
     Periodic jobs must be safe to run twice or late: schedulers guarantee at most one
@@ -69,7 +89,7 @@ def periodic(name: str, *, every: int) -> Callable[[JobFunction], JobFunction]:
         raise ValueError("every must be at least one second")
 
     def register(fn: JobFunction) -> JobFunction:
-        job(name)(fn)
+        job(name, formerly=formerly)(fn)
         _PERIODIC[name] = PeriodicJob(name, every)
         return fn
 
@@ -77,10 +97,21 @@ def periodic(name: str, *, every: int) -> Callable[[JobFunction], JobFunction]:
 
 
 def registered_job(name: str) -> JobFunction:
+    """The function of the job ``name`` (a current name: former names only run)."""
     try:
         return _REGISTRY[name]
     except KeyError:
         raise LookupError(f"no job named {name!r}") from None
+
+
+def job_names() -> list[str]:
+    """Every registered job's current name, sorted."""
+    return sorted(_REGISTRY)
+
+
+def former_job_names() -> dict[str, str]:
+    """Each former name of a renamed job -> the job's current name."""
+    return dict(sorted(_FORMER_NAMES.items()))
 
 
 def periodic_jobs() -> list[PeriodicJob]:
@@ -97,7 +128,11 @@ def check_job_call(name: str, args: tuple[Any, ...]) -> None:
 
 
 def run_registered(name: str, args: tuple[Any, ...], *, job_id: str | None = None) -> None:
-    """Run one job with its name and id in every log line and its outcome in the metrics."""
+    """Run one job with its name and id in every log line and its outcome in the metrics.
+
+    An entry queued under a job's former name runs, logs and counts as the current job.
+    """
+    name = _FORMER_NAMES.get(name, name)
     started = time.perf_counter()
     with context.bound(job=name, job_id=job_id):
         try:

@@ -2,7 +2,7 @@
 
 Web processes enqueue; ``flask jobs worker`` processes run the jobs; ``flask jobs
 scheduler`` enqueues the periodic ones. Why RQ rather than Celery: see
-docs/ARCHITECTURE.md, "Background jobs".
+docs/JOBS.md.
 
 * Jobs are stored as ``run_job(name, *args)`` with RQ's JSON serializer: the queue holds our
   job names and plain JSON, never pickles, so a payload cannot execute code and a job

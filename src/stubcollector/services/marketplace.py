@@ -924,7 +924,7 @@ def _listing_for_change(user: User, listing_id: int, *, admin_may: bool) -> Stub
     if reservations.is_reservation_expired(listing):
         # Release the lapsed hold (and cancel its unpaid order) the way the sweep does, so
         # that whatever the sweep does for such orders happens here too.
-        release_expired_reservations()
+        release_expired()
         db.session.refresh(listing)
     return listing
 
@@ -954,7 +954,7 @@ def _swap_if_active(session: Any, listing_id: int, values: dict[str, Any]) -> No
 
 
 @periodic("marketplace.release_expired", every=60)
-def release_expired_reservations() -> list[ExpiredReservation]:
+def release_expired() -> list[ExpiredReservation]:
     """The expiry sweep: release lapsed holds, cancel their orders and PaymentIntents.
 
     Run by ``flask marketplace release-expired`` and by the scheduler every minute.

@@ -276,7 +276,12 @@ def refresh_stale_accounts(*, limit: int = ACCOUNT_SWEEP_BATCH) -> AccountSweepR
     return report
 
 
-@periodic("seller.refresh_accounts", every=ACCOUNT_SWEEP_EVERY_SECONDS)
+# Named after its command, ``flask payments refresh-accounts`` (docs/JOBS.md).
+@periodic(
+    "payments.refresh_accounts",
+    every=ACCOUNT_SWEEP_EVERY_SECONDS,
+    formerly=("seller.refresh_accounts",),
+)
 def refresh_stale_accounts_periodically() -> dict[str, Any]:
     """The scheduler's run of :func:`refresh_stale_accounts`, errors to the log."""
     report = refresh_stale_accounts()

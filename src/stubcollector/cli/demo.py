@@ -1,22 +1,17 @@
-"""``flask`` commands for operators: create an admin, seed demo data."""
+"""``flask demo ...``: demo users and stubs for a local try-out (``make seed``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import click
-from flask import Flask
 from sqlalchemy import select
 
-from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import ReadingStatus
-from stubcollector.jobs_cli import jobs_cli
-from stubcollector.marketplace_cli import marketplace_cli
 from stubcollector.models import Stub, User
 from stubcollector.services import accounts
 from stubcollector.services.transaction import transaction
 
-users_cli = click.Group("users", help="Manage user accounts.")
 demo_cli = click.Group("demo", help="Demo data for a local try-out.")
 
 DEMO_PASSWORD = "stubs-demo-2026"  # noqa: S105 - documented demo credential, local data only
@@ -72,19 +67,6 @@ DEMO_STUBS = (
 )
 
 
-@users_cli.command("create-admin")
-@click.option("--username", required=True)
-@click.option("--email", required=True)
-@click.password_option(help="At least 10 characters; prompted for when omitted.")
-def create_admin(username: str, email: str, password: str) -> None:
-    """Create an admin account (or promote an existing user to admin)."""
-    try:
-        user = accounts.create_admin(username, email, password)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    click.echo(f"admin ready: {user.username} (id {user.id})")
-
-
 @demo_cli.command("seed")
 def seed() -> None:
     """Create demo users (password: stubs-demo-2026) with stubs in their collections."""
@@ -123,13 +105,3 @@ def seed() -> None:
             )
             created += 1
     click.echo(f"demo data ready ({created} new rows); log in as demo_seller / {DEMO_PASSWORD}")
-
-
-def register_commands(app: Flask) -> None:
-    from stubcollector.cli_payments import payments_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(jobs_cli)
-    app.cli.add_command(payments_cli)
-    app.cli.add_command(marketplace_cli)

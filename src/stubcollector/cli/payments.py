@@ -39,7 +39,7 @@ def reconcile_command() -> None:
 def refresh_accounts_command(limit: int) -> None:
     """Re-read connected accounts whose stored state may be stale, oldest-checked first.
 
-    What the periodic job ``seller.refresh_accounts`` does every 10 minutes; it recovers
+    What the periodic job ``payments.refresh_accounts`` does every 10 minutes; it recovers
     sellers whose ``account.updated`` event was lost.
     """
     report = onboarding.refresh_stale_accounts(limit=limit)
