@@ -1,25 +1,9 @@
-"""The sandbox payment backend (the default without Stripe keys); see ``gateway.py``."""
+"""The sandbox payment backend (the default without Stripe keys): a local Stripe look-alike.
 
-from stubcollector.adapters.payments.sandbox.gateway import (
-    CARD_DECLINED,
-    CARD_DISPUTE,
-    CARD_INSUFFICIENT_FUNDS,
-    CARD_REFUND_FAILS,
-    CARD_REFUND_PENDING,
-    CARD_SUCCESS,
-    TEST_CARDS,
-    SandboxGateway,
-    SandboxLinkInvalid,
-)
+The gateway the app uses (``gateway.py``), its books (``store.py``), its events
+(``events.py``), what its hosted pages do (``hosted.py``), the Stripe-shaped JSON of its
+objects (``objects.py``), the test cards (``cards.py``) and Stripe's signature scheme
+(``signing.py``). Its tables are in ``models/sandbox.py``, its pages in ``web/sandbox.py``.
 
-__all__ = [
-    "CARD_DECLINED",
-    "CARD_DISPUTE",
-    "CARD_INSUFFICIENT_FUNDS",
-    "CARD_REFUND_FAILS",
-    "CARD_REFUND_PENDING",
-    "CARD_SUCCESS",
-    "TEST_CARDS",
-    "SandboxGateway",
-    "SandboxLinkInvalid",
-]
+Nothing is imported here; import each name from its module.
+"""
