@@ -20,13 +20,12 @@ from stubcollector.adapters.payments.ports import (
     WebhookEndpoint,
 )
 from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent, SandboxPaymentIntent
 from stubcollector.container import container
 from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import (
     ProviderEvent,
-    SandboxEvent,
-    SandboxPaymentIntent,
     StubDispute,
     StubListing,
     StubOrder,

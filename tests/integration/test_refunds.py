@@ -28,14 +28,13 @@ from stubcollector.adapters.payments.sandbox.cards import (
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
 )
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent, SandboxRefund
 from stubcollector.domain.errors import Conflict, PermissionDenied
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
 from stubcollector.models import (
     AuditLogEntry,
     ProviderEvent,
-    SandboxEvent,
-    SandboxRefund,
     StubListing,
     StubOrder,
     StubPayment,

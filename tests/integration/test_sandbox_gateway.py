@@ -18,10 +18,11 @@ from stubcollector.adapters.payments.sandbox.cards import (
     CARD_SUCCESS,
     TEST_CARDS,
 )
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
-from stubcollector.models import ProviderEvent, SandboxEvent
+from stubcollector.models import ProviderEvent
 from stubcollector.services import webhooks
 from tests.payments_support import sandbox, token_of
 

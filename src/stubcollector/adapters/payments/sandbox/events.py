@@ -31,11 +31,11 @@ from stubcollector.adapters.payments.ports import (
     WebhookEvent,
 )
 from stubcollector.adapters.payments.sandbox import objects
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent
 from stubcollector.adapters.payments.sandbox.signing import signature_header, verify_signature
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models.base import utcnow
-from stubcollector.models.sandbox import SandboxEvent
 
 log = logging.getLogger(__name__)
 

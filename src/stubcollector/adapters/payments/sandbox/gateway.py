@@ -10,8 +10,8 @@ package around it plays the provider's other parts:
   ingestion by the job ``sandbox.deliver_event``, and their parsing;
 * ``hosted.py`` (with ``web/sandbox.py``): the pages Stripe would host (onboarding,
   checkout, dashboard) — the gateway only hands out their URLs;
-* ``objects.py``, ``cards.py``, ``signing.py`` (and ``models/sandbox.py``): the
-  Stripe-shaped JSON of its tables, the test cards and Stripe's signature scheme.
+* ``models.py``, ``objects.py``, ``cards.py``, ``signing.py``: the tables, their
+  Stripe-shaped JSON, the test cards and Stripe's signature scheme.
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.cards import CARD_REFUND_FAILS, CARD_REFUND_PENDING
 from stubcollector.adapters.payments.sandbox.events import SandboxEvents
 from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages
+from stubcollector.adapters.payments.sandbox.models import (
+    SandboxAccount,
+    SandboxBalanceTransaction,
+    SandboxLink,
+    SandboxPaymentIntent,
+    SandboxRefund,
+)
 from stubcollector.adapters.payments.sandbox.store import (
     SandboxStore,
     SandboxUnit,
@@ -54,13 +61,6 @@ from stubcollector.adapters.payments.sandbox.store import (
 from stubcollector.config import Settings
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models.base import utcnow
-from stubcollector.models.sandbox import (
-    SandboxAccount,
-    SandboxBalanceTransaction,
-    SandboxLink,
-    SandboxPaymentIntent,
-    SandboxRefund,
-)
 
 ACCOUNT_LINK_LIFETIME = timedelta(seconds=300)
 LOGIN_LINK_LIFETIME = timedelta(hours=1)

@@ -30,6 +30,13 @@ from stubcollector.adapters.payments.ports import (
 )
 from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE, DECLINES, TEST_CARDS
+from stubcollector.adapters.payments.sandbox.models import (
+    SandboxAccount,
+    SandboxBalanceTransaction,
+    SandboxLink,
+    SandboxPaymentIntent,
+    SandboxRefund,
+)
 from stubcollector.adapters.payments.sandbox.store import (
     SandboxStore,
     SandboxUnit,
@@ -42,13 +49,6 @@ from stubcollector.adapters.payments.sandbox.store import (
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models.base import utcnow
-from stubcollector.models.sandbox import (
-    SandboxAccount,
-    SandboxBalanceTransaction,
-    SandboxLink,
-    SandboxPaymentIntent,
-    SandboxRefund,
-)
 
 REFUND_FAILURE_REASON = "lost_or_stolen_card"  # a pending refund failed on the dashboard
 # What an account leaves onboarding with when the seller stops before the end.

@@ -1,6 +1,6 @@
 """The sandbox's books: its own database sessions, and the rules both of its faces share.
 
-The sandbox keeps its state in its own tables (``models/sandbox.py``) through its own sessions, as
+The sandbox keeps its state in its own tables (``models.py``) through its own sessions, as
 a remote provider keeps its own books: a unit of sandbox work commits by itself and never
 joins the caller's transaction (services call providers outside their transactions). The
 events a unit emits are stored in its commit and queued for delivery after it
@@ -27,16 +27,16 @@ from sqlalchemy.orm import Session
 from stubcollector.adapters.payments.ports import Balance, ConnectedAccount, PaymentError
 from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.events import SandboxEvents
-from stubcollector.domain.statuses import RefundStatus
-from stubcollector.extensions import db
-from stubcollector.models.base import utcnow
-from stubcollector.models.sandbox import (
+from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
     SandboxBalanceTransaction,
     SandboxIdempotencyKey,
     SandboxPaymentIntent,
     SandboxRefund,
 )
+from stubcollector.domain.statuses import RefundStatus
+from stubcollector.extensions import db
+from stubcollector.models.base import utcnow
 
 
 @dataclass
