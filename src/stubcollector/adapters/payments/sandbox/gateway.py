@@ -8,8 +8,8 @@ package around it plays the provider's other parts:
   caller's transaction) and the rules the port and the hosted pages share;
 * ``events.py``: the events each change emits, their signed delivery to our webhook
   ingestion by the job ``sandbox.deliver_event``, and their parsing;
-* ``hosted.py`` (with ``web/sandbox.py``): the pages Stripe would host (onboarding,
-  checkout, dashboard) — the gateway only hands out their URLs;
+* ``hosted.py`` and ``pages.py``: the pages Stripe would host (onboarding, checkout,
+  dashboard) — the gateway only hands out their URLs;
 * ``models.py``, ``objects.py``, ``cards.py``, ``signing.py``: the tables, their
   Stripe-shaped JSON, the test cards and Stripe's signature scheme.
 """

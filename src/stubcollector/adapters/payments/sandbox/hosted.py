@@ -1,7 +1,7 @@
 """What the sandbox does behind the pages a real provider would host.
 
 Stripe hosts the seller's onboarding, the buyer's payment form and the seller's dashboard;
-the sandbox serves look-alikes (``web/sandbox.py``) and this module is what they do: read and
+the sandbox serves look-alikes (``pages.py``) and this module is what they do: read and
 complete an onboarding link, show and confirm a checkout with a test card (``cards.py``),
 show the dashboard behind a login link, and decide the disputes and pending refunds listed
 there, as Stripe's test mode lets one do. Tests call these operations directly to move a

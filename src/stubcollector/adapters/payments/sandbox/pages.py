@@ -1,6 +1,7 @@
 """Pages of the sandbox payment backend: what Stripe would host (registered in sandbox mode only).
 
-Thin views over ``adapters/payments/sandbox/hosted.py``, the operations behind them.
+The one module of the sandbox that imports Flask: thin views over ``hosted.py``, rendering
+the package's own templates (``templates/sandbox/``, extending the app's ``base.html``).
 
 * ``/sandbox/onboarding/<token>``: the onboarding form behind ``onboarding_url``; scripts
   POST ``{"outcome": "complete" | "requirements_due"}`` to the same URL.
@@ -28,7 +29,7 @@ from stubcollector.container import container
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.money import format_cents
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="templates")
 
 
 def _hosted_pages() -> SandboxHostedPages:
