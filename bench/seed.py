@@ -8,11 +8,11 @@ import random
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
+from stubcollector.adapters.payments.sandbox.models import SandboxAccount
 from stubcollector.domain.money import FeeRate, FeeSplit
 from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, StubOrder, StubPayment, User, utcnow
-from stubcollector.models.sandbox import SandboxAccount
 
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - local benchmark data only
 VENUES = ("Paramount Theatre", "Roseland Ballroom", "Wrigley Field", "Red Rocks", "Fillmore")

@@ -32,7 +32,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.datastructures import ImmutableDict
 
-from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User

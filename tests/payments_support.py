@@ -11,7 +11,8 @@ from typing import Any
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 
-from stubcollector.adapters.payments.sandbox import SandboxGateway
+from stubcollector.adapters.payments.sandbox.gateway import SandboxGateway
+from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages
 from stubcollector.adapters.payments.sandbox.signing import signature_header
 from stubcollector.container import container
 from stubcollector.extensions import db
@@ -31,6 +32,11 @@ def sandbox(app: Flask | None = None) -> SandboxGateway:
     return gateway
 
 
+def sandbox_pages(app: Flask | None = None) -> SandboxHostedPages:
+    """What the sandbox's hosted pages do (pay with a test card, settle a refund, ...)."""
+    return sandbox(app).hosted_pages
+
+
 def token_of(url: str) -> str:
     return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[1]
 
@@ -41,7 +47,7 @@ def sandbox_seller(outcome: str = "complete", **fields: Any) -> User:
     result = onboarding.start_onboarding(
         user, return_url="http://test/return", refresh_url="http://test/refresh"
     )
-    sandbox().complete_onboarding(token_of(result.url), outcome)
+    sandbox_pages().complete_onboarding(token_of(result.url), outcome)
     db.session.expire_all()
     refreshed = db.session.get(User, user.id)
     assert refreshed is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.services import checkout
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot
 from tests.browser.journeys import (
@@ -14,7 +14,7 @@ from tests.browser.journeys import (
     listing_with_photo,
     log_in,
 )
-from tests.payments_support import sandbox, sandbox_seller
+from tests.payments_support import sandbox_pages, sandbox_seller
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ def paid_order(live_server: LiveServer, buyer_id: int, price_cents: int) -> int:
         buyer = db.session.get(User, buyer_id)
         assert buyer is not None
         started = checkout.create_payment_intent(buyer, listing_id)
-        sandbox().confirm_payment(
+        sandbox_pages().confirm_payment(
             started["payment_intent_id"], started["client_secret"], CARD_SUCCESS
         )
         return int(started["order_id"])

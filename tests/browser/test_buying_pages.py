@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
@@ -32,7 +32,7 @@ from tests.browser.journeys import (
     sign_up,
     upload_stub,
 )
-from tests.payments_support import sandbox, sandbox_seller
+from tests.payments_support import sandbox_pages, sandbox_seller
 
 pytestmark = pytest.mark.browser
 
@@ -201,7 +201,7 @@ def test_a_refund_that_stays_pending_then_fails_is_retried_by_an_admin(
         buyer_user = db.session.get(User, buyer.id)
         assert buyer_user is not None
         refund = orders.get_order(buyer_user, order_id)["refund"]
-        sandbox().settle_refund(refund["refund_id"], succeed=False)
+        sandbox_pages().settle_refund(refund["refund_id"], succeed=False)
 
     live_server.run(provider_fails_the_refund)
     # The page waits for the refund's outcome as for a payment's, and reloads with it.
@@ -238,7 +238,9 @@ def test_the_order_page_updates_itself_when_the_payment_arrives(
     def pay_elsewhere() -> None:
         # As if the buyer paid in another tab: the webhook marks the order paid.
         found = checkout.checkout_session(db.session.get(User, buyer.id), order_id)  # type: ignore[arg-type]
-        sandbox().confirm_payment(found["payment_intent_id"], found["client_secret"], CARD_SUCCESS)
+        sandbox_pages().confirm_payment(
+            found["payment_intent_id"], found["client_secret"], CARD_SUCCESS
+        )
 
     live_server.run(pay_elsewhere)
     expect(page.locator(".order__status [data-status]")).to_have_attribute(

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stubcollector.adapters.payments.sandbox import CARD_DISPUTE
+from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE
 from stubcollector.models import StubListing, User
 from tests.api_schema import assert_documented, field_drift
 from tests.factories import AdminFactory, StubFactory, UserFactory
@@ -24,7 +24,7 @@ from tests.payments_support import (
     client_for,
     listing_of,
     pay,
-    sandbox,
+    sandbox_pages,
     sandbox_seller,
 )
 
@@ -68,7 +68,7 @@ def _disputed_won_and_refunded_order(
 
     assert pay(as_buyer, checkout, CARD_DISPUTE).status_code == 200
     disputed = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]
-    sandbox().close_dispute(disputed["dispute"]["dispute_id"], won=True)
+    sandbox_pages().close_dispute(disputed["dispute"]["dispute_id"], won=True)
     refunded = parties["admin"].post(f"/api/payments/orders/{order_id}/refund", json={})
     assert refunded.status_code == 200, refunded.json
     assert_documented(spec, "post", f"{ORDER}/refund", refunded)

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stubcollector.adapters.payments.sandbox import CARD_DECLINED, CARD_DISPUTE, CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_DECLINED, CARD_DISPUTE, CARD_SUCCESS
 from stubcollector.models import User, utcnow
 from stubcollector.services import accounts, checkout
 from tests.factories import AdminFactory, UserFactory

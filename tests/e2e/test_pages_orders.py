@@ -15,7 +15,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
@@ -28,7 +28,7 @@ from tests.payments_support import (
     anonymous_client,
     client_for,
     listing_of,
-    sandbox,
+    sandbox_pages,
     sandbox_seller,
 )
 
@@ -378,7 +378,7 @@ def test_after_a_failed_refund_the_buyer_is_refused_a_retry_with_the_403_page(
     assert pay_on_sandbox(as_buyer, order_id, CARD_REFUND_PENDING).status_code == 303  # type: ignore[attr-defined]
     as_buyer.post(f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML)
     refund = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]["refund"]
-    sandbox().settle_refund(refund["refund_id"], succeed=False)
+    sandbox_pages().settle_refund(refund["refund_id"], succeed=False)
 
     retry = as_buyer.post(
         f"/orders/{order_id}/refund", data={"csrf_token": token(as_buyer)}, headers=HTML
@@ -567,7 +567,7 @@ def test_admin_lists_filters_and_refunds_orders(
 
 
 def test_admin_disputes_page_lists_disputes(app: Flask, seller: User, listing: StubListing) -> None:
-    from stubcollector.adapters.payments.sandbox import CARD_DISPUTE
+    from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE
 
     as_buyer = client_for(app, UserFactory.create())
     order_id = order_id_from(start_checkout(as_buyer, listing.id))
@@ -687,7 +687,7 @@ def test_a_pending_refund_shows_until_it_fails_and_an_admin_retries_it(
     assert f"#{order_id}" not in text(admin.get("/admin/orders?refund=failed", headers=HTML))
 
     refund = as_buyer.get(f"/api/payments/orders/{order_id}").json["order"]["refund"]
-    sandbox().settle_refund(refund["refund_id"], succeed=False)
+    sandbox_pages().settle_refund(refund["refund_id"], succeed=False)
 
     page = text(as_buyer.get(f"/orders/{order_id}", headers=HTML))
     assert 'data-refund-state="failed"' in page

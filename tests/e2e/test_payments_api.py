@@ -16,7 +16,7 @@ from stubcollector.adapters.payments.ports import (
     PaymentGateway,
     PaymentProviderUnavailable,
 )
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
     CARD_DISPUTE,
     CARD_INSUFFICIENT_FUNDS,
@@ -33,6 +33,7 @@ from tests.payments_support import (
     listing_of,
     pay,
     sandbox,
+    sandbox_pages,
     sandbox_seller,
 )
 
@@ -145,7 +146,7 @@ def test_dispute_card_disputes_the_order_and_a_won_dispute_restores_it(
     refused = as_buyer.post(f"/api/payments/orders/{checkout['order_id']}/refund", json={})
     assert refused.status_code == 409
 
-    sandbox().close_dispute(order["dispute"]["dispute_id"], won=True)
+    sandbox_pages().close_dispute(order["dispute"]["dispute_id"], won=True)
 
     order = _order(as_seller, checkout["order_id"])
     assert order["order_status"] == "payment_completed"
@@ -162,7 +163,7 @@ def test_a_lost_dispute_keeps_the_order_disputed_with_the_outcome(
     pay(as_buyer, checkout, CARD_DISPUTE)
     dispute_id = _order(as_buyer, checkout["order_id"])["dispute"]["dispute_id"]
 
-    sandbox().close_dispute(dispute_id, won=False)
+    sandbox_pages().close_dispute(dispute_id, won=False)
 
     order = _order(as_buyer, checkout["order_id"])
     assert order["order_status"] == "disputed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent
 from tests.factories import UserFactory

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from stubcollector.adapters.payments.sandbox import CARD_REFUND_PENDING
+from stubcollector.adapters.payments.sandbox.cards import CARD_REFUND_PENDING
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent, StubOrder, StubPayment, StubRefund
@@ -29,7 +29,7 @@ from tests.payments_support import (
     pay,
     payment_intent_payload,
     refund_payload,
-    sandbox,
+    sandbox_pages,
     sandbox_seller,
     signed,
     stripe_event,
@@ -316,7 +316,9 @@ def test_an_update_for_our_own_pending_refund_settles_it(
     assert after["refund"]["failure_reason"] == "declined"
     assert after["refund"]["attempt"] == 1
     # The sandbox's own events about that refund say the same: nothing changes.
-    sandbox().settle_refund(order["refund"]["refund_id"], succeed=False, failure_reason="declined")
+    sandbox_pages().settle_refund(
+        order["refund"]["refund_id"], succeed=False, failure_reason="declined"
+    )
     assert as_buyer.get(f"/api/payments/orders/{sale.order_id}").json["order"] == after
     # The buyer cannot retry; an admin can, as attempt 2.
     refused = as_buyer.post(f"/api/payments/orders/{sale.order_id}/refund", json={})

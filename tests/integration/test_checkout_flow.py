@@ -19,14 +19,13 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
     WebhookEndpoint,
 )
-from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent, SandboxPaymentIntent
 from stubcollector.container import container
 from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import (
     ProviderEvent,
-    SandboxEvent,
-    SandboxPaymentIntent,
     StubDispute,
     StubListing,
     StubOrder,
@@ -42,6 +41,7 @@ from tests.payments_support import (
     listing_of,
     payment_intent_payload,
     sandbox,
+    sandbox_pages,
     sandbox_seller,
     signed,
     stripe_event,
@@ -157,7 +157,7 @@ def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
     assert payment.payment_status == "canceled"
     # The buyer can no longer pay the cancelled PaymentIntent.
     with pytest.raises(PaymentError):
-        sandbox().confirm_payment(
+        sandbox_pages().confirm_payment(
             result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
         )
     assert checkout.expire_reservations() == []
@@ -182,7 +182,7 @@ def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(
     assert taken["order_id"] != late["order_id"]
     assert _order(late["order_id"]).order_status == "cancelled"
 
-    sandbox().confirm_payment(late["payment_intent_id"], late["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(late["payment_intent_id"], late["client_secret"], CARD_SUCCESS)
 
     order = _order(late["order_id"])
     assert order.order_status == "refunded"
@@ -195,7 +195,9 @@ def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(
     held = _listing(listing.id)
     assert (held.status, held.reserved_by_user_id) == ("payment_pending", new_buyer.id)
 
-    sandbox().confirm_payment(taken["payment_intent_id"], taken["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(
+        taken["payment_intent_id"], taken["client_secret"], CARD_SUCCESS
+    )
     assert _order(taken["order_id"]).order_status == "payment_completed"
     assert _listing(listing.id).status == "sold"
 
@@ -225,7 +227,9 @@ def test_reconcile_recovers_missed_webhooks_and_is_safe_to_repeat(
 ) -> None:
     listing = listing_of(seller)
     result = checkout.create_payment_intent(UserFactory.create(), listing.id)
-    sandbox().confirm_payment(result["payment_intent_id"], result["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(
+        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
+    )
     assert endpoint_down  # the success event could not be delivered
     assert _order(result["order_id"]).order_status == "pending"
     undelivered = db.session.scalars(
@@ -250,7 +254,9 @@ def test_reconcile_re_reads_payment_intents_when_events_are_lost(
 ) -> None:
     listing = listing_of(seller)
     result = checkout.create_payment_intent(UserFactory.create(), listing.id)
-    sandbox().confirm_payment(result["payment_intent_id"], result["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(
+        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
+    )
     # The provider has no record of the failed deliveries (older than its window).
     db.session.execute(update(SandboxEvent).values(created_at=utcnow() - timedelta(days=40)))
     db.session.commit()
@@ -272,7 +278,9 @@ def test_failed_refund_stays_pending_and_reconcile_settles_it(app: Flask) -> Non
     listing = listing_of(sandbox_seller())
     buyer = UserFactory.create()
     result = checkout.create_payment_intent(buyer, listing.id)
-    sandbox().confirm_payment(result["payment_intent_id"], result["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(
+        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
+    )
     with transaction() as session:
         session.execute(
             update(StubPayment)

@@ -40,10 +40,12 @@ def test_migrations_run_down_to_empty_and_up_again(make_app: object) -> None:
 def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: object) -> None:
     from sqlalchemy import select
 
-    from stubcollector.models import (
+    from stubcollector.adapters.payments.sandbox.models import (
         SandboxAccount,
         SandboxPaymentIntent,
         SandboxRefund,
+    )
+    from stubcollector.models import (
         StubPayment,
         StubRefund,
         utcnow,

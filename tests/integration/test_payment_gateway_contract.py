@@ -35,7 +35,7 @@ from stubcollector.adapters.payments.ports import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
     CARD_INSUFFICIENT_FUNDS,
     CARD_REFUND_PENDING,
@@ -99,15 +99,19 @@ def _sandbox_harness(app: Flask) -> GatewayHarness:
         link = gateway.onboarding_link(
             account_id, refresh_url="http://t/refresh", return_url="http://t/return"
         )
-        gateway.complete_onboarding(token_of(link.url), "complete")
+        gateway.hosted_pages.complete_onboarding(token_of(link.url), "complete")
 
     def pay(checkout: Checkout) -> None:
-        gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS)
+        gateway.hosted_pages.confirm_payment(
+            checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS
+        )
 
     def decline(checkout: Checkout, code: str) -> None:
         # The sandbox's checkout page answers the buyer with the decline, as Stripe.js does.
         try:
-            gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, cards[code])
+            gateway.hosted_pages.confirm_payment(
+                checkout.payment_intent_id, checkout.client_secret, cards[code]
+            )
         except CardDeclined:
             return
         raise AssertionError(f"the sandbox accepted the {code} test card")
@@ -121,12 +125,12 @@ def _sandbox_harness(app: Flask) -> GatewayHarness:
         return signature_header(payload, secret, timestamp)
 
     def pay_with_pending_refunds(checkout: Checkout) -> None:
-        gateway.confirm_payment(
+        gateway.hosted_pages.confirm_payment(
             checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING
         )
 
     def settle_refund(account_id: str, refund_id: str, succeed: bool) -> None:
-        gateway.settle_refund(refund_id, succeed=succeed)
+        gateway.hosted_pages.settle_refund(refund_id, succeed=succeed)
 
     return GatewayHarness(
         gateway,

@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 
 from stubcollector.adapters.jobs import periodic_jobs, registered_job
 from stubcollector.adapters.payments.ports import WebhookEndpoint
-from stubcollector.adapters.payments.sandbox import CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import checkout, reconcile, webhooks
 from tests.factories import UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_seller
+from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def _order_status(order_id: int) -> str:
 
 def _paid_while_endpoint_down(seller: User) -> dict[str, object]:
     result = checkout.create_payment_intent(UserFactory.create(), listing_of(seller).id)
-    sandbox().confirm_payment(
+    sandbox_pages().confirm_payment(
         str(result["payment_intent_id"]), str(result["client_secret"]), CARD_SUCCESS
     )
     return result

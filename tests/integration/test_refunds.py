@@ -23,19 +23,18 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
     WebhookEndpoint,
 )
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_REFUND_FAILS,
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
 )
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent, SandboxRefund
 from stubcollector.domain.errors import Conflict, PermissionDenied
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
 from stubcollector.models import (
     AuditLogEntry,
     ProviderEvent,
-    SandboxEvent,
-    SandboxRefund,
     StubListing,
     StubOrder,
     StubPayment,
@@ -46,7 +45,7 @@ from stubcollector.models import (
 from stubcollector.services import admin, checkout, orders, reconcile, webhooks
 from stubcollector.services.orders import RefundUpdate
 from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_seller
+from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
 
 
 class Sale:
@@ -60,7 +59,7 @@ class Sale:
         self.pi_id = str(started["payment_intent_id"])
         self.account = str(started["stripe_account_id"])
         self.total = int(started["total_amount_cents"])
-        sandbox().confirm_payment(self.pi_id, started["client_secret"], card)
+        sandbox_pages().confirm_payment(self.pi_id, started["client_secret"], card)
 
     def state(self) -> tuple[str, str, str]:
         db.session.expire_all()
@@ -181,7 +180,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
         orders.request_refund(sale.admin, sale.order_id)
 
     with caplog.at_level(logging.ERROR, logger="stubcollector.services.orders"):
-        sandbox().settle_refund(refund_id, succeed=False)
+        sandbox_pages().settle_refund(refund_id, succeed=False)
 
     # The provider's refund.updated / charge.refund.updated / refund.failed came in signed.
     processed = db.session.scalars(
@@ -220,7 +219,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
         orders.request_refund(sale.admin, sale.order_id)
     assert _provider_refunds(sale.pi_id) == 2
 
-    sandbox().settle_refund(retried["refund"]["refund_id"], succeed=True)
+    sandbox_pages().settle_refund(retried["refund"]["refund_id"], succeed=True)
 
     assert sale.state() == ("refunded", "active", "refunded")
     assert sale.refunds() == [
@@ -306,7 +305,7 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     sale = Sale(CARD_REFUND_PENDING)
     refund_id = orders.request_refund(sale.buyer, sale.order_id)["refund"]["refund_id"]
     with endpoint.down():
-        sandbox().settle_refund(refund_id, succeed=False)
+        sandbox_pages().settle_refund(refund_id, succeed=False)
     # Only re-reading the refund can tell now.
     _forget_undelivered_events()
     assert sale.view()["refund_state"] == "pending"

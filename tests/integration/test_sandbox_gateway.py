@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from stubcollector.adapters.payments.ports import CardDeclined, CheckoutRequest, PaymentError
-from stubcollector.adapters.payments.sandbox import (
+from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
     CARD_INSUFFICIENT_FUNDS,
     CARD_REFUND_FAILS,
@@ -18,10 +18,11 @@ from stubcollector.adapters.payments.sandbox import (
     CARD_SUCCESS,
     TEST_CARDS,
 )
+from stubcollector.adapters.payments.sandbox.models import SandboxEvent
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
-from stubcollector.models import ProviderEvent, SandboxEvent
+from stubcollector.models import ProviderEvent
 from stubcollector.services import webhooks
 from tests.payments_support import sandbox, token_of
 
@@ -32,7 +33,7 @@ def _ready_account(app: Flask, user_id: int) -> str:
     link = gateway.onboarding_link(
         account.account_id, refresh_url="http://t/refresh", return_url="http://t/return"
     )
-    gateway.complete_onboarding(token_of(link.url), "complete")
+    gateway.hosted_pages.complete_onboarding(token_of(link.url), "complete")
     return account.account_id
 
 
@@ -55,7 +56,9 @@ def test_the_checkout_page_answers_a_declined_card(app: Flask, card: str, code: 
     gateway = sandbox(app)
     checkout = gateway.create_checkout(_request(_ready_account(app, 1), 1))
     with pytest.raises(CardDeclined) as declined:
-        gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, card)
+        gateway.hosted_pages.confirm_payment(
+            checkout.payment_intent_id, checkout.client_secret, card
+        )
     assert declined.value.decline_code == code
 
 
@@ -63,7 +66,9 @@ def test_refunds_succeed_at_once(app: Flask) -> None:
     gateway = sandbox(app)
     account = _ready_account(app, 2)
     checkout = gateway.create_checkout(_request(account, 2))
-    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS)
+    gateway.hosted_pages.confirm_payment(
+        checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS
+    )
 
     refund = gateway.refund(account, checkout.payment_intent_id, idempotency_key="r1")
 
@@ -105,11 +110,13 @@ def test_a_refund_of_the_7726_card_stays_pending_until_it_is_decided(app: Flask)
     gateway = sandbox(app)
     account = _ready_account(app, 4)
     checkout = gateway.create_checkout(_request(account, 4))
-    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING)
+    gateway.hosted_pages.confirm_payment(
+        checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING
+    )
 
     refund = gateway.refund(account, checkout.payment_intent_id, idempotency_key="r1")
     balance_while_pending = gateway.balance(account)
-    gateway.settle_refund(refund.refund_id, succeed=False)
+    gateway.hosted_pages.settle_refund(refund.refund_id, succeed=False)
 
     assert refund.status is RefundStatus.PENDING
     assert gateway.retrieve_refund(account, refund.refund_id).status is RefundStatus.FAILED
@@ -125,16 +132,18 @@ def test_a_refund_of_the_7726_card_stays_pending_until_it_is_decided(app: Flask)
     after = gateway.balance(account)
     assert (after.available_cents, after.pending_cents) == (0, 2250)
     with pytest.raises(PaymentError, match="already failed"):
-        gateway.settle_refund(refund.refund_id, succeed=True)
+        gateway.hosted_pages.settle_refund(refund.refund_id, succeed=True)
     with pytest.raises(NotFound):
-        gateway.settle_refund("re_unknown", succeed=True)
+        gateway.hosted_pages.settle_refund("re_unknown", succeed=True)
 
 
 def test_a_refund_of_the_5126_card_succeeds_then_fails(app: Flask) -> None:
     gateway = sandbox(app)
     account = _ready_account(app, 5)
     checkout = gateway.create_checkout(_request(account, 5))
-    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_FAILS)
+    gateway.hosted_pages.confirm_payment(
+        checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_FAILS
+    )
 
     refund = gateway.refund(account, checkout.payment_intent_id, idempotency_key="r1")
 
@@ -154,7 +163,9 @@ def test_the_dashboard_decides_a_pending_refund(app: Flask) -> None:
     gateway = sandbox(app)
     account = _ready_account(app, 6)
     checkout = gateway.create_checkout(_request(account, 6))
-    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING)
+    gateway.hosted_pages.confirm_payment(
+        checkout.payment_intent_id, checkout.client_secret, CARD_REFUND_PENDING
+    )
     refund = gateway.refund(account, checkout.payment_intent_id, idempotency_key="r1")
     token = token_of(gateway.dashboard_link(account))
     client = app.test_client()
@@ -182,7 +193,9 @@ def test_only_subscribed_event_types_are_sent_to_the_webhook_endpoint(app: Flask
     # to the handled ones, so `payment_intent.created` is recorded but never delivered.
     gateway = sandbox(app)
     checkout = gateway.create_checkout(_request(_ready_account(app, 4), 4))
-    gateway.confirm_payment(checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS)
+    gateway.hosted_pages.confirm_payment(
+        checkout.payment_intent_id, checkout.client_secret, CARD_SUCCESS
+    )
 
     sent = dict(
         db.session.execute(select(SandboxEvent.type, SandboxEvent.delivered_at.is_not(None))).all()

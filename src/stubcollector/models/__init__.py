@@ -1,20 +1,14 @@
 """SQLAlchemy models, one module per area. Importing this package registers them all."""
 
+# The sandbox payment backend keeps its tables with its adapter; importing them here puts
+# them on the same ``Base.metadata`` as ours, which Alembic and the tests' table emptying read.
+import stubcollector.adapters.payments.sandbox.models  # noqa: F401
 from stubcollector.models.audit import AuditLogEntry
 from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
 from stubcollector.models.jobs import PeriodicJobLease
 from stubcollector.models.listing import StubListing
 from stubcollector.models.order import StubDispute, StubOrder, StubPayment, StubRefund
-from stubcollector.models.sandbox import (
-    SandboxAccount,
-    SandboxBalanceTransaction,
-    SandboxEvent,
-    SandboxIdempotencyKey,
-    SandboxLink,
-    SandboxPaymentIntent,
-    SandboxRefund,
-)
 from stubcollector.models.stub import STUB_FIELDS, Stub
 from stubcollector.models.user import User
 
@@ -24,13 +18,6 @@ __all__ = [
     "Base",
     "PeriodicJobLease",
     "ProviderEvent",
-    "SandboxAccount",
-    "SandboxBalanceTransaction",
-    "SandboxEvent",
-    "SandboxIdempotencyKey",
-    "SandboxLink",
-    "SandboxPaymentIntent",
-    "SandboxRefund",
     "Stub",
     "StubDispute",
     "StubListing",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from stubcollector.adapters.payments.sandbox import pages as sandbox_pages
 from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.observability import web as observability
-from stubcollector.web import openapi, pages, sandbox
+from stubcollector.web import openapi, pages
 from stubcollector.web.api import audit, auth, health, marketplace, payments, stubs, users
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
@@ -34,6 +35,6 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     pages.init_app(app, PAGE_BLUEPRINTS)
     if container(app).settings.payments_backend == "sandbox":
-        # The sandbox's hosted pages; their URLs carry the secret (see web/sandbox.py).
-        csrf.exempt(sandbox.bp)
-        app.register_blueprint(sandbox.bp)
+        # The sandbox's hosted pages: their URLs carry the secret (see its pages.py).
+        csrf.exempt(sandbox_pages.bp)
+        app.register_blueprint(sandbox_pages.bp)

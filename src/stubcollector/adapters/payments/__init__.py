@@ -28,7 +28,7 @@ def build_payment_gateway(
     Stripe endpoint, it sends only the ``subscribed_events`` types (all when None).
     """
     if settings.payments_backend == "sandbox":
-        from stubcollector.adapters.payments.sandbox import SandboxGateway
+        from stubcollector.adapters.payments.sandbox.gateway import SandboxGateway
 
         return SandboxGateway(
             settings, jobs=jobs, receiver=webhook_receiver, subscribed_events=subscribed_events

@@ -1,25 +1,11 @@
-"""The sandbox payment backend (the default without Stripe keys); see ``gateway.py``."""
+"""The sandbox payment backend (the default without Stripe keys): a local Stripe look-alike.
 
-from stubcollector.adapters.payments.sandbox.gateway import (
-    CARD_DECLINED,
-    CARD_DISPUTE,
-    CARD_INSUFFICIENT_FUNDS,
-    CARD_REFUND_FAILS,
-    CARD_REFUND_PENDING,
-    CARD_SUCCESS,
-    TEST_CARDS,
-    SandboxGateway,
-    SandboxLinkInvalid,
-)
+Everything of it lives in this package: the gateway the app uses (``gateway.py``), its
+books (``store.py``), its events (``events.py``), the pages Stripe would host
+(``hosted.py``, and ``pages.py`` with the package's ``templates/``), its tables
+(``models.py``), their Stripe-shaped JSON (``objects.py``), the test cards (``cards.py``)
+and Stripe's signature scheme (``signing.py``). Only ``pages.py`` imports Flask.
 
-__all__ = [
-    "CARD_DECLINED",
-    "CARD_DISPUTE",
-    "CARD_INSUFFICIENT_FUNDS",
-    "CARD_REFUND_FAILS",
-    "CARD_REFUND_PENDING",
-    "CARD_SUCCESS",
-    "TEST_CARDS",
-    "SandboxGateway",
-    "SandboxLinkInvalid",
-]
+Nothing is imported here, so that ``stubcollector.models`` can register the sandbox's
+tables without loading the gateway; import each name from its module.
+"""

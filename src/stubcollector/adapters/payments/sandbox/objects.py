@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from stubcollector.models.sandbox import SandboxAccount, SandboxPaymentIntent, SandboxRefund
+from stubcollector.adapters.payments.sandbox.models import (
+    SandboxAccount,
+    SandboxPaymentIntent,
+    SandboxRefund,
+)
 
 API_VERSION = "2026-10-28.endive"
 _ALPHABET = string.ascii_letters + string.digits

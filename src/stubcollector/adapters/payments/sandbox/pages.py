@@ -1,5 +1,8 @@
 """Pages of the sandbox payment backend: what Stripe would host (registered in sandbox mode only).
 
+The one module of the sandbox that imports Flask: thin views over ``hosted.py``, rendering
+the package's own templates (``templates/sandbox/``, extending the app's ``base.html``).
+
 * ``/sandbox/onboarding/<token>``: the onboarding form behind ``onboarding_url``; scripts
   POST ``{"outcome": "complete" | "requirements_due"}`` to the same URL.
 * ``/sandbox/checkout/<pi>?client_secret=...``: the payment form behind
@@ -19,19 +22,21 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 
 from stubcollector.adapters.payments.ports import CardDeclined, PaymentError
-from stubcollector.adapters.payments.sandbox import TEST_CARDS, SandboxGateway, SandboxLinkInvalid
+from stubcollector.adapters.payments.sandbox.cards import TEST_CARDS
+from stubcollector.adapters.payments.sandbox.gateway import SandboxGateway
+from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages, SandboxLinkInvalid
 from stubcollector.container import container
 from stubcollector.domain.errors import NotFound
 from stubcollector.domain.money import format_cents
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="templates")
 
 
-def _gateway() -> SandboxGateway:
+def _hosted_pages() -> SandboxHostedPages:
     gateway = container().payments
     if not isinstance(gateway, SandboxGateway):
         raise NotFound("the payment sandbox is not enabled")
-    return gateway
+    return gateway.hosted_pages
 
 
 def _input(name: str) -> str:
@@ -57,10 +62,10 @@ def _error(message: str, code: int) -> ResponseReturnValue:
 
 @bp.route("/onboarding/<token>", methods=["GET", "POST"])
 def onboarding(token: str) -> ResponseReturnValue:
-    gateway = _gateway()
+    hosted = _hosted_pages()
     if request.method == "GET":
         try:
-            account = gateway.onboarding_page(token)
+            account = hosted.onboarding_page(token)
         except SandboxLinkInvalid as exc:
             if exc.refresh_url:
                 # Stripe sends an expired or visited link to the platform's refresh_url.
@@ -68,7 +73,7 @@ def onboarding(token: str) -> ResponseReturnValue:
             return _page_error(exc.message, 404)
         return render_template("sandbox/onboarding.html", account=account)
     try:
-        account_state, return_url = gateway.complete_onboarding(token, _input("outcome"))
+        account_state, return_url = hosted.complete_onboarding(token, _input("outcome"))
     except SandboxLinkInvalid as exc:
         if request.is_json:
             return _json_error(exc.message, 410, refresh_url=exc.refresh_url)
@@ -106,13 +111,13 @@ def _return_path() -> str | None:
 
 @bp.route("/checkout/<payment_intent_id>", methods=["GET", "POST"])
 def checkout(payment_intent_id: str) -> ResponseReturnValue:
-    gateway = _gateway()
+    hosted = _hosted_pages()
     secret = request.args.get("client_secret", "")
     return_path = _return_path()
     message: str | None = None
     if request.method == "POST":
         try:
-            result = gateway.confirm_payment(payment_intent_id, secret, _input("card_number"))
+            result = hosted.confirm_payment(payment_intent_id, secret, _input("card_number"))
         except NotFound as exc:
             return _error(exc.message, 404)
         except CardDeclined as exc:
@@ -121,7 +126,7 @@ def checkout(payment_intent_id: str) -> ResponseReturnValue:
                     exc.message,
                     402,
                     decline_code=exc.decline_code,
-                    payment_intent=gateway.checkout_page(payment_intent_id, secret),
+                    payment_intent=hosted.checkout_page(payment_intent_id, secret),
                 )
             message = exc.message
         except PaymentError as exc:
@@ -136,7 +141,7 @@ def checkout(payment_intent_id: str) -> ResponseReturnValue:
                 return redirect(return_path, code=303)
             message = "Payment succeeded."
     try:
-        pi = gateway.checkout_page(payment_intent_id, secret)
+        pi = hosted.checkout_page(payment_intent_id, secret)
     except NotFound as exc:
         return _page_error(exc.message, 404)
     return render_template(
@@ -158,7 +163,7 @@ def _order_label(pi: dict[str, Any]) -> str:
 @bp.get("/dashboard/<token>")
 def dashboard(token: str) -> ResponseReturnValue:
     try:
-        view = _gateway().dashboard(token)
+        view = _hosted_pages().dashboard(token)
     except SandboxLinkInvalid as exc:
         return _page_error(exc.message, 404)
     return render_template(
@@ -175,13 +180,13 @@ def dashboard(token: str) -> ResponseReturnValue:
 @bp.post("/dashboard/<token>/disputes/<dispute_id>")
 def decide_dispute(token: str, dispute_id: str) -> ResponseReturnValue:
     """Decide a dispute, as winning or losing evidence does in Stripe's test mode."""
-    gateway = _gateway()
+    hosted = _hosted_pages()
     outcome = _input("outcome")
     try:
         if outcome not in ("won", "lost"):
             raise PaymentError("outcome must be 'won' or 'lost'")
-        gateway.dispute_account(token, dispute_id)
-        dispute = gateway.close_dispute(dispute_id, won=outcome == "won")
+        hosted.dispute_account(token, dispute_id)
+        dispute = hosted.close_dispute(dispute_id, won=outcome == "won")
     except (SandboxLinkInvalid, NotFound) as exc:
         return _error(exc.message, 404)
     except PaymentError as exc:
@@ -195,13 +200,13 @@ def decide_dispute(token: str, dispute_id: str) -> ResponseReturnValue:
 def decide_refund(token: str, refund_id: str) -> ResponseReturnValue:
     """Settle a pending refund (card 4000 0000 0000 7726): it succeeds or fails, and the
     sandbox delivers ``refund.updated``/``charge.refund.updated`` (and ``refund.failed``)."""
-    gateway = _gateway()
+    hosted = _hosted_pages()
     outcome = _input("outcome")
     try:
         if outcome not in ("succeeded", "failed"):
             raise PaymentError("outcome must be 'succeeded' or 'failed'")
-        gateway.refund_account(token, refund_id)
-        refund = gateway.settle_refund(refund_id, succeed=outcome == "succeeded")
+        hosted.refund_account(token, refund_id)
+        refund = hosted.settle_refund(refund_id, succeed=outcome == "succeeded")
     except (SandboxLinkInvalid, NotFound) as exc:
         return _error(exc.message, 404)
     except PaymentError as exc:

@@ -1,0 +1,358 @@
+"""What the sandbox does behind the pages a real provider would host.
+
+Stripe hosts the seller's onboarding, the buyer's payment form and the seller's dashboard;
+the sandbox serves look-alikes (``pages.py``) and this module is what they do: read and
+complete an onboarding link, show and confirm a checkout with a test card (``cards.py``),
+show the dashboard behind a login link, and decide the disputes and pending refunds listed
+there, as Stripe's test mode lets one do. Tests call these operations directly to move a
+payment along.
+
+A link token or a client secret is the credential here, as in Stripe's URLs. Every change
+is one unit of sandbox work (``store.py``) that emits the events Stripe would send.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stubcollector.adapters.payments.ports import (
+    Balance,
+    CardDeclined,
+    CheckoutStatus,
+    ConnectedAccount,
+    PaymentError,
+)
+from stubcollector.adapters.payments.sandbox import objects
+from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE, DECLINES, TEST_CARDS
+from stubcollector.adapters.payments.sandbox.models import (
+    SandboxAccount,
+    SandboxBalanceTransaction,
+    SandboxLink,
+    SandboxPaymentIntent,
+    SandboxRefund,
+)
+from stubcollector.adapters.payments.sandbox.store import (
+    SandboxStore,
+    SandboxUnit,
+    balance_of,
+    charge_with_refunds,
+    connected_account,
+    get_account,
+    settle_refund,
+)
+from stubcollector.domain.errors import NotFound
+from stubcollector.domain.statuses import RefundStatus
+from stubcollector.models.base import utcnow
+
+REFUND_FAILURE_REASON = "lost_or_stolen_card"  # a pending refund failed on the dashboard
+# What an account leaves onboarding with when the seller stops before the end.
+REQUIREMENTS_DUE = ("external_account", "individual.verification.document")
+
+
+class SandboxLinkInvalid(PaymentError):
+    """The account or login link is unknown, already used or expired."""
+
+    def __init__(self, message: str, *, refresh_url: str | None = None) -> None:
+        super().__init__(message)
+        self.refresh_url = refresh_url
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    account: dict[str, Any]
+    balance: Balance
+    payments: list[dict[str, Any]]
+    link_token: str
+    # PaymentIntent id → (dispute id, dispute status)
+    disputes: dict[str, tuple[str, str]]
+    # PaymentIntent id → its refunds (Stripe-shaped), oldest first
+    refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+class SandboxHostedPages:
+    """The operations of the sandbox's hosted pages, over the gateway's own store."""
+
+    def __init__(self, store: SandboxStore, *, base_url: str) -> None:
+        self._store = store
+        self._base_url = base_url
+
+    # --- onboarding -------------------------------------------------------------------
+    def onboarding_page(self, token: str) -> dict[str, Any]:
+        with self._store.reading() as session:
+            link = _usable_link(session, token, "account_onboarding")
+            return objects.account_object(get_account(session, link.account_id))
+
+    def complete_onboarding(self, token: str, outcome: str) -> tuple[ConnectedAccount, str]:
+        """Finish (``complete``) or leave with ``requirements_due``; returns the return_url."""
+        if outcome not in ("complete", "requirements_due"):
+            raise PaymentError("outcome must be 'complete' or 'requirements_due'")
+        with self._store.unit() as unit:
+            link = _usable_link(unit.session, token, "account_onboarding")
+            link.used_at = utcnow()
+            account = get_account(unit.session, link.account_id)
+            account.details_submitted = True
+            if outcome == "complete":
+                account.charges_enabled = account.payouts_enabled = True
+                account.requirements_due = []
+                account.disabled_reason = None
+            else:
+                account.charges_enabled = account.payouts_enabled = False
+                account.requirements_due = list(REQUIREMENTS_DUE)
+                account.disabled_reason = "requirements.past_due"
+            unit.emit("account.updated", objects.account_object(account), account=account.id)
+            result = connected_account(account)
+            return_url = link.return_url or self._base_url
+        return result, return_url
+
+    # --- checkout ---------------------------------------------------------------------
+    def checkout_page(self, payment_intent_id: str, client_secret: str) -> dict[str, Any]:
+        with self._store.reading() as session:
+            pi = _by_client_secret(session, payment_intent_id, client_secret)
+            return objects.payment_intent_object(pi)
+
+    def confirm_payment(
+        self, payment_intent_id: str, client_secret: str, card_number: str
+    ) -> dict[str, Any]:
+        """Confirm with a test card; raises :class:`CardDeclined` after recording a decline."""
+        number = "".join(card_number.split())
+        declined: tuple[str, str] | None = None
+        with self._store.unit() as unit:
+            pi = _by_client_secret(unit.session, payment_intent_id, client_secret)
+            if pi.status not in (
+                CheckoutStatus.REQUIRES_PAYMENT_METHOD,
+                CheckoutStatus.REQUIRES_CONFIRMATION,
+            ):
+                raise PaymentError(
+                    f"You cannot confirm this PaymentIntent because it has a status of {pi.status}."
+                )
+            if number not in TEST_CARDS:
+                raise PaymentError(
+                    "Your card number is not a sandbox test card; use one of "
+                    + ", ".join(TEST_CARDS)
+                )
+            account = get_account(unit.session, pi.account_id)
+            now = utcnow()
+            if number in DECLINES:
+                decline_code, message = DECLINES[number]
+                declined = (decline_code, message)
+                pi.last_payment_error = {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": decline_code,
+                    "message": message,
+                }
+                pi.status = CheckoutStatus.REQUIRES_PAYMENT_METHOD.value
+                unit.emit(
+                    "payment_intent.payment_failed",
+                    objects.payment_intent_object(pi),
+                    account=account.id,
+                )
+            else:
+                _charge_card(unit, account, pi, number, now)
+                if number == CARD_DISPUTE:
+                    _open_dispute(unit, account, pi, now)
+            result = objects.payment_intent_object(pi)
+        if declined is not None:
+            raise CardDeclined(declined[1], decline_code=declined[0])
+        return result
+
+    # --- dashboard --------------------------------------------------------------------
+    def dashboard(self, token: str) -> DashboardView:
+        with self._store.reading() as session:
+            link = _usable_link(session, token, "login")
+            account = get_account(session, link.account_id)
+            payments = session.scalars(
+                select(SandboxPaymentIntent)
+                .where(SandboxPaymentIntent.account_id == account.id)
+                .order_by(SandboxPaymentIntent.created_at.desc())
+                .limit(50)
+            ).all()
+            refunds: dict[str, list[dict[str, Any]]] = {}
+            for pi in payments:
+                charge = charge_with_refunds(session, pi) if pi.charge_id else None
+                if charge is not None and charge["refunds"]["data"]:
+                    refunds[pi.id] = charge["refunds"]["data"]
+            return DashboardView(
+                refunds=refunds,
+                account=objects.account_object(account),
+                balance=balance_of(session, account.id),
+                payments=[objects.payment_intent_object(pi) for pi in payments],
+                link_token=token,
+                disputes={
+                    pi.id: (pi.dispute_id, pi.dispute_status or "")
+                    for pi in payments
+                    if pi.dispute_id is not None
+                },
+            )
+
+    def dispute_account(self, token: str, dispute_id: str) -> None:
+        """Check that a dashboard link may act on ``dispute_id`` (its own account's)."""
+        with self._store.reading() as session:
+            link = _usable_link(session, token, "login")
+            owner = session.scalar(
+                select(func.count())
+                .select_from(SandboxPaymentIntent)
+                .where(
+                    SandboxPaymentIntent.dispute_id == dispute_id,
+                    SandboxPaymentIntent.account_id == link.account_id,
+                )
+            )
+            if not owner:
+                raise NotFound("No such dispute")
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        """Decide a dispute, as submitting winning or losing evidence does in test mode."""
+        with self._store.unit() as unit:
+            pi = unit.session.scalars(
+                select(SandboxPaymentIntent)
+                .where(SandboxPaymentIntent.dispute_id == dispute_id)
+                .with_for_update()
+            ).first()
+            if pi is None:
+                raise NotFound("No such dispute")
+            if pi.dispute_status in objects.TERMINAL_DISPUTE_STATUSES:
+                raise PaymentError(f"This dispute is already closed ({pi.dispute_status}).")
+            now = utcnow()
+            pi.dispute_status = "won" if won else "lost"
+            pi.dispute_closed_at = now
+            unit.emit(
+                "charge.dispute.closed",
+                objects.dispute_object(pi, withdrawn=True, reinstated=won),
+                account=pi.account_id,
+            )
+            if won:
+                unit.session.add(
+                    SandboxBalanceTransaction(
+                        id=objects.new_id("txn"),
+                        account_id=pi.account_id,
+                        type="adjustment",
+                        source=dispute_id,
+                        amount=pi.amount,
+                        net=pi.amount,
+                        created_at=now,
+                        available_on=now,
+                    )
+                )
+                unit.emit(
+                    "charge.dispute.funds_reinstated",
+                    objects.dispute_object(pi, withdrawn=True, reinstated=True),
+                    account=pi.account_id,
+                )
+            return objects.dispute_object(pi, withdrawn=True, reinstated=won)
+
+    def refund_account(self, token: str, refund_id: str) -> None:
+        """Check that a dashboard link may act on ``refund_id`` (its own account's)."""
+        with self._store.reading() as session:
+            link = _usable_link(session, token, "login")
+            refund = session.get(SandboxRefund, refund_id)
+            if refund is None or refund.account_id != link.account_id:
+                raise NotFound("No such refund")
+
+    def settle_refund(
+        self, refund_id: str, *, succeed: bool, failure_reason: str = REFUND_FAILURE_REASON
+    ) -> dict[str, Any]:
+        """Decide a pending refund (the sandbox dashboard's buttons, and tests)."""
+        with self._store.unit() as unit:
+            refund = unit.session.get(SandboxRefund, refund_id, with_for_update=True)
+            if refund is None:
+                raise NotFound("No such refund")
+            if not RefundStatus(refund.status).is_open:
+                raise PaymentError(f"This refund is already {refund.status}.")
+            pi = unit.session.get(
+                SandboxPaymentIntent, refund.payment_intent_id, with_for_update=True
+            )
+            assert pi is not None
+            settle_refund(
+                unit,
+                pi,
+                refund,
+                RefundStatus.SUCCEEDED if succeed else RefundStatus.FAILED,
+                None if succeed else failure_reason,
+            )
+            return objects.refund_object(refund, pi)
+
+
+def _usable_link(session: Session, token: str, kind: str) -> SandboxLink:
+    link = session.get(SandboxLink, token, with_for_update=True)
+    if link is None or link.kind != kind:
+        raise SandboxLinkInvalid("This link is not valid.")
+    if link.used_at is not None or link.expires_at <= utcnow():
+        raise SandboxLinkInvalid(
+            "This link has expired or was already used.", refresh_url=link.refresh_url
+        )
+    return link
+
+
+def _by_client_secret(session: Session, pi_id: str, client_secret: str) -> SandboxPaymentIntent:
+    pi = session.get(SandboxPaymentIntent, pi_id, with_for_update=True)
+    # The client secret is what Stripe.js presents to confirm; compare in constant time.
+    if pi is None or not secrets.compare_digest(pi.client_secret, client_secret or ""):
+        raise NotFound("No such payment_intent")
+    return pi
+
+
+def _charge_card(
+    unit: SandboxUnit,
+    account: SandboxAccount,
+    pi: SandboxPaymentIntent,
+    number: str,
+    now: datetime,
+) -> None:
+    pi.status = CheckoutStatus.SUCCEEDED.value
+    pi.last_payment_error = None
+    pi.charge_id = objects.new_id("ch")
+    pi.charge_created_at = now
+    pi.card_last4 = number[-4:]
+    pi.processing_fee = objects.card_processing_fee(pi.amount)
+    pi.balance_transaction_id = objects.new_id("txn")
+    # Direct charge: the seller's balance gets the amount minus the application fee,
+    # and minus Stripe's fee when the account (not the platform) pays it.
+    seller_fee = pi.processing_fee if account.fees_payer == "account" else 0
+    unit.session.add(
+        SandboxBalanceTransaction(
+            id=pi.balance_transaction_id,
+            account_id=account.id,
+            type="charge",
+            source=pi.charge_id,
+            amount=pi.amount,
+            fee=pi.application_fee_amount + seller_fee,
+            net=pi.amount - pi.application_fee_amount - seller_fee,
+            created_at=now,
+            available_on=now + timedelta(days=account.payout_delay_days),
+        )
+    )
+    unit.emit("payment_intent.succeeded", objects.payment_intent_object(pi), account=account.id)
+
+
+def _open_dispute(
+    unit: SandboxUnit, account: SandboxAccount, pi: SandboxPaymentIntent, now: datetime
+) -> None:
+    pi.dispute_id = objects.new_id("dp")
+    pi.dispute_status = "needs_response"
+    pi.dispute_reason = "fraudulent"
+    pi.dispute_created_at = now
+    unit.session.add(
+        SandboxBalanceTransaction(
+            id=objects.new_id("txn"),
+            account_id=account.id,
+            type="adjustment",
+            source=pi.dispute_id,
+            amount=-pi.amount,
+            fee=objects.DISPUTE_FEE_CENTS,
+            net=-pi.amount - objects.DISPUTE_FEE_CENTS,
+            created_at=now,
+            available_on=now,
+        )
+    )
+    unit.emit("charge.dispute.created", objects.dispute_object(pi), account=account.id)
+    unit.emit(
+        "charge.dispute.funds_withdrawn",
+        objects.dispute_object(pi, withdrawn=True),
+        account=account.id,
+    )
