@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from stubcollector.adapters.payments.sandbox import gateway as sandbox_gateway
+from stubcollector.adapters.payments.sandbox import events as sandbox_events
 from stubcollector.services import marketplace, onboarding, reconcile, stubs, webhooks
 
 JOB_MODULES: tuple[ModuleType, ...] = (
@@ -33,5 +33,5 @@ JOB_MODULES: tuple[ModuleType, ...] = (
     reconcile,  # payments.reconcile (periodic)
     onboarding,  # payments.refresh_accounts (periodic)
     marketplace,  # marketplace.release_expired (periodic)
-    sandbox_gateway,  # sandbox.deliver_event
+    sandbox_events,  # sandbox.deliver_event
 )
