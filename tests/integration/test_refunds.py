@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
+    RefundUpdate,
     WebhookEndpoint,
 )
 from stubcollector.adapters.payments.sandbox import (
@@ -44,7 +45,6 @@ from stubcollector.models import (
     utcnow,
 )
 from stubcollector.services import admin, checkout, orders, reconcile, webhooks
-from stubcollector.services.orders import RefundUpdate
 from tests.factories import AdminFactory, UserFactory
 from tests.payments_support import listing_of, sandbox, sandbox_seller
 

@@ -21,10 +21,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from stubcollector.adapters.payments.ports import (
+    DisputeFacts,
     PaymentError,
+    PaymentFacts,
     PaymentGateway,
     PaymentProviderUnavailable,
     Refund,
+    RefundFacts,
+    RefundUpdate,
 )
 from stubcollector.container import container
 from stubcollector.domain.errors import (
@@ -89,56 +93,6 @@ class Actor:
 
 WEBHOOK = Actor(kind="webhook")
 SYSTEM = Actor(kind="system")
-
-
-@dataclass(frozen=True)
-class PaymentFacts:
-    """What the provider says about a PaymentIntent (from an event or a re-read)."""
-
-    payment_intent_id: str
-    order_id: int | None = None
-    charge_id: str | None = None
-    processing_fee_cents: int | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-
-@dataclass(frozen=True)
-class RefundUpdate:
-    """What the provider says about one refund: a ``refund.*`` or ``charge.refund.updated``
-    event, a re-read, or the answer to our create call."""
-
-    refund_id: str
-    status: RefundStatus
-    amount_cents: int
-    payment_intent_id: str | None = None
-    charge_id: str | None = None
-    failure_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class RefundFacts:
-    """``charge.refunded``: the charge's refunded total and, when the event lists them, its
-    refunds with their statuses. The total counts pending refunds too, so it never proves
-    that a refund succeeded by itself."""
-
-    payment_intent_id: str | None
-    charge_id: str | None
-    amount_refunded_cents: int
-    refunds: tuple[RefundUpdate, ...] = ()
-
-
-@dataclass(frozen=True)
-class DisputeFacts:
-    dispute_id: str
-    charge_id: str | None
-    payment_intent_id: str | None
-    status: str
-    reason: str | None
-    amount_cents: int
-    funds_withdrawn_cents: int = 0
-    funds_reinstated_cents: int = 0
-    evidence_due_by: datetime | None = None
 
 
 class OrderChanged(Conflict):

@@ -21,13 +21,14 @@ from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
     CheckoutStatus,
     PaymentError,
+    PaymentFacts,
     PaymentProviderUnavailable,
 )
 from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import OrderStatus, PaymentStatus, RefundStatus
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.services import orders, webhooks
-from stubcollector.services.orders import SYSTEM, PaymentFacts, gateway
+from stubcollector.services.orders import SYSTEM, gateway
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
