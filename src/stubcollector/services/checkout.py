@@ -31,13 +31,13 @@ from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
 )
-from stubcollector.container import settings
+from stubcollector.container import payment_gateway, settings
 from stubcollector.domain.errors import Conflict, DomainError, NotFound, PermissionDenied
 from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import audit, reservations
-from stubcollector.services.orders import SYSTEM, Actor, _move, gateway, require_party
+from stubcollector.services.orders import SYSTEM, Actor, _move, require_party
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def create_payment_intent(
         metadata=prepared.metadata,
     )
     try:
-        checkout = gateway().create_checkout(request)
+        checkout = payment_gateway().create_checkout(request)
     except (PaymentError, PaymentProviderUnavailable) as exc:
         # A first attempt leaves nothing half-done; a repeat keeps the order whose
         # PaymentIntent already exists (the buyer may still pay it).
@@ -260,7 +260,9 @@ def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
         ).all()
     for order_id, account_id, pi_id in targets:
         try:
-            gateway().cancel_checkout(account_id, pi_id, idempotency_key=f"order:{order_id}:cancel")
+            payment_gateway().cancel_checkout(
+                account_id, pi_id, idempotency_key=f"order:{order_id}:cancel"
+            )
         except (PaymentError, PaymentProviderUnavailable) as exc:
             log.warning("could not cancel %s of order %s: %s", pi_id, order_id, exc.message)
             continue
@@ -296,7 +298,7 @@ def _response(prepared: _Prepared, checkout: Checkout) -> dict[str, Any]:
         "order_id": prepared.order_id,
         "payment_intent_id": checkout.payment_intent_id,
         "client_secret": checkout.client_secret,
-        "publishable_key": gateway().publishable_key,
+        "publishable_key": payment_gateway().publishable_key,
         "stripe_account_id": checkout.account_id,
         "currency": CURRENCY,
         "total_amount_cents": split.total_cents,
@@ -341,7 +343,7 @@ def checkout_session(buyer: User, order_id: int) -> dict[str, Any]:
             "payment_intent_id": None if payment is None else payment.payment_intent_id,
             "client_secret": None if payment is None else payment.client_secret,
             "stripe_account_id": None if payment is None else payment.stripe_account_id,
-            "publishable_key": gateway().publishable_key,
+            "publishable_key": payment_gateway().publishable_key,
             "failure_message": None if payment is None else payment.failure_message,
             "reserved_until": listing.reserved_until if held and listing is not None else None,
         }

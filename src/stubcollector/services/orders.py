@@ -24,13 +24,12 @@ from stubcollector.adapters.payments.ports import (
     DisputeFacts,
     PaymentError,
     PaymentFacts,
-    PaymentGateway,
     PaymentProviderUnavailable,
     Refund,
     RefundFacts,
     RefundUpdate,
 )
-from stubcollector.container import container
+from stubcollector.container import payment_gateway
 from stubcollector.domain.errors import (
     Conflict,
     InvalidTransition,
@@ -72,10 +71,6 @@ REFUNDABLE_BY_BUYER = (OrderStatus.PAYMENT_COMPLETED,)
 REFUNDABLE_BY_ADMIN = (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
 DISPUTE_RETURNS = frozenset({"won", "warning_closed", "prevented"})
 DISPUTE_TERMINAL = DISPUTE_RETURNS | {"lost"}
-
-
-def gateway() -> PaymentGateway:
-    return container().payments
 
 
 @dataclass(frozen=True)
@@ -1110,7 +1105,7 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
         # same idempotency key (a different reason would be an idempotency error).
         reason = None if order.order_status == OrderStatus.CANCELLED else "requested_by_customer"
     try:
-        refund = gateway().refund(account_id, pi_id, idempotency_key=key, reason=reason)
+        refund = payment_gateway().refund(account_id, pi_id, idempotency_key=key, reason=reason)
     except PaymentError as exc:
         # Refused: the provider keeps this answer for the key, so the attempt is over.
         with transaction() as session:
@@ -1189,7 +1184,7 @@ def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:
     read = changed = 0
     for refund_id, before in open_refunds:
         try:
-            refund = gateway().retrieve_refund(account_id, refund_id)
+            refund = payment_gateway().retrieve_refund(account_id, refund_id)
         finally:
             with transaction() as session:
                 session.execute(

@@ -24,11 +24,12 @@ from stubcollector.adapters.payments.ports import (
     PaymentFacts,
     PaymentProviderUnavailable,
 )
+from stubcollector.container import payment_gateway
 from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import OrderStatus, PaymentStatus, RefundStatus
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.services import orders, webhooks
-from stubcollector.services.orders import SYSTEM, gateway
+from stubcollector.services.orders import SYSTEM
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,9 @@ def _recover_undelivered(report: ReconcileReport, accounts: list[str]) -> None:
     searched = sorted(set(accounts) | set(_accounts_with_pending_refunds()))
     for account_id in [None, *searched]:
         try:
-            missed = gateway().undelivered_events(since=since, types=types, account_id=account_id)
+            missed = payment_gateway().undelivered_events(
+                since=since, types=types, account_id=account_id
+            )
         except (PaymentError, PaymentProviderUnavailable) as exc:
             where = account_id or "the platform"
             report.errors.append(f"listing undelivered events of {where}: {exc.message}")
@@ -167,7 +170,7 @@ def _recheck_payments(report: ReconcileReport, stuck: list[Row[tuple[int, str, s
     for order_id, account_id, pi_id, before in stuck:
         report.payments_checked += 1
         try:
-            state = gateway().retrieve_payment(account_id, pi_id)
+            state = payment_gateway().retrieve_payment(account_id, pi_id)
             facts = PaymentFacts(
                 payment_intent_id=pi_id,
                 order_id=order_id,

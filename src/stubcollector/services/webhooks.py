@@ -45,7 +45,7 @@ from stubcollector.adapters.payments.ports import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from stubcollector.container import container, settings
+from stubcollector.container import container, payment_gateway, settings
 from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
 from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
@@ -89,7 +89,7 @@ def receive(
     *test* events of connected accounts) is acknowledged, so that Stripe stops retrying it,
     and otherwise ignored: test payments must never move live orders, nor the reverse.
     """
-    gateway = container().payments
+    gateway = payment_gateway()
     if check_source and not source_allowed(ip_address):
         audit.record_webhook_rejection(
             provider=gateway.name,
@@ -154,7 +154,7 @@ def store(event: WebhookEvent) -> Receipt:
     wake-up or the scheduled sweep and the delivery is still acknowledged: the event is
     safe, and the provider has nothing more to send.
     """
-    provider = container().payments.name
+    provider = payment_gateway().name
     row_id = _insert_once(provider, event)
     if row_id is None:
         log.info("duplicate delivery of %s acknowledged and ignored", event.event_id)
@@ -290,7 +290,7 @@ def _on_account_updated(event: WebhookEvent) -> bool:
     if account_id is None or not onboarding.is_our_account(account_id):
         return False
     # Events can arrive out of order: apply the account as it is now, not as it was.
-    account = container().payments.retrieve_account(account_id)
+    account = payment_gateway().retrieve_account(account_id)
     return onboarding.sync_account(account) is not None
 
 
