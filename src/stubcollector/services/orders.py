@@ -39,7 +39,6 @@ from stubcollector.domain.errors import (
 from stubcollector.domain.money import cents_to_decimal_string
 from stubcollector.domain.statuses import (
     ORDER_TRANSITIONS,
-    ListingStatus,
     OrderStatus,
     PaymentStatus,
     RefundStatus,
@@ -57,7 +56,7 @@ from stubcollector.models import (
     utcnow,
 )
 from stubcollector.observability import metrics
-from stubcollector.services import audit
+from stubcollector.services import audit, reservations
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -295,98 +294,6 @@ def _move(
     )
 
 
-def _release_listing(session: Session, order: StubOrder, reason: str) -> None:
-    released = session.execute(
-        update(StubListing)
-        .where(
-            StubListing.id == order.stub_listing_id,
-            StubListing.status == ListingStatus.PAYMENT_PENDING.value,
-            StubListing.reserved_by_user_id == order.buyer_id,
-        )
-        .values(
-            status=ListingStatus.ACTIVE.value,
-            reserved_by_user_id=None,
-            reserved_until=None,
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if released.rowcount:  # type: ignore[attr-defined]
-        audit.record(
-            session,
-            action="listing.released",
-            object_type="listing",
-            object_id=order.stub_listing_id,
-            before=ListingStatus.PAYMENT_PENDING.value,
-            after=ListingStatus.ACTIVE.value,
-            reason=reason,
-            order_id=order.id,
-        )
-
-
-def _take_listing(session: Session, order: StubOrder) -> bool:
-    """Mark the order's listing sold, only if it is still this buyer's to take."""
-    now = utcnow()
-    status = OrderStatus(order.order_status)
-    held = (StubListing.status == ListingStatus.PAYMENT_PENDING.value) & (
-        StubListing.reserved_by_user_id == order.buyer_id
-    )
-    # After a decline the listing was released; a retried card may still win it if
-    # nobody else holds it by now.
-    condition = (
-        held | (StubListing.status == ListingStatus.ACTIVE.value)
-        if (status is OrderStatus.PAYMENT_FAILED)
-        else held
-    )
-    sold = session.execute(
-        update(StubListing)
-        .where(StubListing.id == order.stub_listing_id, condition)
-        .values(
-            status=ListingStatus.SOLD.value,
-            reserved_by_user_id=None,
-            reserved_until=None,
-            sold_at=now,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if not sold.rowcount:  # type: ignore[attr-defined]
-        return False
-    audit.record(
-        session,
-        action="listing.sold",
-        object_type="listing",
-        object_id=order.stub_listing_id,
-        before=ListingStatus.PAYMENT_PENDING.value,
-        after=ListingStatus.SOLD.value,
-        order_id=order.id,
-    )
-    return True
-
-
-def _reactivate_listing(session: Session, order: StubOrder) -> None:
-    """A refunded sale puts the stub back on sale (unless the seller cancelled it)."""
-    reopened = session.execute(
-        update(StubListing)
-        .where(
-            StubListing.id == order.stub_listing_id,
-            StubListing.status == ListingStatus.SOLD.value,
-        )
-        .values(status=ListingStatus.ACTIVE.value, sold_at=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if reopened.rowcount:  # type: ignore[attr-defined]
-        audit.record(
-            session,
-            action="listing.reactivated",
-            object_type="listing",
-            object_id=order.stub_listing_id,
-            before=ListingStatus.SOLD.value,
-            after=ListingStatus.ACTIVE.value,
-            order_id=order.id,
-        )
-
-
 # --- provider facts --------------------------------------------------------------------
 def _find_payment(
     session: Session,
@@ -443,7 +350,7 @@ def _apply_paid(
         OrderStatus.PAYMENT_PROCESSING,
         OrderStatus.PAYMENT_FAILED,
     ):
-        if _take_listing(session, order):
+        if reservations.sell_order_listing(session, order):
             _move(session, order, OrderStatus.PAYMENT_COMPLETED, actor, reason=None)
             order.status_reason = None
             return
@@ -523,7 +430,7 @@ def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | N
                 reason=reason,
                 failure_code=facts.failure_code,
             )
-            _release_listing(session, order, "payment failed")
+            reservations.release_order_listing(session, order, "payment failed")
         return order.id
 
 
@@ -561,7 +468,7 @@ def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int |
                 actor,
                 reason="The payment was cancelled before it went through.",
             )
-            _release_listing(session, order, "payment cancelled")
+            reservations.release_order_listing(session, order, "payment cancelled")
         return order.id
 
 
@@ -583,7 +490,7 @@ def _apply_full_refund(
     )
     _move(session, order, OrderStatus.REFUNDED, actor, amount_cents=payment.amount_refunded_cents)
     if listing_was_ours:
-        _reactivate_listing(session, order)
+        reservations.reactivate_order_listing(session, order)
 
 
 def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
