@@ -15,7 +15,8 @@ from stubcollector.adapters.payments.sandbox import (
 )
 from stubcollector.extensions import db
 from stubcollector.models import User
-from stubcollector.services import checkout, orders
+from stubcollector.services import checkout
+from stubcollector.services.orders import views
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
 from tests.browser.journeys import (
     PASSWORD,
@@ -200,7 +201,7 @@ def test_a_refund_that_stays_pending_then_fails_is_retried_by_an_admin(
     def provider_fails_the_refund() -> None:
         buyer_user = db.session.get(User, buyer.id)
         assert buyer_user is not None
-        refund = orders.get_order(buyer_user, order_id)["refund"]
+        refund = views.get_order(buyer_user, order_id)["refund"]
         sandbox().settle_refund(refund["refund_id"], succeed=False)
 
     live_server.run(provider_fails_the_refund)

@@ -44,7 +44,9 @@ from stubcollector.models import (
     User,
     utcnow,
 )
-from stubcollector.services import admin, checkout, orders, reconcile, webhooks
+from stubcollector.services import admin, checkout, reconcile, webhooks
+from stubcollector.services.orders import payments, refund_ledger, refunds, views
+from stubcollector.services.orders.state import SYSTEM
 from tests.factories import AdminFactory, UserFactory
 from tests.payments_support import listing_of, sandbox, sandbox_seller
 
@@ -85,7 +87,7 @@ class Sale:
         ]
 
     def view(self, viewer: User | None = None) -> dict[str, Any]:
-        return orders.get_order(viewer or self.admin, self.order_id)
+        return views.get_order(viewer or self.admin, self.order_id)
 
 
 def _provider_refunds(pi_id: str) -> int:
@@ -159,7 +161,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
 ) -> None:
     sale = Sale(CARD_REFUND_PENDING)
 
-    view = orders.request_refund(sale.buyer, sale.order_id, reason="changed my mind")
+    view = refunds.request_refund(sale.buyer, sale.order_id, reason="changed my mind")
 
     assert sale.state() == ("payment_completed", "sold", "refund_pending")
     assert (view["order_status"], view["refund_state"], view["refund_status"]) == (
@@ -178,7 +180,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     assert [o.id for o in admin.list_orders(refund="pending").items] == [sale.order_id]
     # Asking again while it is pending is refused: one refund at a time.
     with pytest.raises(Conflict):
-        orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.admin, sale.order_id)
 
     with caplog.at_level(logging.ERROR, logger="stubcollector.services.orders"):
         sandbox().settle_refund(refund_id, succeed=False)
@@ -211,13 +213,13 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     # Only an admin retries, as a new attempt with its own key (the old key would answer
     # with the failed refund).
     with pytest.raises(PermissionDenied):
-        orders.request_refund(sale.buyer, sale.order_id)
-    retried = orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
+    retried = refunds.request_refund(sale.admin, sale.order_id)
     assert retried["refund_state"] == "pending"
     assert retried["refund"]["attempt"] == 2
     assert retried["refund"]["refund_id"] != refund_id
     with pytest.raises(Conflict):  # the double click
-        orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.admin, sale.order_id)
     assert _provider_refunds(sale.pi_id) == 2
 
     sandbox().settle_refund(retried["refund"]["refund_id"], succeed=True)
@@ -237,7 +239,7 @@ def test_a_refund_that_succeeds_then_fails_leaves_the_sale_undone_and_retryable(
 ) -> None:
     sale = Sale(CARD_REFUND_FAILS)
 
-    view = orders.request_refund(sale.buyer, sale.order_id)
+    view = refunds.request_refund(sale.buyer, sale.order_id)
 
     # The refund read succeeded (the order was refunded and the stub put back on sale),
     # then it bounced: the money is the seller's again and the buyer has not got it.
@@ -248,8 +250,8 @@ def test_a_refund_that_succeeds_then_fails_leaves_the_sale_undone_and_retryable(
         (1, f"order:{sale.order_id}:refund", "failed", "expired_or_canceled_card")
     ]
     with pytest.raises(PermissionDenied):
-        orders.request_refund(sale.buyer, sale.order_id)
-    retried = orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
+    retried = refunds.request_refund(sale.admin, sale.order_id)
     assert retried["refund"]["attempt"] == 2
     assert _provider_refunds(sale.pi_id) == 2
 
@@ -260,7 +262,7 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
     sale = Sale(CARD_SUCCESS)
     _answer_lost(monkeypatch)
     with endpoint.down(), pytest.raises(PaymentProviderUnavailable):
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.undo()
 
     # The buyer may try again; the attempt waits for an answer under its key.
@@ -268,7 +270,7 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "requested", None)]
     assert _audit(sale.order_id, "order.refund_unanswered")
 
-    view = orders.request_refund(sale.buyer, sale.order_id)
+    view = refunds.request_refund(sale.buyer, sale.order_id)
 
     assert view["order_status"] == "refunded"
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "succeeded", None)]
@@ -288,7 +290,7 @@ def test_reconcile_asks_again_for_a_refund_whose_answer_was_lost(
         )
     _answer_lost(monkeypatch)
     with endpoint.down(), pytest.raises(PaymentProviderUnavailable):
-        orders.settle_refund(sale.order_id, orders.SYSTEM, revert_on_failure=False)
+        refund_ledger.settle_refund(sale.order_id, SYSTEM, revert_on_failure=False)
     monkeypatch.undo()
     _forget_undelivered_events()
     assert sale.state()[2] == "refund_pending"
@@ -304,7 +306,7 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     app: Flask, endpoint: Endpoint
 ) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    refund_id = orders.request_refund(sale.buyer, sale.order_id)["refund"]["refund_id"]
+    refund_id = refunds.request_refund(sale.buyer, sale.order_id)["refund"]["refund_id"]
     with endpoint.down():
         sandbox().settle_refund(refund_id, succeed=False)
     # Only re-reading the refund can tell now.
@@ -324,7 +326,7 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
 
 def test_reconcile_reports_a_refund_it_cannot_read(app: Flask) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    orders.request_refund(sale.buyer, sale.order_id)
+    refunds.request_refund(sale.buyer, sale.order_id)
     with db.session.begin():
         db.session.execute(
             update(StubRefund)
@@ -361,7 +363,7 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
     sale = Sale(CARD_SUCCESS)
     for status in steps:
         for _ in range(2):  # every fact twice: a duplicate changes nothing
-            orders.apply_refund_update(
+            refunds.apply_refund_update(
                 RefundUpdate(
                     "re_from_the_dashboard",
                     status,
@@ -392,7 +394,7 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
 
 def test_a_refund_of_a_payment_that_is_not_ours_is_ignored(app: Flask) -> None:
     assert (
-        orders.apply_refund_update(
+        refunds.apply_refund_update(
             RefundUpdate("re_elsewhere", RefundStatus.SUCCEEDED, 500, payment_intent_id="pi_x")
         )
         is None
@@ -410,7 +412,7 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
     monkeypatch.setattr(sandbox(), "refund", refused)
     with pytest.raises(PaymentError):
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.undo()
 
     assert sale.state() == ("payment_completed", "sold", "succeeded")
@@ -420,7 +422,7 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
     assert sale.view()["refund_state"] == "failed"
     assert _audit(sale.order_id, "order.refund_failed")[-1].after_status == "failed"
 
-    view = orders.request_refund(sale.admin, sale.order_id)
+    view = refunds.request_refund(sale.admin, sale.order_id)
 
     assert view["order_status"] == "refunded"
     assert [r[:3] for r in sale.refunds()] == [
@@ -432,9 +434,9 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
 def test_receipt_cannot_be_confirmed_while_the_order_is_being_refunded(app: Flask) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    orders.request_refund(sale.buyer, sale.order_id)
+    refunds.request_refund(sale.buyer, sale.order_id)
     with pytest.raises(Conflict, match="being refunded"):
-        orders.complete_order(sale.buyer, sale.order_id)
+        payments.complete_order(sale.buyer, sale.order_id)
     assert sale.state()[0] == "payment_completed"
 
 
@@ -443,7 +445,7 @@ def test_the_scheduled_run_re_reads_quiet_pending_refunds_in_turns(
 ) -> None:
     sales = [Sale(CARD_REFUND_PENDING) for _ in range(3)]
     for sale in sales:
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.setattr(reconcile, "RECHECK_BATCH", 2)
     # Just changed: its events may still be on their way.
     assert reconcile.reconcile(backoff=True).refunds_checked == 0

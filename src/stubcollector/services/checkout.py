@@ -37,7 +37,7 @@ from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_stri
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import audit, reservations
-from stubcollector.services.orders import SYSTEM, Actor, _move, require_party
+from stubcollector.services.orders.state import SYSTEM, Actor, move, require_party
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def _supersede_failed_orders(session: Session, earlier: Sequence[StubOrder]) -> 
     """A buyer trying again after a decline starts a new order; the old one is closed."""
     stale = [order for order in earlier if order.order_status == OrderStatus.PAYMENT_FAILED]
     for order in stale:
-        _move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
+        move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
     return tuple(order.id for order in stale)
 
 
@@ -198,7 +198,7 @@ def _abandon(order_id: int, buyer: User, error: DomainError) -> None:
         order = session.get(StubOrder, order_id, populate_existing=True)
         assert order is not None
         if order.order_status in (s.value for s in OPEN_ORDER_STATUSES):
-            _move(
+            move(
                 session,
                 order,
                 OrderStatus.CANCELLED,

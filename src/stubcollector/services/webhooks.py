@@ -4,10 +4,12 @@
 own deliveries): it verifies the ``Stripe-Signature`` with the endpoint's secret, inserts
 the event relying on the unique (provider, event_id) constraint — a duplicate is
 acknowledged and ignored — and wakes the dispatcher job ``payments.dispatch_events``,
-which gives each new event its own job ``payments.process_event``. That job dispatches by
-type to the handlers in ``services.orders``/``onboarding`` and records the outcome on the
-stored row (processed, ignored, or failed with attempts and the error), so nothing is
-silently dropped and a failed event can be processed again.
+which gives each new event its own job ``payments.process_event``. That job reads the
+event's object into the payment port's facts (``adapters.payments.stripe_objects``),
+dispatches by type to the handlers in ``services.orders`` (``payments``, ``refunds``,
+``disputes``) and ``onboarding``, and records the outcome on the stored row (processed,
+ignored, or failed with attempts and the error), so nothing is silently dropped and a
+failed event can be processed again.
 
 Why a dispatcher rather than one enqueue per request: enqueuing an RQ job costs more CPU
 than the rest of the acknowledgement's own work, and a Redis hiccup would fail a delivery
@@ -50,7 +52,9 @@ from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
 from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
 from stubcollector.observability import context
-from stubcollector.services import audit, onboarding, orders
+from stubcollector.services import audit, onboarding
+from stubcollector.services.orders import disputes, payments, refunds
+from stubcollector.services.orders.state import OrderChanged, UnknownPayment
 from stubcollector.services.transaction import autocommit, transaction
 
 log = logging.getLogger(__name__)
@@ -296,37 +300,41 @@ def _on_account_updated(event: WebhookEvent) -> bool:
 
 def _on_succeeded(event: WebhookEvent) -> bool:
     return (
-        orders.apply_payment_succeeded(stripe_objects.payment_facts(event.data_object)) is not None
+        payments.apply_payment_succeeded(stripe_objects.payment_facts(event.data_object))
+        is not None
     )
 
 
 def _on_failed(event: WebhookEvent) -> bool:
-    return orders.apply_payment_failed(stripe_objects.payment_facts(event.data_object)) is not None
+    return (
+        payments.apply_payment_failed(stripe_objects.payment_facts(event.data_object)) is not None
+    )
 
 
 def _on_processing(event: WebhookEvent) -> bool:
     return (
-        orders.apply_payment_processing(stripe_objects.payment_facts(event.data_object)) is not None
+        payments.apply_payment_processing(stripe_objects.payment_facts(event.data_object))
+        is not None
     )
 
 
 def _on_canceled(event: WebhookEvent) -> bool:
     return (
-        orders.apply_payment_canceled(stripe_objects.payment_facts(event.data_object)) is not None
+        payments.apply_payment_canceled(stripe_objects.payment_facts(event.data_object)) is not None
     )
 
 
 def _on_refunded(event: WebhookEvent) -> bool:
-    orders.apply_refund(stripe_objects.refund_facts(event.data_object))
+    refunds.apply_refund(stripe_objects.refund_facts(event.data_object))
     return True
 
 
 def _on_refund_changed(event: WebhookEvent) -> bool:
-    return orders.apply_refund_update(stripe_objects.refund_update(event.data_object)) is not None
+    return refunds.apply_refund_update(stripe_objects.refund_update(event.data_object)) is not None
 
 
 def _on_dispute(event: WebhookEvent) -> bool:
-    orders.apply_dispute(stripe_objects.dispute_facts(event.data_object))
+    disputes.apply_dispute(stripe_objects.dispute_facts(event.data_object))
     return True
 
 
@@ -423,10 +431,10 @@ def _apply(row_id: int, event: WebhookEvent) -> str:
                 outcome = EventStatus.PROCESSED if acted else EventStatus.IGNORED
                 error = None
                 break
-            except orders.UnknownPayment as exc:
+            except UnknownPayment as exc:
                 error = f"UnknownPayment: {exc}"
                 break
-            except (orders.OrderChanged, IntegrityError, OperationalError) as exc:
+            except (OrderChanged, IntegrityError, OperationalError) as exc:
                 # Another worker handled an event of the same order at the same moment
                 # (lost compare-and-swap, duplicate insert, deadlock): the handlers are
                 # idempotent, so run again on the state it left.

@@ -12,6 +12,7 @@ from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
 from stubcollector.services import marketplace
+from stubcollector.services.orders import views
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import optional_user, require_user
@@ -365,9 +366,7 @@ def my_listings(query: MyListingsQuery) -> ResponseReturnValue:
 )
 def my_orders(query: MyOrdersQuery) -> ResponseReturnValue:
     user = require_user()
-    result = marketplace.my_orders(
-        user.id, role=query.role, page=query.page, per_page=query.per_page
-    )
+    result = views.my_orders(user.id, role=query.role, page=query.page, per_page=query.per_page)
     return ok(orders=result.orders, page=result.page, per_page=result.per_page, total=result.total)
 
 

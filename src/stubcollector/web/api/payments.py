@@ -12,7 +12,8 @@ from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
 from stubcollector.extensions import limiter
 from stubcollector.observability import context
-from stubcollector.services import checkout, onboarding, orders, webhooks
+from stubcollector.services import checkout, onboarding, webhooks
+from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
@@ -336,7 +337,7 @@ def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnVal
     responses={200: OrderEnvelope},
 )
 def get_order(order_id: int) -> ResponseReturnValue:
-    return ok(order=orders.get_order(require_user(), order_id))
+    return ok(order=views.get_order(require_user(), order_id))
 
 
 @bp.post("/orders/<int:order_id>/complete")
@@ -347,7 +348,7 @@ def get_order(order_id: int) -> ResponseReturnValue:
     responses={200: OrderEnvelope},
 )
 def complete_order(order_id: int) -> ResponseReturnValue:
-    order = orders.complete_order(require_user(), order_id, client_ip())
+    order = payments.complete_order(require_user(), order_id, client_ip())
     return ok(message="order completed", order=order)
 
 
@@ -363,7 +364,7 @@ def complete_order(order_id: int) -> ResponseReturnValue:
     responses={200: OrderEnvelope},
 )
 def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
-    order = orders.request_refund(
+    order = refunds.request_refund(
         require_user(), order_id, reason=body.reason, ip_address=client_ip()
     )
     # The provider may settle the refund later: the order says where it stands.

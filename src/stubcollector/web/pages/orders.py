@@ -26,7 +26,8 @@ from stubcollector.domain.errors import (
     ServiceUnavailable,
 )
 from stubcollector.domain.statuses import OrderStatus
-from stubcollector.services import marketplace, orders
+from stubcollector.services import marketplace
+from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import error_page
 from stubcollector.web.pages.access import login_required
@@ -58,7 +59,7 @@ def index() -> ResponseReturnValue:
     if tab not in TABS:
         tab = "purchases"
     user = require_user()
-    found = marketplace.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
+    found = views.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
     pages = max(1, -(-found.total // found.per_page))
     return render_template("orders/index.html", tab=tab, found=found, pages=pages, tabs=TABS)
 
@@ -87,7 +88,7 @@ def stub_title(listing: dict[str, Any] | None) -> str | None:
 @login_required
 def detail(order_id: int) -> ResponseReturnValue:
     user = require_user()
-    order = orders.get_order(user, order_id)
+    order = views.get_order(user, order_id)
     role = (
         "buyer"
         if order["buyer_id"] == user.id
@@ -146,7 +147,7 @@ def _refused(order_id: int, error: DomainError) -> ResponseReturnValue:
 @login_required
 def confirm_receipt(order_id: int) -> ResponseReturnValue:
     try:
-        orders.complete_order(require_user(), order_id, client_ip())
+        payments.complete_order(require_user(), order_id, client_ip())
     except PermissionDenied as error:
         return _forbidden(order_id, error)
     except REFUSED_FOR_NOW as error:
@@ -160,7 +161,7 @@ def confirm_receipt(order_id: int) -> ResponseReturnValue:
 def refund(order_id: int) -> ResponseReturnValue:
     reason = (request.form.get("reason") or "").strip()[:500] or None
     try:
-        order = orders.request_refund(
+        order = refunds.request_refund(
             require_user(), order_id, reason=reason, ip_address=client_ip()
         )
     except PermissionDenied as error:
