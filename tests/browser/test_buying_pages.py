@@ -201,8 +201,8 @@ def test_a_refund_that_stays_pending_then_fails_is_retried_by_an_admin(
     def provider_fails_the_refund() -> None:
         buyer_user = db.session.get(User, buyer.id)
         assert buyer_user is not None
-        refund = views.get_order(buyer_user, order_id)["refund"]
-        sandbox().settle_refund(refund["refund_id"], succeed=False)
+        refund = views.get_order(buyer_user, order_id).refund
+        sandbox().settle_refund(refund.refund_id, succeed=False)
 
     live_server.run(provider_fails_the_refund)
     # The page waits for the refund's outcome as for a payment's, and reloads with it.

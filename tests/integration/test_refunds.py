@@ -164,19 +164,19 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     view = refunds.request_refund(sale.buyer, sale.order_id, reason="changed my mind")
 
     assert sale.state() == ("payment_completed", "sold", "refund_pending")
-    assert (view["order_status"], view["refund_state"], view["refund_status"]) == (
+    assert (view.order_status, view.refund_state, view.refund_status) == (
         "payment_completed",
         "pending",
         "pending",
     )
-    assert view["amount_refunded_cents"] == 0
-    assert view["refund"]["attempt"] == 1
-    refund_id = view["refund"]["refund_id"]
-    assert refund_id == view["refund_id"]
+    assert view.amount_refunded_cents == 0
+    assert view.refund.attempt == 1
+    refund_id = view.refund.refund_id
+    assert refund_id == view.refund_id
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "pending", None)]
     # Buyer, seller and admin all see the refund on its way.
     for viewer in (sale.buyer, sale.seller, sale.admin):
-        assert sale.view(viewer)["refund_state"] == "pending"
+        assert sale.view(viewer).refund_state == "pending"
     assert [o.id for o in admin.list_orders(refund="pending").items] == [sale.order_id]
     # Asking again while it is pending is refused: one refund at a time.
     with pytest.raises(Conflict):
@@ -193,7 +193,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "failed", "lost_or_stolen_card")]
     failed = sale.view()
-    assert (failed["refund_state"], failed["refund"]["failure_reason"]) == (
+    assert (failed.refund_state, failed.refund.failure_reason) == (
         "failed",
         "lost_or_stolen_card",
     )
@@ -215,14 +215,14 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     with pytest.raises(PermissionDenied):
         refunds.request_refund(sale.buyer, sale.order_id)
     retried = refunds.request_refund(sale.admin, sale.order_id)
-    assert retried["refund_state"] == "pending"
-    assert retried["refund"]["attempt"] == 2
-    assert retried["refund"]["refund_id"] != refund_id
+    assert retried.refund_state == "pending"
+    assert retried.refund.attempt == 2
+    assert retried.refund.refund_id != refund_id
     with pytest.raises(Conflict):  # the double click
         refunds.request_refund(sale.admin, sale.order_id)
     assert _provider_refunds(sale.pi_id) == 2
 
-    sandbox().settle_refund(retried["refund"]["refund_id"], succeed=True)
+    sandbox().settle_refund(retried.refund.refund_id, succeed=True)
 
     assert sale.state() == ("refunded", "active", "refunded")
     assert sale.refunds() == [
@@ -230,7 +230,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
         (2, f"order:{sale.order_id}:refund:2", "succeeded", None),
     ]
     done = sale.view(sale.buyer)
-    assert (done["refund_state"], done["amount_refunded_cents"]) == (None, sale.total)
+    assert (done.refund_state, done.amount_refunded_cents) == (None, sale.total)
     assert _audit(sale.order_id, "order.refunded")
 
 
@@ -244,15 +244,15 @@ def test_a_refund_that_succeeds_then_fails_leaves_the_sale_undone_and_retryable(
     # The refund read succeeded (the order was refunded and the stub put back on sale),
     # then it bounced: the money is the seller's again and the buyer has not got it.
     assert sale.state() == ("refunded", "active", "succeeded")
-    assert (view["refund_state"], view["refund_status"]) == ("failed", "failed")
-    assert view["amount_refunded_cents"] == 0
+    assert (view.refund_state, view.refund_status) == ("failed", "failed")
+    assert view.amount_refunded_cents == 0
     assert sale.refunds() == [
         (1, f"order:{sale.order_id}:refund", "failed", "expired_or_canceled_card")
     ]
     with pytest.raises(PermissionDenied):
         refunds.request_refund(sale.buyer, sale.order_id)
     retried = refunds.request_refund(sale.admin, sale.order_id)
-    assert retried["refund"]["attempt"] == 2
+    assert retried.refund.attempt == 2
     assert _provider_refunds(sale.pi_id) == 2
 
 
@@ -272,7 +272,7 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
 
     view = refunds.request_refund(sale.buyer, sale.order_id)
 
-    assert view["order_status"] == "refunded"
+    assert view.order_status == "refunded"
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "succeeded", None)]
     assert _provider_refunds(sale.pi_id) == 1  # the same refund, never a second one
 
@@ -306,12 +306,12 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     app: Flask, endpoint: Endpoint
 ) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    refund_id = refunds.request_refund(sale.buyer, sale.order_id)["refund"]["refund_id"]
+    refund_id = refunds.request_refund(sale.buyer, sale.order_id).refund.refund_id
     with endpoint.down():
         sandbox().settle_refund(refund_id, succeed=False)
     # Only re-reading the refund can tell now.
     _forget_undelivered_events()
-    assert sale.view()["refund_state"] == "pending"
+    assert sale.view().refund_state == "pending"
 
     report = reconcile.reconcile()
 
@@ -319,7 +319,7 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     assert (report.events_recovered, report.refunds_checked, report.refunds_changed) == (0, 1, 1)
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds()[-1][2:] == ("failed", "lost_or_stolen_card")
-    assert sale.view()["refund_state"] == "failed"
+    assert sale.view().refund_state == "failed"
     again = reconcile.reconcile()
     assert (again.refunds_checked, again.refunds_changed, again.refunds_settled) == (0, 0, 0)
 
@@ -338,7 +338,7 @@ def test_reconcile_reports_a_refund_it_cannot_read(app: Flask) -> None:
 
     assert report.refunds_checked == 0
     assert any("re_not_at_the_provider" in error for error in report.errors)
-    assert sale.view()["refund_state"] == "pending"
+    assert sale.view().refund_state == "pending"
 
 
 @pytest.mark.parametrize(
@@ -374,15 +374,15 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
             )
 
     view = sale.view()
-    assert view["refund_status"] == final.value
-    assert len(view["refunds"]) == 1
-    assert view["refunds"][0]["attempt"] is None  # reported by the provider
+    assert view.refund_status == final.value
+    assert len(view.refunds) == 1
+    assert view.refunds[0].attempt is None  # reported by the provider
     if final is RefundStatus.SUCCEEDED:
         assert sale.state() == ("refunded", "active", "refunded")
-        assert view["refund_state"] is None
+        assert view.refund_state is None
     else:
         assert sale.state() == ("payment_completed", "sold", "succeeded")
-        assert view["refund_state"] == "failed"
+        assert view.refund_state == "failed"
     assert len(_audit(sale.order_id, "order.refund_reported")) == 1
     changes = [
         *_audit(sale.order_id, "order.refund_pending"),
@@ -419,12 +419,12 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
     assert sale.refunds() == [
         (1, f"order:{sale.order_id}:refund", "failed", "This charge cannot be refunded right now.")
     ]
-    assert sale.view()["refund_state"] == "failed"
+    assert sale.view().refund_state == "failed"
     assert _audit(sale.order_id, "order.refund_failed")[-1].after_status == "failed"
 
     view = refunds.request_refund(sale.admin, sale.order_id)
 
-    assert view["order_status"] == "refunded"
+    assert view.order_status == "refunded"
     assert [r[:3] for r in sale.refunds()] == [
         (1, f"order:{sale.order_id}:refund", "failed"),
         (2, f"order:{sale.order_id}:refund:2", "succeeded"),
@@ -460,6 +460,6 @@ def test_the_scheduled_run_re_reads_quiet_pending_refunds_in_turns(
 
     assert [run.refunds_checked for run in runs] == [2, 1, 0]
     assert all(db.session.scalars(select(StubRefund.provider_checked_at)).all())
-    assert all(sale.view()["refund_state"] == "pending" for sale in sales)
+    assert all(sale.view().refund_state == "pending" for sale in sales)
     # An operator's run re-reads all of them at once.
     assert reconcile.reconcile().refunds_checked == 3

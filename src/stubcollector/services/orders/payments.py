@@ -12,7 +12,6 @@ order the events arrive in.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,7 @@ from stubcollector.services.orders.state import (
     refunds_of,
     require_party,
 )
-from stubcollector.services.orders.views import order_dict
+from stubcollector.services.orders.views import OrderView, order_view
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -235,7 +234,7 @@ def lock_order_of_charged_payment(
 
 
 # --- the buyer's receipt ------------------------------------------------------------------
-def complete_order(user: User, order_id: int, ip_address: str | None = None) -> dict[str, Any]:
+def complete_order(user: User, order_id: int, ip_address: str | None = None) -> OrderView:
     """The buyer confirms receipt of a paid order."""
     with transaction() as session:
         order = load_order(session, order_id, lock=True)
@@ -250,4 +249,4 @@ def complete_order(user: User, order_id: int, ip_address: str | None = None) -> 
         if payment is not None and payment.payment_status == PaymentStatus.REFUND_PENDING:
             raise Conflict("this order is being refunded")
         move(session, order, OrderStatus.COMPLETED, Actor.of(user, ip_address))
-        return order_dict(session, order)
+        return order_view(session, order)

@@ -11,7 +11,6 @@ the order becomes ``refunded`` only once the provider says a refund succeeded.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select, update
 
@@ -49,7 +48,7 @@ from stubcollector.services.orders.state import (
     refunds_of,
     require_party,
 )
-from stubcollector.services.orders.views import order_dict
+from stubcollector.services.orders.views import OrderView, order_view
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ REFUNDABLE_BY_ADMIN = (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
 
 def request_refund(
     user: User, order_id: int, *, reason: str | None = None, ip_address: str | None = None
-) -> dict[str, Any]:
+) -> OrderView:
     """Refund in full (fee included): the buyer before completion, or an admin.
 
     The order becomes ``refunded`` only once the provider says the refund succeeded; until
@@ -145,7 +144,7 @@ def request_refund(
             )
     settle_refund(order_id, actor, revert_on_failure=True)
     with transaction() as session:
-        return order_dict(session, load_order(session, order_id))
+        return order_view(session, load_order(session, order_id))
 
 
 def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:

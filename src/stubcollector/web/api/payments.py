@@ -27,6 +27,9 @@ from stubcollector.web.schemas import (
 
 bp = Blueprint("api_payments", __name__, url_prefix="/api/payments")
 
+# The refund call's message by the order's ``refund_state`` (None: "order refunded").
+REFUND_MESSAGES: dict[str | None, str] = {"pending": "refund pending", "failed": "refund failed"}
+
 
 # --- schemas ---------------------------------------------------------------------------
 class CreatePaymentIntentRequest(RequestModel):
@@ -368,10 +371,7 @@ def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
         require_user(), order_id, reason=body.reason, ip_address=client_ip()
     )
     # The provider may settle the refund later: the order says where it stands.
-    message = {"pending": "refund pending", "failed": "refund failed"}.get(
-        order["refund_state"], "order refunded"
-    )
-    return ok(message=message, order=order)
+    return ok(message=REFUND_MESSAGES.get(order.refund_state, "order refunded"), order=order)
 
 
 # --- webhooks --------------------------------------------------------------------------

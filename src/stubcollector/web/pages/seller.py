@@ -98,7 +98,7 @@ def account_page() -> ResponseReturnValue:
             account = onboarding.account_dict(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
     sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
-    payouts = views.payout_dates([order["id"] for order in sales.orders])
+    payouts = views.payout_dates([order.id for order in sales.orders])
     fee = settings().stripe_platform_fee.as_fraction * 100
     return render_template(
         "seller/account.html",
