@@ -31,10 +31,8 @@ def paid_order(live_server: LiveServer, buyer_id: int, price_cents: int) -> int:
         buyer = db.session.get(User, buyer_id)
         assert buyer is not None
         started = checkout.create_payment_intent(buyer, listing_id)
-        sandbox().confirm_payment(
-            started["payment_intent_id"], started["client_secret"], CARD_SUCCESS
-        )
-        return int(started["order_id"])
+        sandbox().confirm_payment(started.payment_intent_id, started.client_secret, CARD_SUCCESS)
+        return int(started.order_id)
 
     return live_server.run(make)
 

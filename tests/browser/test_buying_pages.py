@@ -63,7 +63,7 @@ def reserve(live_server: LiveServer, buyer_id: int, listing_id: int) -> int:
     def make() -> int:
         buyer = db.session.get(User, buyer_id)
         assert buyer is not None
-        return int(checkout.create_payment_intent(buyer, listing_id)["order_id"])
+        return int(checkout.create_payment_intent(buyer, listing_id).order_id)
 
     return live_server.run(make)
 
@@ -239,7 +239,7 @@ def test_the_order_page_updates_itself_when_the_payment_arrives(
     def pay_elsewhere() -> None:
         # As if the buyer paid in another tab: the webhook marks the order paid.
         found = checkout.checkout_session(db.session.get(User, buyer.id), order_id)  # type: ignore[arg-type]
-        sandbox().confirm_payment(found["payment_intent_id"], found["client_secret"], CARD_SUCCESS)
+        sandbox().confirm_payment(found.payment_intent_id, found.client_secret, CARD_SUCCESS)
 
     live_server.run(pay_elsewhere)
     expect(page.locator(".order__status [data-status]")).to_have_attribute(

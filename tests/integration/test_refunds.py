@@ -58,11 +58,11 @@ class Sale:
         self.buyer = UserFactory.create()
         self.admin = AdminFactory.create()
         started = checkout.create_payment_intent(self.buyer, self.listing_id)
-        self.order_id = int(started["order_id"])
-        self.pi_id = str(started["payment_intent_id"])
-        self.account = str(started["stripe_account_id"])
-        self.total = int(started["total_amount_cents"])
-        sandbox().confirm_payment(self.pi_id, started["client_secret"], card)
+        self.order_id = int(started.order_id)
+        self.pi_id = str(started.payment_intent_id)
+        self.account = str(started.stripe_account_id)
+        self.total = int(started.total_amount_cents)
+        sandbox().confirm_payment(self.pi_id, started.client_secret, card)
 
     def state(self) -> tuple[str, str, str]:
         db.session.expire_all()

@@ -17,6 +17,7 @@ from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
+from stubcollector.web.json import to_json
 from stubcollector.web.schemas import (
     QueryModel,
     RedirectResponse,
@@ -328,8 +329,9 @@ def connect_balance() -> ResponseReturnValue:
     errors=(404,),
 )
 def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnValue:
-    result = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
-    return ok(**result)
+    started = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
+    # The checkout's fields are the envelope's own keys (no wrapping object).
+    return ok(**to_json(started))
 
 
 @bp.get("/orders/<int:order_id>")
