@@ -277,7 +277,7 @@ def cancel_open_orders(
     return tuple(order.id for order in orders)
 
 
-# --- an order's listing after its payment's outcome -------------------------------------
+# --- an order's listing after its payment's outcome ------------------------------------
 def release_order_listing(session: Session, order: StubOrder, reason: str) -> None:
     """Put the order's listing back on sale after its payment failed or was cancelled,
     only if it is still held for this order's buyer (a newer hold is someone else's)."""

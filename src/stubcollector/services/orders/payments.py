@@ -43,7 +43,7 @@ LOST_RESERVATION_REASON = (
 )
 
 
-# --- the charge succeeded ----------------------------------------------------------------
+# --- the charge succeeded --------------------------------------------------------------
 def _record_success(order: StubOrder, payment: StubPayment, facts: PaymentFacts) -> None:
     if facts.charge_id and not payment.charge_id:
         payment.charge_id = facts.charge_id
@@ -118,7 +118,7 @@ def apply_payment_succeeded(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int 
     return order_id
 
 
-# --- the other outcomes -----------------------------------------------------------------
+# --- the other outcomes ----------------------------------------------------------------
 def _ignore_unless_ours(facts: PaymentFacts) -> None:
     """No payment row for this PaymentIntent: ours but not stored yet, or not ours at all."""
     if facts.order_id is not None:
@@ -196,7 +196,7 @@ def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int |
         return order.id
 
 
-# --- for refunds and disputes: the success first -----------------------------------------
+# --- for refunds and disputes: the success first ---------------------------------------
 def charged_payment_and_order(
     session: Session,
     payment_intent_id: str | None,
@@ -233,7 +233,7 @@ def lock_order_of_charged_payment(
     return order
 
 
-# --- the buyer's receipt ------------------------------------------------------------------
+# --- the buyer's receipt ---------------------------------------------------------------
 def complete_order(user: User, order_id: int, ip_address: str | None = None) -> OrderView:
     """The buyer confirms receipt of a paid order."""
     with transaction() as session:

@@ -87,7 +87,7 @@ def open_refund_attempt(session: Session, order: StubOrder, payment: StubPayment
     return refund
 
 
-# --- asking the provider ----------------------------------------------------------------
+# --- asking the provider ---------------------------------------------------------------
 def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Refund | None:
     """Ask the provider for the refund attempt a ``refund_pending`` payment waits on, and
     record the answer (which may well be ``pending``: the outcome then comes later).
@@ -179,7 +179,7 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
     return refund
 
 
-# --- recording what the provider says -----------------------------------------------------
+# --- recording what the provider says --------------------------------------------------
 def record_refund_update(
     session: Session,
     order: StubOrder,

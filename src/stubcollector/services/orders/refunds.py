@@ -191,7 +191,7 @@ def recheck_refunds(order_id: int, actor: Actor = SYSTEM) -> tuple[int, int]:
     return read, changed
 
 
-# --- what the provider reports -----------------------------------------------------------
+# --- what the provider reports ---------------------------------------------------------
 def apply_refund(facts: RefundFacts, actor: Actor = WEBHOOK) -> int:
     """``charge.refunded``: record the refunds the charge lists, with their own statuses.
 

@@ -38,7 +38,7 @@ from stubcollector.services.orders.state import load_order, payment_of, refunds_
 from stubcollector.services.transaction import transaction
 
 
-# --- one order ---------------------------------------------------------------------------
+# --- one order -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RefundView:
     """One refund of an order: our attempt (``attempt`` numbered) or one the provider
@@ -231,10 +231,7 @@ def payout_dates(order_ids: list[int]) -> dict[int, date]:
     }
 
 
-# --- a user's orders --------------------------------------------------------------------
-ORDER_ROLES = ("all", "purchases", "sales")
-
-
+# --- a user's orders -------------------------------------------------------------------
 @dataclass(frozen=True)
 class OrderStub:
     """The stub an order is for, as the order lists show it."""
@@ -285,6 +282,8 @@ class OrderRow:
 
 @dataclass(frozen=True)
 class OrderPage:
+    """One page of a user's orders, and how many there are in all."""
+
     orders: tuple[OrderRow, ...]
     page: int
     per_page: int
@@ -292,7 +291,11 @@ class OrderPage:
 
 
 def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) -> OrderPage:
-    """The user's purchases and sales, newest first, with the stub and the other party."""
+    """The user's purchases and sales, newest first, with the stub and the other party.
+
+    ``role``: ``purchases``, ``sales`` or ``all``. The total is counted only when the page
+    does not already show it (a first page that is not full).
+    """
     buyer = aliased(User, name="buyer")
     seller = aliased(User, name="seller")
     if role == "purchases":
@@ -415,7 +418,7 @@ def _order_row(row: Row[Any], user_id: int) -> OrderRow:
     )
 
 
-# --- counts ------------------------------------------------------------------------------
+# --- counts ----------------------------------------------------------------------------
 def orders_by_status() -> dict[str, int]:
     """How many orders are in each status (all time)."""
     with transaction() as session:
