@@ -86,7 +86,7 @@ class Sale:
             )
         ]
 
-    def view(self, viewer: User | None = None) -> dict[str, Any]:
+    def view(self, viewer: User | None = None) -> views.OrderView:
         return views.get_order(viewer or self.admin, self.order_id)
 
 
