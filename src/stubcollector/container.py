@@ -42,3 +42,8 @@ def container(app: Flask | None = None) -> Container:
 
 def settings() -> Settings:
     return container().settings
+
+
+def payment_gateway() -> PaymentGateway:
+    """The payment provider this app instance talks to (Stripe or the sandbox)."""
+    return container().payments

@@ -32,9 +32,9 @@ def paid_order(live_server: LiveServer, buyer_id: int, price_cents: int) -> int:
         assert buyer is not None
         started = checkout.create_payment_intent(buyer, listing_id)
         sandbox_pages().confirm_payment(
-            started["payment_intent_id"], started["client_secret"], CARD_SUCCESS
+            started.payment_intent_id, started.client_secret, CARD_SUCCESS
         )
-        return int(started["order_id"])
+        return int(started.order_id)
 
     return live_server.run(make)
 

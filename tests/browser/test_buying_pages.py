@@ -15,7 +15,8 @@ from stubcollector.adapters.payments.sandbox.cards import (
 )
 from stubcollector.extensions import db
 from stubcollector.models import User
-from stubcollector.services import checkout, orders
+from stubcollector.services import checkout
+from stubcollector.services.orders import views
 from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
 from tests.browser.journeys import (
     PASSWORD,
@@ -62,7 +63,7 @@ def reserve(live_server: LiveServer, buyer_id: int, listing_id: int) -> int:
     def make() -> int:
         buyer = db.session.get(User, buyer_id)
         assert buyer is not None
-        return int(checkout.create_payment_intent(buyer, listing_id)["order_id"])
+        return int(checkout.create_payment_intent(buyer, listing_id).order_id)
 
     return live_server.run(make)
 
@@ -200,8 +201,8 @@ def test_a_refund_that_stays_pending_then_fails_is_retried_by_an_admin(
     def provider_fails_the_refund() -> None:
         buyer_user = db.session.get(User, buyer.id)
         assert buyer_user is not None
-        refund = orders.get_order(buyer_user, order_id)["refund"]
-        sandbox_pages().settle_refund(refund["refund_id"], succeed=False)
+        refund = views.get_order(buyer_user, order_id).refund
+        sandbox_pages().settle_refund(refund.refund_id, succeed=False)
 
     live_server.run(provider_fails_the_refund)
     # The page waits for the refund's outcome as for a payment's, and reloads with it.
@@ -238,9 +239,7 @@ def test_the_order_page_updates_itself_when_the_payment_arrives(
     def pay_elsewhere() -> None:
         # As if the buyer paid in another tab: the webhook marks the order paid.
         found = checkout.checkout_session(db.session.get(User, buyer.id), order_id)  # type: ignore[arg-type]
-        sandbox_pages().confirm_payment(
-            found["payment_intent_id"], found["client_secret"], CARD_SUCCESS
-        )
+        sandbox_pages().confirm_payment(found.payment_intent_id, found.client_secret, CARD_SUCCESS)
 
     live_server.run(pay_elsewhere)
     expect(page.locator(".order__status [data-status]")).to_have_attribute(

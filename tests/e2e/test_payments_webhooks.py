@@ -102,12 +102,12 @@ def new_sale(app: Flask) -> Callable[[], Sale]:
         buyer = UserFactory.create()
         result = checkout.create_payment_intent(buyer, listing.id)
         return Sale(
-            order_id=result["order_id"],
+            order_id=result.order_id,
             listing_id=listing.id,
-            pi_id=result["payment_intent_id"],
-            account=result["stripe_account_id"],
-            amount=result["total_amount_cents"],
-            fee=result["platform_fee_cents"],
+            pi_id=result.payment_intent_id,
+            account=result.stripe_account_id,
+            amount=result.total_amount_cents,
+            fee=result.platform_fee_cents,
         )
 
     return make

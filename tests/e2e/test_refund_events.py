@@ -87,11 +87,11 @@ def new_sale(app: Flask) -> Callable[[], Sale]:
         listing = listing_of(seller)
         result = checkout.create_payment_intent(UserFactory.create(), listing.id)
         return Sale(
-            order_id=result["order_id"],
-            pi_id=result["payment_intent_id"],
-            account=result["stripe_account_id"],
-            amount=result["total_amount_cents"],
-            fee=result["platform_fee_cents"],
+            order_id=result.order_id,
+            pi_id=result.payment_intent_id,
+            account=result.stripe_account_id,
+            amount=result.total_amount_cents,
+            fee=result.platform_fee_cents,
         )
 
     return make

@@ -195,14 +195,14 @@ def test_a_delivery_is_acknowledged_while_the_queue_is_down_and_processed_later(
     succeeded = stripe_event(
         "payment_intent.succeeded",
         payment_intent_payload(
-            pi_id=sale["payment_intent_id"],
-            amount=sale["total_amount_cents"],
-            fee=sale["platform_fee_cents"],
-            order_id=sale["order_id"],
+            pi_id=sale.payment_intent_id,
+            amount=sale.total_amount_cents,
+            fee=sale.platform_fee_cents,
+            order_id=sale.order_id,
             status="succeeded",
             charge_id=None,
         ),
-        account=sale["stripe_account_id"],
+        account=sale.stripe_account_id,
         event_id="evt_while_down",
     )
     queue_goes_down()  # after the checkout, whose sandbox events go through the queue
@@ -213,14 +213,14 @@ def test_a_delivery_is_acknowledged_while_the_queue_is_down_and_processed_later(
     assert response.json["duplicate"] is False
     (row,) = [row for row in _rows() if row.event_id == "evt_while_down"]
     assert row.processing_status == "received"
-    order = db.session.get(StubOrder, sale["order_id"])
+    order = db.session.get(StubOrder, sale.order_id)
     assert order is not None
     assert order.order_status == "pending"
 
     # The scheduled sweep (run by the scheduler once Redis is back) processes it.
     assert webhooks.retry_failed() == {"processed": 1}
     db.session.expire_all()
-    order = db.session.get(StubOrder, sale["order_id"])
+    order = db.session.get(StubOrder, sale.order_id)
     assert order is not None
     assert order.order_status == "payment_completed"
 

@@ -15,6 +15,7 @@ from stubcollector.domain.errors import ValidationFailed
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubDispute, StubListing, StubOrder, StubPayment
 from stubcollector.services import admin
+from stubcollector.services.orders import views
 from tests.factories import StubFactory, UserFactory
 
 DAY = date(2026, 3, 2)  # a Monday
@@ -152,7 +153,7 @@ def test_orders_filter_by_status_and_page_newest_first(app: Flask) -> None:
         admin.list_orders(status="lost")
     with pytest.raises(ValidationFailed):
         admin.list_orders(per_page=1000)
-    assert admin.orders_by_status() == {"payment_completed": 3, "refunded": 1}
+    assert views.orders_by_status() == {"payment_completed": 3, "refunded": 1}
 
 
 def test_disputes_open_only(app: Flask) -> None:

@@ -103,7 +103,7 @@ def test_many_buyers_check_out_one_listing_at_once_exactly_one_proceeds(app: Fla
     assert len(winners) == 1
     ((winner, result),) = winners.items()
     orders = db.session.scalars(select(StubOrder)).all()
-    assert [(o.id, o.buyer_id) for o in orders] == [(result["order_id"], winner)]
+    assert [(o.id, o.buyer_id) for o in orders] == [(result.order_id, winner)]
     assert db.session.scalar(select(func.count()).select_from(StubPayment)) == 1
     assert db.session.scalar(select(func.count()).select_from(SandboxPaymentIntent)) == 1
     assert _listing(listing_id).reserved_by_user_id == winner
@@ -132,10 +132,10 @@ def test_a_repeated_checkout_racing_the_first_stores_one_payment(app: Flask) -> 
     checkout._store_payment(dataclasses.replace(repeat, payment_exists=False), made)
 
     payments = db.session.scalars(
-        select(StubPayment).where(StubPayment.order_id == first["order_id"])
+        select(StubPayment).where(StubPayment.order_id == first.order_id)
     ).all()
-    assert [p.payment_intent_id for p in payments] == [first["payment_intent_id"]]
-    assert made.payment_intent_id == first["payment_intent_id"]
+    assert [p.payment_intent_id for p in payments] == [first.payment_intent_id]
+    assert made.payment_intent_id == first.payment_intent_id
 
 
 def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
@@ -147,18 +147,18 @@ def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
     expired = checkout.expire_reservations()
 
     assert [(e.listing_id, e.cancelled_order_ids) for e in expired] == [
-        (listing.id, (result["order_id"],))
+        (listing.id, (result.order_id,))
     ]
-    assert _order(result["order_id"]).order_status == "cancelled"
+    assert _order(result.order_id).order_status == "cancelled"
     assert _listing(listing.id).status == "active"
-    state = sandbox().retrieve_payment(result["stripe_account_id"], result["payment_intent_id"])
+    state = sandbox().retrieve_payment(result.stripe_account_id, result.payment_intent_id)
     assert state.status is CheckoutStatus.CANCELED
     payment = db.session.scalars(select(StubPayment)).one()
     assert payment.payment_status == "canceled"
     # The buyer can no longer pay the cancelled PaymentIntent.
     with pytest.raises(PaymentError):
         sandbox_pages().confirm_payment(
-            result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
+            result.payment_intent_id, result.client_secret, CARD_SUCCESS
         )
     assert checkout.expire_reservations() == []
 
@@ -179,26 +179,24 @@ def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(
     monkeypatch.setattr(sandbox(), "cancel_checkout", unreachable)
     taken = checkout.create_payment_intent(new_buyer, listing.id)
     monkeypatch.undo()
-    assert taken["order_id"] != late["order_id"]
-    assert _order(late["order_id"]).order_status == "cancelled"
+    assert taken.order_id != late.order_id
+    assert _order(late.order_id).order_status == "cancelled"
 
-    sandbox_pages().confirm_payment(late["payment_intent_id"], late["client_secret"], CARD_SUCCESS)
+    sandbox_pages().confirm_payment(late.payment_intent_id, late.client_secret, CARD_SUCCESS)
 
-    order = _order(late["order_id"])
+    order = _order(late.order_id)
     assert order.order_status == "refunded"
     assert "refunded in full" in (order.status_reason or "")
     payment = db.session.scalars(
-        select(StubPayment).where(StubPayment.order_id == late["order_id"])
+        select(StubPayment).where(StubPayment.order_id == late.order_id)
     ).one()
     assert (payment.payment_status, payment.amount_refunded_cents) == ("refunded", 2500)
     assert payment.refund_id is not None
     held = _listing(listing.id)
     assert (held.status, held.reserved_by_user_id) == ("payment_pending", new_buyer.id)
 
-    sandbox_pages().confirm_payment(
-        taken["payment_intent_id"], taken["client_secret"], CARD_SUCCESS
-    )
-    assert _order(taken["order_id"]).order_status == "payment_completed"
+    sandbox_pages().confirm_payment(taken.payment_intent_id, taken.client_secret, CARD_SUCCESS)
+    assert _order(taken.order_id).order_status == "payment_completed"
     assert _listing(listing.id).status == "sold"
 
 
@@ -227,11 +225,9 @@ def test_reconcile_recovers_missed_webhooks_and_is_safe_to_repeat(
 ) -> None:
     listing = listing_of(seller)
     result = checkout.create_payment_intent(UserFactory.create(), listing.id)
-    sandbox_pages().confirm_payment(
-        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
-    )
+    sandbox_pages().confirm_payment(result.payment_intent_id, result.client_secret, CARD_SUCCESS)
     assert endpoint_down  # the success event could not be delivered
-    assert _order(result["order_id"]).order_status == "pending"
+    assert _order(result.order_id).order_status == "pending"
     undelivered = db.session.scalars(
         select(SandboxEvent).where(SandboxEvent.type == "payment_intent.succeeded")
     ).one()
@@ -242,11 +238,11 @@ def test_reconcile_recovers_missed_webhooks_and_is_safe_to_repeat(
 
     assert report.events_recovered >= 1
     assert report.errors == []
-    assert _order(result["order_id"]).order_status == "payment_completed"
+    assert _order(result.order_id).order_status == "payment_completed"
     assert _listing(listing.id).status == "sold"
     second = reconcile.reconcile()
     assert (second.events_recovered, second.payments_changed, second.refunds_settled) == (0, 0, 0)
-    assert _order(result["order_id"]).order_status == "payment_completed"
+    assert _order(result.order_id).order_status == "payment_completed"
 
 
 def test_reconcile_re_reads_payment_intents_when_events_are_lost(
@@ -254,9 +250,7 @@ def test_reconcile_re_reads_payment_intents_when_events_are_lost(
 ) -> None:
     listing = listing_of(seller)
     result = checkout.create_payment_intent(UserFactory.create(), listing.id)
-    sandbox_pages().confirm_payment(
-        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
-    )
+    sandbox_pages().confirm_payment(result.payment_intent_id, result.client_secret, CARD_SUCCESS)
     # The provider has no record of the failed deliveries (older than its window).
     db.session.execute(update(SandboxEvent).values(created_at=utcnow() - timedelta(days=40)))
     db.session.commit()
@@ -266,7 +260,7 @@ def test_reconcile_re_reads_payment_intents_when_events_are_lost(
 
     assert outcome.exit_code == 0, outcome.output
     assert "changed: 1" in outcome.output
-    order = _order(result["order_id"])
+    order = _order(result.order_id)
     assert order.order_status == "payment_completed"
     assert order.stripe_fee_cents == 103
     # Recovered by re-reading the PaymentIntent, not from an event.
@@ -278,20 +272,18 @@ def test_failed_refund_stays_pending_and_reconcile_settles_it(app: Flask) -> Non
     listing = listing_of(sandbox_seller())
     buyer = UserFactory.create()
     result = checkout.create_payment_intent(buyer, listing.id)
-    sandbox_pages().confirm_payment(
-        result["payment_intent_id"], result["client_secret"], CARD_SUCCESS
-    )
+    sandbox_pages().confirm_payment(result.payment_intent_id, result.client_secret, CARD_SUCCESS)
     with transaction() as session:
         session.execute(
             update(StubPayment)
-            .where(StubPayment.order_id == result["order_id"])
+            .where(StubPayment.order_id == result.order_id)
             .values(payment_status="refund_pending")
         )
 
     report = reconcile.reconcile()
 
     assert report.refunds_settled == 1
-    assert _order(result["order_id"]).order_status == "refunded"
+    assert _order(result.order_id).order_status == "refunded"
     assert _listing(listing.id).status == "active"
     assert reconcile.reconcile().refunds_settled == 0
 
@@ -304,10 +296,8 @@ def test_marketplace_sweep_command_cancels_the_payment_intent_too(app: Flask) ->
     assert outcome.exit_code == 0, outcome.output
     assert "1 expired reservation(s) released" in outcome.output
     assert _listing(listing.id).status == "active"
-    assert _order(sale["order_id"]).order_status == "cancelled"
-    state = container().payments.retrieve_payment(
-        sale["stripe_account_id"], sale["payment_intent_id"]
-    )
+    assert _order(sale.order_id).order_status == "cancelled"
+    state = container().payments.retrieve_payment(sale.stripe_account_id, sale.payment_intent_id)
     assert state.status == "canceled"
 
 
@@ -321,7 +311,7 @@ def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state
         assert owner is not None
         listing_id = listing_of(owner).id
         sale = checkout.create_payment_intent(UserFactory.create(), listing_id)
-        pi_id, account, charge_id = sale["payment_intent_id"], sale["stripe_account_id"], "ch_1"
+        pi_id, account, charge_id = sale.payment_intent_id, sale.stripe_account_id, "ch_1"
         dispute = dispute_payload(
             dispute_id=f"dp_{pi_id}",
             charge_id=charge_id,
@@ -336,7 +326,7 @@ def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state
                     pi_id=pi_id,
                     amount=2500,
                     fee=250,
-                    order_id=sale["order_id"],
+                    order_id=sale.order_id,
                     status="succeeded",
                     charge_id=charge_id,
                 ),
@@ -369,7 +359,7 @@ def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state
         for thread in threads:
             thread.join(timeout=120)
 
-        assert _order(sale["order_id"]).order_status == "disputed"
+        assert _order(sale.order_id).order_status == "disputed"
         assert _listing(listing_id).status == "sold"
         assert (
             db.session.scalar(

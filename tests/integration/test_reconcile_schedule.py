@@ -45,10 +45,10 @@ def _order_status(order_id: int) -> str:
     return order.order_status
 
 
-def _paid_while_endpoint_down(seller: User) -> dict[str, object]:
+def _paid_while_endpoint_down(seller: User) -> checkout.CheckoutStarted:
     result = checkout.create_payment_intent(UserFactory.create(), listing_of(seller).id)
     sandbox_pages().confirm_payment(
-        str(result["payment_intent_id"]), str(result["client_secret"]), CARD_SUCCESS
+        str(result.payment_intent_id), str(result.client_secret), CARD_SUCCESS
     )
     return result
 
@@ -63,7 +63,7 @@ def test_the_scheduled_run_recovers_a_missed_payment(
     app: Flask, seller: User, endpoint_down: None
 ) -> None:
     result = _paid_while_endpoint_down(seller)
-    order_id = int(str(result["order_id"]))
+    order_id = int(str(result.order_id))
     assert _order_status(order_id) == "pending"
 
     # The scheduled run leaves an order alone while its events may still be on their way.
@@ -108,7 +108,7 @@ def test_sandbox_lists_a_connected_accounts_events_only_under_that_account(
     app: Flask, seller: User, endpoint_down: None
 ) -> None:
     result = _paid_while_endpoint_down(seller)
-    account = str(result["stripe_account_id"])
+    account = str(result.stripe_account_id)
     since = utcnow() - timedelta(hours=1)
     types = ("payment_intent.succeeded",)
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
+    RefundUpdate,
     WebhookEndpoint,
 )
 from stubcollector.adapters.payments.sandbox.cards import (
@@ -42,8 +43,9 @@ from stubcollector.models import (
     User,
     utcnow,
 )
-from stubcollector.services import admin, checkout, orders, reconcile, webhooks
-from stubcollector.services.orders import RefundUpdate
+from stubcollector.services import admin, checkout, reconcile, webhooks
+from stubcollector.services.orders import payments, refund_ledger, refunds, views
+from stubcollector.services.orders.state import SYSTEM
 from tests.factories import AdminFactory, UserFactory
 from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
 
@@ -55,11 +57,11 @@ class Sale:
         self.buyer = UserFactory.create()
         self.admin = AdminFactory.create()
         started = checkout.create_payment_intent(self.buyer, self.listing_id)
-        self.order_id = int(started["order_id"])
-        self.pi_id = str(started["payment_intent_id"])
-        self.account = str(started["stripe_account_id"])
-        self.total = int(started["total_amount_cents"])
-        sandbox_pages().confirm_payment(self.pi_id, started["client_secret"], card)
+        self.order_id = int(started.order_id)
+        self.pi_id = str(started.payment_intent_id)
+        self.account = str(started.stripe_account_id)
+        self.total = int(started.total_amount_cents)
+        sandbox_pages().confirm_payment(self.pi_id, started.client_secret, card)
 
     def state(self) -> tuple[str, str, str]:
         db.session.expire_all()
@@ -83,8 +85,8 @@ class Sale:
             )
         ]
 
-    def view(self, viewer: User | None = None) -> dict[str, Any]:
-        return orders.get_order(viewer or self.admin, self.order_id)
+    def view(self, viewer: User | None = None) -> views.OrderView:
+        return views.get_order(viewer or self.admin, self.order_id)
 
 
 def _provider_refunds(pi_id: str) -> int:
@@ -158,26 +160,26 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
 ) -> None:
     sale = Sale(CARD_REFUND_PENDING)
 
-    view = orders.request_refund(sale.buyer, sale.order_id, reason="changed my mind")
+    view = refunds.request_refund(sale.buyer, sale.order_id, reason="changed my mind")
 
     assert sale.state() == ("payment_completed", "sold", "refund_pending")
-    assert (view["order_status"], view["refund_state"], view["refund_status"]) == (
+    assert (view.order_status, view.refund_state, view.refund_status) == (
         "payment_completed",
         "pending",
         "pending",
     )
-    assert view["amount_refunded_cents"] == 0
-    assert view["refund"]["attempt"] == 1
-    refund_id = view["refund"]["refund_id"]
-    assert refund_id == view["refund_id"]
+    assert view.amount_refunded_cents == 0
+    assert view.refund.attempt == 1
+    refund_id = view.refund.refund_id
+    assert refund_id == view.refund_id
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "pending", None)]
     # Buyer, seller and admin all see the refund on its way.
     for viewer in (sale.buyer, sale.seller, sale.admin):
-        assert sale.view(viewer)["refund_state"] == "pending"
+        assert sale.view(viewer).refund_state == "pending"
     assert [o.id for o in admin.list_orders(refund="pending").items] == [sale.order_id]
     # Asking again while it is pending is refused: one refund at a time.
     with pytest.raises(Conflict):
-        orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.admin, sale.order_id)
 
     with caplog.at_level(logging.ERROR, logger="stubcollector.services.orders"):
         sandbox_pages().settle_refund(refund_id, succeed=False)
@@ -190,7 +192,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "failed", "lost_or_stolen_card")]
     failed = sale.view()
-    assert (failed["refund_state"], failed["refund"]["failure_reason"]) == (
+    assert (failed.refund_state, failed.refund.failure_reason) == (
         "failed",
         "lost_or_stolen_card",
     )
@@ -210,16 +212,16 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     # Only an admin retries, as a new attempt with its own key (the old key would answer
     # with the failed refund).
     with pytest.raises(PermissionDenied):
-        orders.request_refund(sale.buyer, sale.order_id)
-    retried = orders.request_refund(sale.admin, sale.order_id)
-    assert retried["refund_state"] == "pending"
-    assert retried["refund"]["attempt"] == 2
-    assert retried["refund"]["refund_id"] != refund_id
+        refunds.request_refund(sale.buyer, sale.order_id)
+    retried = refunds.request_refund(sale.admin, sale.order_id)
+    assert retried.refund_state == "pending"
+    assert retried.refund.attempt == 2
+    assert retried.refund.refund_id != refund_id
     with pytest.raises(Conflict):  # the double click
-        orders.request_refund(sale.admin, sale.order_id)
+        refunds.request_refund(sale.admin, sale.order_id)
     assert _provider_refunds(sale.pi_id) == 2
 
-    sandbox_pages().settle_refund(retried["refund"]["refund_id"], succeed=True)
+    sandbox_pages().settle_refund(retried.refund.refund_id, succeed=True)
 
     assert sale.state() == ("refunded", "active", "refunded")
     assert sale.refunds() == [
@@ -227,7 +229,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
         (2, f"order:{sale.order_id}:refund:2", "succeeded", None),
     ]
     done = sale.view(sale.buyer)
-    assert (done["refund_state"], done["amount_refunded_cents"]) == (None, sale.total)
+    assert (done.refund_state, done.amount_refunded_cents) == (None, sale.total)
     assert _audit(sale.order_id, "order.refunded")
 
 
@@ -236,20 +238,20 @@ def test_a_refund_that_succeeds_then_fails_leaves_the_sale_undone_and_retryable(
 ) -> None:
     sale = Sale(CARD_REFUND_FAILS)
 
-    view = orders.request_refund(sale.buyer, sale.order_id)
+    view = refunds.request_refund(sale.buyer, sale.order_id)
 
     # The refund read succeeded (the order was refunded and the stub put back on sale),
     # then it bounced: the money is the seller's again and the buyer has not got it.
     assert sale.state() == ("refunded", "active", "succeeded")
-    assert (view["refund_state"], view["refund_status"]) == ("failed", "failed")
-    assert view["amount_refunded_cents"] == 0
+    assert (view.refund_state, view.refund_status) == ("failed", "failed")
+    assert view.amount_refunded_cents == 0
     assert sale.refunds() == [
         (1, f"order:{sale.order_id}:refund", "failed", "expired_or_canceled_card")
     ]
     with pytest.raises(PermissionDenied):
-        orders.request_refund(sale.buyer, sale.order_id)
-    retried = orders.request_refund(sale.admin, sale.order_id)
-    assert retried["refund"]["attempt"] == 2
+        refunds.request_refund(sale.buyer, sale.order_id)
+    retried = refunds.request_refund(sale.admin, sale.order_id)
+    assert retried.refund.attempt == 2
     assert _provider_refunds(sale.pi_id) == 2
 
 
@@ -259,7 +261,7 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
     sale = Sale(CARD_SUCCESS)
     _answer_lost(monkeypatch)
     with endpoint.down(), pytest.raises(PaymentProviderUnavailable):
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.undo()
 
     # The buyer may try again; the attempt waits for an answer under its key.
@@ -267,9 +269,9 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "requested", None)]
     assert _audit(sale.order_id, "order.refund_unanswered")
 
-    view = orders.request_refund(sale.buyer, sale.order_id)
+    view = refunds.request_refund(sale.buyer, sale.order_id)
 
-    assert view["order_status"] == "refunded"
+    assert view.order_status == "refunded"
     assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "succeeded", None)]
     assert _provider_refunds(sale.pi_id) == 1  # the same refund, never a second one
 
@@ -287,7 +289,7 @@ def test_reconcile_asks_again_for_a_refund_whose_answer_was_lost(
         )
     _answer_lost(monkeypatch)
     with endpoint.down(), pytest.raises(PaymentProviderUnavailable):
-        orders.settle_refund(sale.order_id, orders.SYSTEM, revert_on_failure=False)
+        refund_ledger.settle_refund(sale.order_id, SYSTEM, revert_on_failure=False)
     monkeypatch.undo()
     _forget_undelivered_events()
     assert sale.state()[2] == "refund_pending"
@@ -303,12 +305,12 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     app: Flask, endpoint: Endpoint
 ) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    refund_id = orders.request_refund(sale.buyer, sale.order_id)["refund"]["refund_id"]
+    refund_id = refunds.request_refund(sale.buyer, sale.order_id).refund.refund_id
     with endpoint.down():
         sandbox_pages().settle_refund(refund_id, succeed=False)
     # Only re-reading the refund can tell now.
     _forget_undelivered_events()
-    assert sale.view()["refund_state"] == "pending"
+    assert sale.view().refund_state == "pending"
 
     report = reconcile.reconcile()
 
@@ -316,14 +318,14 @@ def test_reconcile_reads_a_pending_refund_whose_outcome_event_was_missed(
     assert (report.events_recovered, report.refunds_checked, report.refunds_changed) == (0, 1, 1)
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds()[-1][2:] == ("failed", "lost_or_stolen_card")
-    assert sale.view()["refund_state"] == "failed"
+    assert sale.view().refund_state == "failed"
     again = reconcile.reconcile()
     assert (again.refunds_checked, again.refunds_changed, again.refunds_settled) == (0, 0, 0)
 
 
 def test_reconcile_reports_a_refund_it_cannot_read(app: Flask) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    orders.request_refund(sale.buyer, sale.order_id)
+    refunds.request_refund(sale.buyer, sale.order_id)
     with db.session.begin():
         db.session.execute(
             update(StubRefund)
@@ -335,7 +337,7 @@ def test_reconcile_reports_a_refund_it_cannot_read(app: Flask) -> None:
 
     assert report.refunds_checked == 0
     assert any("re_not_at_the_provider" in error for error in report.errors)
-    assert sale.view()["refund_state"] == "pending"
+    assert sale.view().refund_state == "pending"
 
 
 @pytest.mark.parametrize(
@@ -360,7 +362,7 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
     sale = Sale(CARD_SUCCESS)
     for status in steps:
         for _ in range(2):  # every fact twice: a duplicate changes nothing
-            orders.apply_refund_update(
+            refunds.apply_refund_update(
                 RefundUpdate(
                     "re_from_the_dashboard",
                     status,
@@ -371,15 +373,15 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
             )
 
     view = sale.view()
-    assert view["refund_status"] == final.value
-    assert len(view["refunds"]) == 1
-    assert view["refunds"][0]["attempt"] is None  # reported by the provider
+    assert view.refund_status == final.value
+    assert len(view.refunds) == 1
+    assert view.refunds[0].attempt is None  # reported by the provider
     if final is RefundStatus.SUCCEEDED:
         assert sale.state() == ("refunded", "active", "refunded")
-        assert view["refund_state"] is None
+        assert view.refund_state is None
     else:
         assert sale.state() == ("payment_completed", "sold", "succeeded")
-        assert view["refund_state"] == "failed"
+        assert view.refund_state == "failed"
     assert len(_audit(sale.order_id, "order.refund_reported")) == 1
     changes = [
         *_audit(sale.order_id, "order.refund_pending"),
@@ -391,7 +393,7 @@ def test_refund_facts_in_any_order_keep_the_furthest_status(
 
 def test_a_refund_of_a_payment_that_is_not_ours_is_ignored(app: Flask) -> None:
     assert (
-        orders.apply_refund_update(
+        refunds.apply_refund_update(
             RefundUpdate("re_elsewhere", RefundStatus.SUCCEEDED, 500, payment_intent_id="pi_x")
         )
         is None
@@ -409,19 +411,19 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
     monkeypatch.setattr(sandbox(), "refund", refused)
     with pytest.raises(PaymentError):
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.undo()
 
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds() == [
         (1, f"order:{sale.order_id}:refund", "failed", "This charge cannot be refunded right now.")
     ]
-    assert sale.view()["refund_state"] == "failed"
+    assert sale.view().refund_state == "failed"
     assert _audit(sale.order_id, "order.refund_failed")[-1].after_status == "failed"
 
-    view = orders.request_refund(sale.admin, sale.order_id)
+    view = refunds.request_refund(sale.admin, sale.order_id)
 
-    assert view["order_status"] == "refunded"
+    assert view.order_status == "refunded"
     assert [r[:3] for r in sale.refunds()] == [
         (1, f"order:{sale.order_id}:refund", "failed"),
         (2, f"order:{sale.order_id}:refund:2", "succeeded"),
@@ -431,9 +433,9 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
 def test_receipt_cannot_be_confirmed_while_the_order_is_being_refunded(app: Flask) -> None:
     sale = Sale(CARD_REFUND_PENDING)
-    orders.request_refund(sale.buyer, sale.order_id)
+    refunds.request_refund(sale.buyer, sale.order_id)
     with pytest.raises(Conflict, match="being refunded"):
-        orders.complete_order(sale.buyer, sale.order_id)
+        payments.complete_order(sale.buyer, sale.order_id)
     assert sale.state()[0] == "payment_completed"
 
 
@@ -442,7 +444,7 @@ def test_the_scheduled_run_re_reads_quiet_pending_refunds_in_turns(
 ) -> None:
     sales = [Sale(CARD_REFUND_PENDING) for _ in range(3)]
     for sale in sales:
-        orders.request_refund(sale.buyer, sale.order_id)
+        refunds.request_refund(sale.buyer, sale.order_id)
     monkeypatch.setattr(reconcile, "RECHECK_BATCH", 2)
     # Just changed: its events may still be on their way.
     assert reconcile.reconcile(backoff=True).refunds_checked == 0
@@ -457,6 +459,6 @@ def test_the_scheduled_run_re_reads_quiet_pending_refunds_in_turns(
 
     assert [run.refunds_checked for run in runs] == [2, 1, 0]
     assert all(db.session.scalars(select(StubRefund.provider_checked_at)).all())
-    assert all(sale.view()["refund_state"] == "pending" for sale in sales)
+    assert all(sale.view().refund_state == "pending" for sale in sales)
     # An operator's run re-reads all of them at once.
     assert reconcile.reconcile().refunds_checked == 3

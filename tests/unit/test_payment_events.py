@@ -14,15 +14,15 @@ from stubcollector.adapters.payments.sandbox.signing import (
     signature_header,
     verify_signature,
 )
-from stubcollector.domain.statuses import RefundStatus, StripeAccountStatus
-from stubcollector.services.onboarding import status_for
-from stubcollector.services.webhooks import (
-    HANDLERS,
+from stubcollector.adapters.payments.stripe_objects import (
     dispute_facts,
     payment_facts,
     refund_facts,
     refund_update,
 )
+from stubcollector.domain.statuses import RefundStatus, StripeAccountStatus
+from stubcollector.services.onboarding import status_for
+from stubcollector.services.webhooks import HANDLERS
 
 SECRET = "whsec_unit"
 FIXTURES = json.loads(

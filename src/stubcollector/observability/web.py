@@ -25,7 +25,7 @@ from werkzeug.exceptions import NotFound, Unauthorized
 from stubcollector.adapters.jobs import ReportsDepth
 from stubcollector.container import container, settings
 from stubcollector.observability import context, metrics
-from stubcollector.services import operations
+from stubcollector.services.orders import views
 
 log = logging.getLogger("stubcollector.requests")
 
@@ -90,7 +90,7 @@ def _scrape_time_collectors() -> Iterable[Collector]:
         "stubcollector_orders_by_status",
         "Orders in the database, by order status.",
         "status",
-        operations.orders_by_status,
+        views.orders_by_status,
     )
     jobs = container().jobs
     if isinstance(jobs, ReportsDepth):

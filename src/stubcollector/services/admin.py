@@ -165,15 +165,6 @@ def list_orders(
         return Page([OrderRow(*row) for row in rows], page, per_page, total)
 
 
-def orders_by_status() -> dict[str, int]:
-    """How many orders are in each status (all time)."""
-    with transaction() as session:
-        rows = session.execute(
-            select(StubOrder.order_status, func.count()).group_by(StubOrder.order_status)
-        ).all()
-    return {str(status): int(count) for status, count in rows}
-
-
 # --- disputes --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DisputeRow:

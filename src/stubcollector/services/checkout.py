@@ -19,7 +19,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,13 +30,13 @@ from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
 )
-from stubcollector.container import settings
+from stubcollector.container import payment_gateway, settings
 from stubcollector.domain.errors import Conflict, DomainError, NotFound, PermissionDenied
 from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import audit, reservations
-from stubcollector.services.orders import SYSTEM, Actor, _move, gateway, require_party
+from stubcollector.services.orders.state import SYSTEM, Actor, move, require_party
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -61,13 +60,53 @@ class _Prepared:
     payment_exists: bool
 
 
+@dataclass(frozen=True)
+class CheckoutStarted:
+    """What the buyer needs to pay an order just reserved (``POST
+    /api/payments/create-payment-intent``): the PaymentIntent on the seller's account and
+    its amounts. Fields are in the order of the API's keys."""
+
+    order_id: int
+    payment_intent_id: str
+    client_secret: str
+    publishable_key: str | None
+    stripe_account_id: str
+    currency: str
+    total_amount_cents: int
+    platform_fee_cents: int
+    seller_amount_cents: int
+    total_amount: str
+    reserved_until: datetime
+    payout_schedule_days: int
+    # Sandbox only: the local page where the buyer "pays".
+    sandbox_checkout_url: str | None
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """What the checkout page shows for an existing order: its payment form's secrets,
+    the amount, and how long the buyer's hold lasts (None once it no longer holds)."""
+
+    order_id: int
+    order_status: OrderStatus
+    listing_id: int
+    total_amount_cents: int
+    currency: str
+    payment_intent_id: str | None
+    client_secret: str | None
+    stripe_account_id: str | None
+    publishable_key: str | None
+    failure_message: str | None
+    reserved_until: datetime | None
+
+
 def payment_intent_key(order_id: int) -> str:
     return f"order:{order_id}:payment_intent"
 
 
 def create_payment_intent(
     buyer: User, listing_id: int, ip_address: str | None = None
-) -> dict[str, Any]:
+) -> CheckoutStarted:
     prepared = _reserve_and_create_order(buyer, listing_id, ip_address)
     _cancel_provider_checkouts(prepared.cancelled_order_ids)
     request = CheckoutRequest(
@@ -80,7 +119,7 @@ def create_payment_intent(
         metadata=prepared.metadata,
     )
     try:
-        checkout = gateway().create_checkout(request)
+        checkout = payment_gateway().create_checkout(request)
     except (PaymentError, PaymentProviderUnavailable) as exc:
         # A first attempt leaves nothing half-done; a repeat keeps the order whose
         # PaymentIntent already exists (the buyer may still pay it).
@@ -189,7 +228,7 @@ def _supersede_failed_orders(session: Session, earlier: Sequence[StubOrder]) -> 
     """A buyer trying again after a decline starts a new order; the old one is closed."""
     stale = [order for order in earlier if order.order_status == OrderStatus.PAYMENT_FAILED]
     for order in stale:
-        _move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
+        move(session, order, OrderStatus.CANCELLED, SYSTEM, reason=SUPERSEDED_REASON)
     return tuple(order.id for order in stale)
 
 
@@ -198,7 +237,7 @@ def _abandon(order_id: int, buyer: User, error: DomainError) -> None:
         order = session.get(StubOrder, order_id, populate_existing=True)
         assert order is not None
         if order.order_status in (s.value for s in OPEN_ORDER_STATUSES):
-            _move(
+            move(
                 session,
                 order,
                 OrderStatus.CANCELLED,
@@ -260,7 +299,9 @@ def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
         ).all()
     for order_id, account_id, pi_id in targets:
         try:
-            gateway().cancel_checkout(account_id, pi_id, idempotency_key=f"order:{order_id}:cancel")
+            payment_gateway().cancel_checkout(
+                account_id, pi_id, idempotency_key=f"order:{order_id}:cancel"
+            )
         except (PaymentError, PaymentProviderUnavailable) as exc:
             log.warning("could not cancel %s of order %s: %s", pi_id, order_id, exc.message)
             continue
@@ -290,26 +331,26 @@ def expire_reservations(now: datetime | None = None) -> list[reservations.Expire
     return expired
 
 
-def _response(prepared: _Prepared, checkout: Checkout) -> dict[str, Any]:
+def _response(prepared: _Prepared, checkout: Checkout) -> CheckoutStarted:
     split = prepared.split
-    return {
-        "order_id": prepared.order_id,
-        "payment_intent_id": checkout.payment_intent_id,
-        "client_secret": checkout.client_secret,
-        "publishable_key": gateway().publishable_key,
-        "stripe_account_id": checkout.account_id,
-        "currency": CURRENCY,
-        "total_amount_cents": split.total_cents,
-        "platform_fee_cents": split.platform_fee_cents,
-        "seller_amount_cents": split.seller_amount_cents,
-        "total_amount": cents_to_decimal_string(split.total_cents),
-        "reserved_until": prepared.reserved_until.isoformat(),
-        "payout_schedule_days": settings().stripe_payout_hold_days,
-        "sandbox_checkout_url": checkout.sandbox_checkout_url,
-    }
+    return CheckoutStarted(
+        order_id=prepared.order_id,
+        payment_intent_id=checkout.payment_intent_id,
+        client_secret=checkout.client_secret,
+        publishable_key=payment_gateway().publishable_key,
+        stripe_account_id=checkout.account_id,
+        currency=CURRENCY,
+        total_amount_cents=split.total_cents,
+        platform_fee_cents=split.platform_fee_cents,
+        seller_amount_cents=split.seller_amount_cents,
+        total_amount=cents_to_decimal_string(split.total_cents),
+        reserved_until=prepared.reserved_until,
+        payout_schedule_days=settings().stripe_payout_hold_days,
+        sandbox_checkout_url=checkout.sandbox_checkout_url,
+    )
 
 
-def checkout_session(buyer: User, order_id: int) -> dict[str, Any]:
+def checkout_session(buyer: User, order_id: int) -> CheckoutSession:
     """What the buyer's checkout page needs to show the payment form of an existing order.
 
     Read from our records (the PaymentIntent made by :func:`create_payment_intent`): opening
@@ -332,16 +373,16 @@ def checkout_session(buyer: User, order_id: int) -> dict[str, Any]:
             and listing.reserved_by_user_id == buyer.id
             and order.order_status in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
         )
-        return {
-            "order_id": order.id,
-            "order_status": order.order_status,
-            "listing_id": order.stub_listing_id,
-            "total_amount_cents": order.total_amount_cents,
-            "currency": order.currency,
-            "payment_intent_id": None if payment is None else payment.payment_intent_id,
-            "client_secret": None if payment is None else payment.client_secret,
-            "stripe_account_id": None if payment is None else payment.stripe_account_id,
-            "publishable_key": gateway().publishable_key,
-            "failure_message": None if payment is None else payment.failure_message,
-            "reserved_until": listing.reserved_until if held and listing is not None else None,
-        }
+        return CheckoutSession(
+            order_id=order.id,
+            order_status=OrderStatus(order.order_status),
+            listing_id=order.stub_listing_id,
+            total_amount_cents=order.total_amount_cents,
+            currency=order.currency,
+            payment_intent_id=None if payment is None else payment.payment_intent_id,
+            client_secret=None if payment is None else payment.client_secret,
+            stripe_account_id=None if payment is None else payment.stripe_account_id,
+            publishable_key=payment_gateway().publishable_key,
+            failure_message=None if payment is None else payment.failure_message,
+            reserved_until=listing.reserved_until if held and listing is not None else None,
+        )

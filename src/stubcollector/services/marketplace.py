@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
@@ -45,14 +44,11 @@ from stubcollector.adapters.jobs import periodic
 from stubcollector.container import container, settings
 from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from stubcollector.domain.money import cents_to_decimal_string, format_cents, parse_price_cents
-from stubcollector.domain.statuses import ListingStatus, order_refund_state
+from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import (
     Stub,
     StubListing,
-    StubOrder,
-    StubPayment,
-    StubRefund,
     User,
     utcnow,
 )
@@ -964,155 +960,6 @@ def release_expired() -> list[ExpiredReservation]:
     if released:
         totals.clear()
     return released
-
-
-# --- overview pages -----------------------------------------------------------------------
-
-ORDER_ROLES = ("all", "purchases", "sales")
-
-
-@dataclass(frozen=True)
-class OrderPage:
-    orders: list[dict[str, Any]]
-    page: int
-    per_page: int
-    total: int
-
-
-def my_orders(
-    user_id: int, *, role: str = "all", page: int = 1, per_page: int = DEFAULT_PER_PAGE
-) -> OrderPage:
-    """The user's purchases and sales, newest first, with the stub and the other party."""
-    buyer = aliased(User, name="buyer")
-    seller = aliased(User, name="seller")
-    if role == "purchases":
-        who: ColumnElement[bool] = StubOrder.buyer_id == user_id
-    elif role == "sales":
-        who = StubOrder.seller_id == user_id
-    else:
-        who = or_(StubOrder.buyer_id == user_id, StubOrder.seller_id == user_id)
-    rows = db.session.execute(
-        select(
-            StubOrder.id,
-            StubOrder.buyer_id,
-            StubOrder.seller_id,
-            StubOrder.stub_listing_id,
-            StubOrder.order_status,
-            StubOrder.status_reason,
-            StubOrder.total_amount_cents,
-            StubOrder.platform_fee_cents,
-            StubOrder.seller_amount_cents,
-            StubOrder.currency,
-            StubOrder.created_at,
-            StubOrder.updated_at,
-            StubOrder.payment_confirmed_at,
-            StubOrder.completed_at,
-            StubOrder.cancelled_at,
-            StubOrder.refunded_at,
-            StubListing.stub_id,
-            Stub.event_name,
-            Stub.performer,
-            Stub.venue,
-            Stub.event_date,
-            buyer.username,
-            buyer.display_name,
-            seller.username,
-            seller.display_name,
-            StubPayment.payment_status,
-            select(StubRefund.status)
-            .where(StubRefund.order_id == StubOrder.id)
-            .order_by(StubRefund.id.desc())
-            .limit(1)
-            .correlate(StubOrder)
-            .scalar_subquery(),
-        )
-        .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
-        .join(Stub, Stub.id == StubListing.stub_id)
-        .join(buyer, buyer.id == StubOrder.buyer_id)
-        .join(seller, seller.id == StubOrder.seller_id)
-        .outerjoin(StubPayment, StubPayment.order_id == StubOrder.id)
-        .where(who)
-        .order_by(StubOrder.created_at.desc(), StubOrder.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    if page == 1 and len(rows) < per_page:
-        total = len(rows)
-    else:
-        total = int(db.session.scalar(select(func.count(StubOrder.id)).where(who)) or 0)
-    return OrderPage([_order_payload(row, user_id) for row in rows], page, per_page, total)
-
-
-def _order_payload(row: Row[Any], user_id: int) -> dict[str, Any]:
-    (
-        order_id,
-        buyer_id,
-        seller_id,
-        listing_id,
-        status,
-        reason,
-        total,
-        fee,
-        seller_amount,
-        currency,
-        created_at,
-        updated_at,
-        confirmed_at,
-        completed_at,
-        cancelled_at,
-        refunded_at,
-        stub_id,
-        event_name,
-        performer,
-        venue,
-        event_date,
-        buyer_name,
-        buyer_display,
-        seller_name,
-        seller_display,
-        payment_status,
-        latest_refund,
-    ) = row
-    is_sale = seller_id == user_id
-    counterpart = (
-        {"id": buyer_id, "username": buyer_name, "display_name": buyer_display or buyer_name}
-        if is_sale
-        else {
-            "id": seller_id,
-            "username": seller_name,
-            "display_name": seller_display or seller_name,
-        }
-    )
-    return {
-        "id": order_id,
-        "role": "seller" if is_sale else "buyer",
-        "order_status": status,
-        "status_reason": reason,
-        "listing_id": listing_id,
-        "stub": {
-            "id": stub_id,
-            "event_name": event_name,
-            "performer": performer,
-            "venue": venue,
-            "event_date": _iso(event_date),
-        },
-        "counterpart": counterpart,
-        "currency": currency,
-        "total_amount_cents": total,
-        "total_amount_display": format_cents(total, currency),
-        # The fee split is the seller's business; the buyer sees what they paid.
-        "platform_fee_cents": fee if is_sale else None,
-        "platform_fee_display": format_cents(fee, currency) if is_sale else None,
-        "seller_amount_cents": seller_amount if is_sale else None,
-        "seller_amount_display": format_cents(seller_amount, currency) if is_sale else None,
-        "created_at": created_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
-        "payment_confirmed_at": _iso(confirmed_at),
-        "completed_at": _iso(completed_at),
-        "cancelled_at": _iso(cancelled_at),
-        "refunded_at": _iso(refunded_at),
-        "refund_state": order_refund_state(payment_status, latest_refund),
-    }
 
 
 def payment_compatibility(user: User) -> dict[str, Any]:

@@ -23,12 +23,11 @@ from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
 )
-from stubcollector.container import settings
+from stubcollector.container import payment_gateway, settings
 from stubcollector.domain.errors import Conflict, NotFound
 from stubcollector.domain.statuses import StripeAccountStatus
 from stubcollector.models import User, utcnow
 from stubcollector.services import audit
-from stubcollector.services.orders import gateway
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,9 @@ def start_onboarding(user: User, *, return_url: str, refresh_url: str) -> Onboar
     if account_id is None:
         # Idempotent per user at the provider (key ``user:{id}:account``): two racing
         # calls get the same account.
-        account = gateway().create_seller_account(user_id=user.id, email=user.email)
+        account = payment_gateway().create_seller_account(user_id=user.id, email=user.email)
         account_id = account.account_id
-        gateway().set_payout_delay(account_id, days=settings().stripe_payout_hold_days)
+        payment_gateway().set_payout_delay(account_id, days=settings().stripe_payout_hold_days)
         with transaction() as session:
             fresh = session.get(User, user.id, populate_existing=True)
             assert fresh is not None
@@ -97,7 +96,9 @@ def refresh_link(user: User, *, return_url: str, refresh_url: str) -> Onboarding
 
 
 def _link(account_id: str, *, return_url: str, refresh_url: str) -> OnboardingLink:
-    return gateway().onboarding_link(account_id, refresh_url=refresh_url, return_url=return_url)
+    return payment_gateway().onboarding_link(
+        account_id, refresh_url=refresh_url, return_url=return_url
+    )
 
 
 def _require_account(user: User) -> str:
@@ -150,7 +151,7 @@ def sync_account(account: ConnectedAccount, *, actor_kind: str = "webhook") -> i
 def refresh_status(user: User) -> dict[str, Any]:
     """Re-read the account from the provider (the return page, the status page)."""
     account_id = _require_account(user)
-    account = gateway().retrieve_account(account_id)
+    account = payment_gateway().retrieve_account(account_id)
     sync_account(account, actor_kind="user")
     with transaction() as session:
         fresh = session.get(User, user.id, populate_existing=True)
@@ -178,11 +179,11 @@ def account_dict(user: User) -> dict[str, Any]:
 
 def dashboard_link(user: User) -> str:
     """A fresh login link, made when the seller clicks (links are single-use)."""
-    return gateway().dashboard_link(_require_account(user))
+    return payment_gateway().dashboard_link(_require_account(user))
 
 
 def balance(user: User) -> Balance:
-    return gateway().balance(_require_account(user))
+    return payment_gateway().balance(_require_account(user))
 
 
 # --- the stale-account sweep -------------------------------------------------------------
@@ -257,7 +258,7 @@ def refresh_stale_accounts(*, limit: int = ACCOUNT_SWEEP_BATCH) -> AccountSweepR
                 select(User.stripe_account_status).where(User.stripe_account_id == account_id)
             )
         try:
-            account = gateway().retrieve_account(account_id)
+            account = payment_gateway().retrieve_account(account_id)
         except PaymentProviderUnavailable as exc:
             report.errors.append(f"reading account {account_id}: {exc.message}")
             break

@@ -1,12 +1,11 @@
-"""What operators ask of the database: is it there, and how do orders stand."""
+"""What operators ask of the database: is it there."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from stubcollector.extensions import db
-from stubcollector.models import StubOrder
 
 
 def database_answers() -> bool:
@@ -19,13 +18,3 @@ def database_answers() -> bool:
     finally:
         db.session.remove()
     return True
-
-
-def orders_by_status() -> dict[str, int]:
-    try:
-        rows = db.session.execute(
-            select(StubOrder.order_status, func.count()).group_by(StubOrder.order_status)
-        ).all()
-    finally:
-        db.session.remove()
-    return {str(status): int(count) for status, count in rows}

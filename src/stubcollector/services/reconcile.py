@@ -1,10 +1,11 @@
 """Reconciliation: recover from missed or failed webhooks by re-reading the provider.
 
 Safe to run any time and any number of times: every step applies provider state through
-the same idempotent handlers the webhooks use (``services.orders.apply_*``). Run by
-``flask payments reconcile`` and, so that nobody has to, by the scheduler every
-``RECONCILE_EVERY_SECONDS`` (the job ``payments.reconcile``); failed events are retried
-there with a backoff that grows with their attempt counter (``webhooks.retry_failed``).
+the same idempotent handlers the webhooks use (the ``apply_*`` functions of
+``services.orders``). Run by ``flask payments reconcile`` and, so that nobody has to, by
+the scheduler every ``RECONCILE_EVERY_SECONDS`` (the job ``payments.reconcile``); failed
+events are retried there with a backoff that grows with their attempt counter
+(``webhooks.retry_failed``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
     CheckoutStatus,
     PaymentError,
+    PaymentFacts,
     PaymentProviderUnavailable,
 )
+from stubcollector.container import payment_gateway
 from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import OrderStatus, PaymentStatus, RefundStatus
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
-from stubcollector.services import orders, webhooks
-from stubcollector.services.orders import SYSTEM, PaymentFacts, gateway
+from stubcollector.services import webhooks
+from stubcollector.services.orders import payments, refund_ledger, refunds
+from stubcollector.services.orders.state import SYSTEM
 from stubcollector.services.transaction import transaction
 
 log = logging.getLogger(__name__)
@@ -151,7 +155,9 @@ def _recover_undelivered(report: ReconcileReport, accounts: list[str]) -> None:
     searched = sorted(set(accounts) | set(_accounts_with_pending_refunds()))
     for account_id in [None, *searched]:
         try:
-            missed = gateway().undelivered_events(since=since, types=types, account_id=account_id)
+            missed = payment_gateway().undelivered_events(
+                since=since, types=types, account_id=account_id
+            )
         except (PaymentError, PaymentProviderUnavailable) as exc:
             where = account_id or "the platform"
             report.errors.append(f"listing undelivered events of {where}: {exc.message}")
@@ -166,7 +172,7 @@ def _recheck_payments(report: ReconcileReport, stuck: list[Row[tuple[int, str, s
     for order_id, account_id, pi_id, before in stuck:
         report.payments_checked += 1
         try:
-            state = gateway().retrieve_payment(account_id, pi_id)
+            state = payment_gateway().retrieve_payment(account_id, pi_id)
             facts = PaymentFacts(
                 payment_intent_id=pi_id,
                 order_id=order_id,
@@ -178,13 +184,13 @@ def _recheck_payments(report: ReconcileReport, stuck: list[Row[tuple[int, str, s
             if state.status is CheckoutStatus.SUCCEEDED:
                 # A refund of it, if any, comes from its own (recovered) events: the charge's
                 # refunded total counts pending refunds too.
-                orders.apply_payment_succeeded(facts, SYSTEM)
+                payments.apply_payment_succeeded(facts, SYSTEM)
             elif state.status is CheckoutStatus.CANCELED:
-                orders.apply_payment_canceled(facts, SYSTEM)
+                payments.apply_payment_canceled(facts, SYSTEM)
             elif state.status is CheckoutStatus.PROCESSING:
-                orders.apply_payment_processing(facts, SYSTEM)
+                payments.apply_payment_processing(facts, SYSTEM)
             elif state.failure_code and before != OrderStatus.PAYMENT_FAILED:
-                orders.apply_payment_failed(facts, SYSTEM)
+                payments.apply_payment_failed(facts, SYSTEM)
         except DomainError as exc:
             report.errors.append(f"order {order_id}: {exc.message}")
             continue
@@ -236,13 +242,13 @@ def _settle_pending_refunds(report: ReconcileReport, *, periodic: bool = False) 
         ).all()
     for order_id in pending:
         try:
-            if orders.settle_refund(order_id, SYSTEM, revert_on_failure=False):
+            if refund_ledger.settle_refund(order_id, SYSTEM, revert_on_failure=False):
                 report.refunds_settled += 1
         except DomainError as exc:
             report.errors.append(f"refund of order {order_id}: {exc.message}")
     for order_id in _refunds_to_recheck(utcnow(), periodic=periodic):
         try:
-            read, changed = orders.recheck_refunds(order_id, SYSTEM)
+            read, changed = refunds.recheck_refunds(order_id, SYSTEM)
         except DomainError as exc:
             report.errors.append(f"reading the refunds of order {order_id}: {exc.message}")
             continue

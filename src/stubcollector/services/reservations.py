@@ -7,8 +7,13 @@ UPDATE match — on PostgreSQL through row locks and re-evaluation of the WHERE 
 SQLite because writers are serialised. The loser sees zero rows changed and gets a
 ``Conflict``. No check-then-write, no application lock.
 
-Functions here take the caller's session and never commit: checkout and the sweep combine
-them with order changes in one transaction.
+The payment's outcome then settles the listing, with the same kind of conditional update:
+sold to the order (:func:`sell_order_listing`), released when the payment failed
+(:func:`release_order_listing`), or back on sale after a refund
+(:func:`reactivate_order_listing`).
+
+Functions here take the caller's session and never commit: checkout, the sweep and the
+order services combine them with order changes in one transaction.
 """
 
 from __future__ import annotations
@@ -270,6 +275,102 @@ def cancel_open_orders(
         )
     session.flush()
     return tuple(order.id for order in orders)
+
+
+# --- an order's listing after its payment's outcome ------------------------------------
+def release_order_listing(session: Session, order: StubOrder, reason: str) -> None:
+    """Put the order's listing back on sale after its payment failed or was cancelled,
+    only if it is still held for this order's buyer (a newer hold is someone else's)."""
+    released = session.execute(
+        update(StubListing)
+        .where(
+            StubListing.id == order.stub_listing_id,
+            StubListing.status == ListingStatus.PAYMENT_PENDING.value,
+            StubListing.reserved_by_user_id == order.buyer_id,
+        )
+        .values(
+            status=ListingStatus.ACTIVE.value,
+            reserved_by_user_id=None,
+            reserved_until=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            action="listing.released",
+            object_type="listing",
+            object_id=order.stub_listing_id,
+            before=ListingStatus.PAYMENT_PENDING.value,
+            after=ListingStatus.ACTIVE.value,
+            reason=reason,
+            order_id=order.id,
+        )
+
+
+def sell_order_listing(session: Session, order: StubOrder) -> bool:
+    """Mark the order's listing sold when its payment succeeded, only if it is still this
+    buyer's to take; False when the listing is no longer theirs (the order then lost it)."""
+    now = utcnow()
+    status = OrderStatus(order.order_status)
+    held = (StubListing.status == ListingStatus.PAYMENT_PENDING.value) & (
+        StubListing.reserved_by_user_id == order.buyer_id
+    )
+    # After a decline the listing was released; a retried card may still win it if
+    # nobody else holds it by now.
+    condition = (
+        held | (StubListing.status == ListingStatus.ACTIVE.value)
+        if (status is OrderStatus.PAYMENT_FAILED)
+        else held
+    )
+    sold = session.execute(
+        update(StubListing)
+        .where(StubListing.id == order.stub_listing_id, condition)
+        .values(
+            status=ListingStatus.SOLD.value,
+            reserved_by_user_id=None,
+            reserved_until=None,
+            sold_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not sold.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        session,
+        action="listing.sold",
+        object_type="listing",
+        object_id=order.stub_listing_id,
+        before=ListingStatus.PAYMENT_PENDING.value,
+        after=ListingStatus.SOLD.value,
+        order_id=order.id,
+    )
+    return True
+
+
+def reactivate_order_listing(session: Session, order: StubOrder) -> None:
+    """A refunded sale puts the stub back on sale (unless the seller cancelled it)."""
+    reopened = session.execute(
+        update(StubListing)
+        .where(
+            StubListing.id == order.stub_listing_id,
+            StubListing.status == ListingStatus.SOLD.value,
+        )
+        .values(status=ListingStatus.ACTIVE.value, sold_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if reopened.rowcount:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            action="listing.reactivated",
+            object_type="listing",
+            object_id=order.stub_listing_id,
+            before=ListingStatus.SOLD.value,
+            after=ListingStatus.ACTIVE.value,
+            order_id=order.id,
+        )
 
 
 def live_listing_filter() -> ColumnElement[bool]:

@@ -4,10 +4,12 @@
 own deliveries): it verifies the ``Stripe-Signature`` with the endpoint's secret, inserts
 the event relying on the unique (provider, event_id) constraint — a duplicate is
 acknowledged and ignored — and wakes the dispatcher job ``payments.dispatch_events``,
-which gives each new event its own job ``payments.process_event``. That job dispatches by
-type to the handlers in ``services.orders``/``onboarding`` and records the outcome on the
-stored row (processed, ignored, or failed with attempts and the error), so nothing is
-silently dropped and a failed event can be processed again.
+which gives each new event its own job ``payments.process_event``. That job reads the
+event's object into the payment port's facts (``adapters.payments.stripe_objects``),
+dispatches by type to the handlers in ``services.orders`` (``payments``, ``refunds``,
+``disputes``) and ``onboarding``, and records the outcome on the stored row (processed,
+ignored, or failed with attempts and the error), so nothing is silently dropped and a
+failed event can be processed again.
 
 Why a dispatcher rather than one enqueue per request: enqueuing an RQ job costs more CPU
 than the rest of the acknowledgement's own work, and a Redis hiccup would fail a delivery
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -39,17 +41,20 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from stubcollector.adapters.jobs import job
+from stubcollector.adapters.payments import stripe_objects
 from stubcollector.adapters.payments.ports import (
     InvalidWebhookSignature,
     WebhookEndpoint,
     WebhookEvent,
 )
-from stubcollector.container import container, settings
+from stubcollector.container import container, payment_gateway, settings
 from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
-from stubcollector.domain.statuses import EventStatus, RefundStatus
+from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
 from stubcollector.observability import context
-from stubcollector.services import audit, onboarding, orders
+from stubcollector.services import audit, onboarding
+from stubcollector.services.orders import disputes, payments, refunds
+from stubcollector.services.orders.state import OrderChanged, UnknownPayment
 from stubcollector.services.transaction import autocommit, transaction
 
 log = logging.getLogger(__name__)
@@ -88,7 +93,7 @@ def receive(
     *test* events of connected accounts) is acknowledged, so that Stripe stops retrying it,
     and otherwise ignored: test payments must never move live orders, nor the reverse.
     """
-    gateway = container().payments
+    gateway = payment_gateway()
     if check_source and not source_allowed(ip_address):
         audit.record_webhook_rejection(
             provider=gateway.name,
@@ -153,7 +158,7 @@ def store(event: WebhookEvent) -> Receipt:
     wake-up or the scheduled sweep and the delivery is still acknowledged: the event is
     safe, and the provider has nothing more to send.
     """
-    provider = container().payments.name
+    provider = payment_gateway().name
     row_id = _insert_once(provider, event)
     if row_id is None:
         log.info("duplicate delivery of %s acknowledged and ignored", event.event_id)
@@ -283,179 +288,75 @@ def _claim_waiting_events() -> list[int]:
         return sorted(connection.scalars(claim))
 
 
-# --- reading Stripe objects ------------------------------------------------------------
-def _str(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])  # an expanded object
-    return None
-
-
-def _int(data: Mapping[str, Any], key: str, default: int = 0) -> int:
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _order_id(metadata: object) -> int | None:
-    if isinstance(metadata, Mapping):
-        raw = metadata.get("order_id")
-        if isinstance(raw, str) and raw.isdigit():
-            return int(raw)
-    return None
-
-
-def _processing_fee(charge: object) -> int | None:
-    """Stripe's fee from the charge's balance transaction, when the event carries it."""
-    if not isinstance(charge, Mapping):
-        return None
-    transaction_ = charge.get("balance_transaction")
-    if isinstance(transaction_, Mapping):
-        fee = transaction_.get("fee")
-        if isinstance(fee, int):
-            return fee
-    return None
-
-
-def payment_facts(pi: Mapping[str, Any]) -> orders.PaymentFacts:
-    error = pi.get("last_payment_error")
-    error = error if isinstance(error, Mapping) else {}
-    charge = pi.get("latest_charge")
-    return orders.PaymentFacts(
-        payment_intent_id=str(pi["id"]),
-        order_id=_order_id(pi.get("metadata")),
-        charge_id=_str(pi, "latest_charge"),
-        processing_fee_cents=_processing_fee(charge),
-        failure_code=_str(error, "decline_code") or _str(error, "code"),
-        failure_message=_str(error, "message"),
-    )
-
-
-def refund_update(refund: Mapping[str, Any]) -> orders.RefundUpdate:
-    """A Stripe Refund (``refund.*``, ``charge.refund.updated``, a charge's refunds list)."""
-    return orders.RefundUpdate(
-        refund_id=str(refund["id"]),
-        status=RefundStatus.from_provider(_str(refund, "status")),
-        amount_cents=_int(refund, "amount"),
-        payment_intent_id=_str(refund, "payment_intent"),
-        charge_id=_str(refund, "charge"),
-        failure_reason=_str(refund, "failure_reason"),
-    )
-
-
-def refund_facts(charge: Mapping[str, Any]) -> orders.RefundFacts:
-    """``charge.refunded``. Since API version 2022-11-15 the charge lists its refunds only
-    when expanded; when it does, each refund's own status is used."""
-    payment_intent_id, charge_id = _str(charge, "payment_intent"), _str(charge, "id")
-    listed = charge.get("refunds")
-    data = listed.get("data") if isinstance(listed, Mapping) else None
-    refunds = tuple(
-        replace(
-            refund_update(item),
-            payment_intent_id=_str(item, "payment_intent") or payment_intent_id,
-            charge_id=_str(item, "charge") or charge_id,
-        )
-        for item in (data if isinstance(data, list) else [])
-        if isinstance(item, Mapping) and isinstance(item.get("id"), str)
-    )
-    return orders.RefundFacts(
-        payment_intent_id=payment_intent_id,
-        charge_id=charge_id,
-        amount_refunded_cents=_int(charge, "amount_refunded"),
-        refunds=refunds,
-    )
-
-
-def dispute_facts(dispute: Mapping[str, Any]) -> orders.DisputeFacts:
-    withdrawn = reinstated = 0
-    transactions = dispute.get("balance_transactions")
-    for entry in transactions if isinstance(transactions, list) else []:
-        if isinstance(entry, Mapping):
-            amount = _int(entry, "amount")
-            if amount < 0:
-                withdrawn += -amount
-            else:
-                reinstated += amount
-    details = dispute.get("evidence_details")
-    due = _int(details, "due_by") if isinstance(details, Mapping) else 0
-    return orders.DisputeFacts(
-        dispute_id=str(dispute["id"]),
-        charge_id=_str(dispute, "charge"),
-        payment_intent_id=_str(dispute, "payment_intent"),
-        status=_str(dispute, "status") or "needs_response",
-        reason=_str(dispute, "reason"),
-        amount_cents=_int(dispute, "amount"),
-        funds_withdrawn_cents=withdrawn,
-        funds_reinstated_cents=reinstated,
-        evidence_due_by=datetime.fromtimestamp(due, UTC) if due else None,
-    )
-
-
 # --- handlers --------------------------------------------------------------------------
 def _on_account_updated(event: WebhookEvent) -> bool:
-    account_id = _str(event.data_object, "id")
+    account_id = stripe_objects.object_id(event.data_object)
     if account_id is None or not onboarding.is_our_account(account_id):
         return False
     # Events can arrive out of order: apply the account as it is now, not as it was.
-    account = container().payments.retrieve_account(account_id)
+    account = payment_gateway().retrieve_account(account_id)
     return onboarding.sync_account(account) is not None
 
 
 def _on_succeeded(event: WebhookEvent) -> bool:
-    return orders.apply_payment_succeeded(payment_facts(event.data_object)) is not None
+    return (
+        payments.apply_payment_succeeded(stripe_objects.payment_facts(event.data_object))
+        is not None
+    )
 
 
 def _on_failed(event: WebhookEvent) -> bool:
-    return orders.apply_payment_failed(payment_facts(event.data_object)) is not None
+    return (
+        payments.apply_payment_failed(stripe_objects.payment_facts(event.data_object)) is not None
+    )
 
 
 def _on_processing(event: WebhookEvent) -> bool:
-    return orders.apply_payment_processing(payment_facts(event.data_object)) is not None
+    return (
+        payments.apply_payment_processing(stripe_objects.payment_facts(event.data_object))
+        is not None
+    )
 
 
 def _on_canceled(event: WebhookEvent) -> bool:
-    return orders.apply_payment_canceled(payment_facts(event.data_object)) is not None
+    return (
+        payments.apply_payment_canceled(stripe_objects.payment_facts(event.data_object)) is not None
+    )
 
 
 def _on_refunded(event: WebhookEvent) -> bool:
-    orders.apply_refund(refund_facts(event.data_object))
+    refunds.apply_refund(stripe_objects.refund_facts(event.data_object))
     return True
 
 
 def _on_refund_changed(event: WebhookEvent) -> bool:
-    return orders.apply_refund_update(refund_update(event.data_object)) is not None
+    return refunds.apply_refund_update(stripe_objects.refund_update(event.data_object)) is not None
 
 
 def _on_dispute(event: WebhookEvent) -> bool:
-    orders.apply_dispute(dispute_facts(event.data_object))
+    disputes.apply_dispute(stripe_objects.dispute_facts(event.data_object))
     return True
 
 
 def _on_payout(event: WebhookEvent) -> bool:
-    payout = event.data_object
+    payout = stripe_objects.payout_facts(event.data_object)
     with transaction() as session:
-        from stubcollector.services import audit
-
         audit.record(
             session,
             action=event.type,
             object_type="payout",
-            object_id=_str(payout, "id"),
+            object_id=payout.payout_id,
             actor_kind="webhook",
-            after=_str(payout, "status"),
+            after=payout.status,
             account=event.account,
-            amount_cents=_int(payout, "amount"),
-            arrival_date=_int(payout, "arrival_date"),
-            failure_code=_str(payout, "failure_code"),
-            failure_message=_str(payout, "failure_message"),
+            amount_cents=payout.amount_cents,
+            arrival_date=payout.arrival_date,
+            failure_code=payout.failure_code,
+            failure_message=payout.failure_message,
         )
     if event.type == "payout.failed":
         log.warning(
-            "payout %s to %s failed: %s",
-            _str(payout, "id"),
-            event.account,
-            _str(payout, "failure_message"),
+            "payout %s to %s failed: %s", payout.payout_id, event.account, payout.failure_message
         )
     return True
 
@@ -492,16 +393,11 @@ SUBSCRIBED_EVENT_TYPES: frozenset[str] = frozenset(HANDLERS)
 
 
 def _as_event(row: ProviderEvent) -> WebhookEvent:
-    data = row.payload.get("data")
-    data_object = data.get("object") if isinstance(data, Mapping) else None
-    created = row.payload.get("created")
-    return WebhookEvent(
+    return stripe_objects.stored_event(
         event_id=row.event_id,
-        type=row.event_type,
+        event_type=row.event_type,
         account=row.account,
         livemode=row.livemode,
-        created=created if isinstance(created, int) else 0,
-        data_object=data_object if isinstance(data_object, Mapping) else {},
         payload=row.payload,
     )
 
@@ -535,10 +431,10 @@ def _apply(row_id: int, event: WebhookEvent) -> str:
                 outcome = EventStatus.PROCESSED if acted else EventStatus.IGNORED
                 error = None
                 break
-            except orders.UnknownPayment as exc:
+            except UnknownPayment as exc:
                 error = f"UnknownPayment: {exc}"
                 break
-            except (orders.OrderChanged, IntegrityError, OperationalError) as exc:
+            except (OrderChanged, IntegrityError, OperationalError) as exc:
                 # Another worker handled an event of the same order at the same moment
                 # (lost compare-and-swap, duplicate insert, deadlock): the handlers are
                 # idempotent, so run again on the state it left.

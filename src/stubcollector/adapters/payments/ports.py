@@ -11,7 +11,9 @@ every call that touches a checkout names that account. Every call that moves mon
 creates an object takes an idempotency key derived from our own ids.
 
 Webhook events keep Stripe's event shape (``id``, ``type``, ``account``, ``data.object``)
-in both backends: it is the lingua franca of the handlers, and the sandbox produces it.
+in both backends: the sandbox produces it too. ``stripe_objects`` reads an event's object
+into the *facts* below (``PaymentFacts``, ``RefundUpdate``, ...), so the services that
+apply events never read a Stripe key themselves.
 """
 
 from __future__ import annotations
@@ -135,6 +137,75 @@ class WebhookEvent:
     created: int
     data_object: Mapping[str, Any]
     payload: Mapping[str, Any]
+
+
+# --- provider facts --------------------------------------------------------------------
+# What the provider says about our payments, read from its events (``stripe_objects``) or
+# re-read through the gateway: the only form in which provider state reaches the order
+# services, which apply it idempotently.
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What the provider says about a PaymentIntent (from an event or a re-read)."""
+
+    payment_intent_id: str
+    order_id: int | None = None
+    charge_id: str | None = None
+    processing_fee_cents: int | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundUpdate:
+    """What the provider says about one refund: a ``refund.*`` or ``charge.refund.updated``
+    event, a re-read, or the answer to our create call."""
+
+    refund_id: str
+    status: RefundStatus
+    amount_cents: int
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    """``charge.refunded``: the charge's refunded total and, when the event lists them, its
+    refunds with their statuses. The total counts pending refunds too, so it never proves
+    that a refund succeeded by itself."""
+
+    payment_intent_id: str | None
+    charge_id: str | None
+    amount_refunded_cents: int
+    refunds: tuple[RefundUpdate, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    """Any ``charge.dispute.*`` event: the dispute as the provider holds it now."""
+
+    dispute_id: str
+    charge_id: str | None
+    payment_intent_id: str | None
+    status: str
+    reason: str | None
+    amount_cents: int
+    funds_withdrawn_cents: int = 0
+    funds_reinstated_cents: int = 0
+    evidence_due_by: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PayoutFacts:
+    """``payout.paid``/``payout.failed`` on a connected account, as the audit log keeps it."""
+
+    payout_id: str | None
+    status: str | None
+    amount_cents: int
+    # Unix time, as the provider sends it.
+    arrival_date: int
+    failure_code: str | None = None
+    failure_message: str | None = None
 
 
 class PaymentError(DomainError):

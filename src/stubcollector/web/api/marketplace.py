@@ -12,9 +12,11 @@ from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
 from stubcollector.services import marketplace
+from stubcollector.services.orders import views
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import optional_user, require_user
+from stubcollector.web.json import to_json
 from stubcollector.web.schemas import QueryModel, RequestModel, ResponseModel, SuccessEnvelope
 
 bp = Blueprint("api_marketplace", __name__, url_prefix="/api/marketplace")
@@ -365,10 +367,9 @@ def my_listings(query: MyListingsQuery) -> ResponseReturnValue:
 )
 def my_orders(query: MyOrdersQuery) -> ResponseReturnValue:
     user = require_user()
-    result = marketplace.my_orders(
-        user.id, role=query.role, page=query.page, per_page=query.per_page
-    )
-    return ok(orders=result.orders, page=result.page, per_page=result.per_page, total=result.total)
+    result = views.my_orders(user.id, role=query.role, page=query.page, per_page=query.per_page)
+    # Written by to_json (ISO datetimes as the order API writes them), not by orjson's own.
+    return ok(**to_json(result))
 
 
 @bp.get("/payment-compatibility")

@@ -12,10 +12,12 @@ from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.container import settings
 from stubcollector.extensions import limiter
 from stubcollector.observability import context
-from stubcollector.services import checkout, onboarding, orders, webhooks
+from stubcollector.services import checkout, onboarding, webhooks
+from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
+from stubcollector.web.json import to_json
 from stubcollector.web.schemas import (
     QueryModel,
     RedirectResponse,
@@ -25,6 +27,9 @@ from stubcollector.web.schemas import (
 )
 
 bp = Blueprint("api_payments", __name__, url_prefix="/api/payments")
+
+# The refund call's message by the order's ``refund_state`` (None: "order refunded").
+REFUND_MESSAGES: dict[str | None, str] = {"pending": "refund pending", "failed": "refund failed"}
 
 
 # --- schemas ---------------------------------------------------------------------------
@@ -324,8 +329,9 @@ def connect_balance() -> ResponseReturnValue:
     errors=(404,),
 )
 def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnValue:
-    result = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
-    return ok(**result)
+    started = checkout.create_payment_intent(require_user(), body.listing_id, client_ip())
+    # The checkout's fields are the envelope's own keys (no wrapping object).
+    return ok(**to_json(started))
 
 
 @bp.get("/orders/<int:order_id>")
@@ -336,7 +342,7 @@ def create_payment_intent(body: CreatePaymentIntentRequest) -> ResponseReturnVal
     responses={200: OrderEnvelope},
 )
 def get_order(order_id: int) -> ResponseReturnValue:
-    return ok(order=orders.get_order(require_user(), order_id))
+    return ok(order=views.get_order(require_user(), order_id))
 
 
 @bp.post("/orders/<int:order_id>/complete")
@@ -347,7 +353,7 @@ def get_order(order_id: int) -> ResponseReturnValue:
     responses={200: OrderEnvelope},
 )
 def complete_order(order_id: int) -> ResponseReturnValue:
-    order = orders.complete_order(require_user(), order_id, client_ip())
+    order = payments.complete_order(require_user(), order_id, client_ip())
     return ok(message="order completed", order=order)
 
 
@@ -363,14 +369,11 @@ def complete_order(order_id: int) -> ResponseReturnValue:
     responses={200: OrderEnvelope},
 )
 def refund_order(order_id: int, body: RefundRequest) -> ResponseReturnValue:
-    order = orders.request_refund(
+    order = refunds.request_refund(
         require_user(), order_id, reason=body.reason, ip_address=client_ip()
     )
     # The provider may settle the refund later: the order says where it stands.
-    message = {"pending": "refund pending", "failed": "refund failed"}.get(
-        order["refund_state"], "order refunded"
-    )
-    return ok(message=message, order=order)
+    return ok(message=REFUND_MESSAGES.get(order.refund_state, "order refunded"), order=order)
 
 
 # --- webhooks --------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from stubcollector.domain.errors import (
 )
 from stubcollector.domain.statuses import OrderStatus
 from stubcollector.models import utcnow
-from stubcollector.services import admin, orders
+from stubcollector.services import admin
+from stubcollector.services.orders import refunds, views
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.pages.access import admin_required
 from stubcollector.web.pages.charts import bar_chart
@@ -85,7 +86,7 @@ def index() -> ResponseReturnValue:
         days=days,
         period=period,
         ranges=RANGES,
-        by_status=admin.orders_by_status(),
+        by_status=views.orders_by_status(),
         open_disputes=admin.list_disputes(open_only=True, per_page=5),
     )
 
@@ -114,7 +115,7 @@ def orders_list() -> ResponseReturnValue:
 @admin_required
 def refund(order_id: int) -> ResponseReturnValue:
     try:
-        order = orders.request_refund(
+        order = refunds.request_refund(
             require_user(), order_id, reason="refunded by an admin", ip_address=client_ip()
         )
     except (PermissionDenied, Conflict, NotFound, PaymentError, ServiceUnavailable) as error:

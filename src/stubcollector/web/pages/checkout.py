@@ -30,7 +30,7 @@ from stubcollector.web.pages.orders import listing_of, stub_title
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
-PAYABLE = (OrderStatus.PENDING.value,)
+PAYABLE = (OrderStatus.PENDING,)
 
 
 def _problem(message: str, code: int, listing_id: int | None) -> ResponseReturnValue:
@@ -66,28 +66,28 @@ def start() -> ResponseReturnValue:
         result = checkout.create_payment_intent(require_user(), listing_id, client_ip())
     except (Conflict, NotFound, PermissionDenied, ValidationFailed, PaymentError) as error:
         return _problem(_explain(error), status_for(error), listing_id)
-    return redirect(url_for("checkout.pay", order_id=result["order_id"]), code=303)
+    return redirect(url_for("checkout.pay", order_id=result.order_id), code=303)
 
 
 @bp.get("/<int:order_id>")
 @login_required
 def pay(order_id: int) -> ResponseReturnValue:
     session = checkout.checkout_session(require_user(), order_id)
-    if session["order_status"] not in PAYABLE or session["client_secret"] is None:
+    if session.order_status not in PAYABLE or session.client_secret is None:
         # Paid, failed, processing or cancelled: the order page tells the story.
         return redirect(url_for("orders.detail", order_id=order_id))
     order_url = url_for("orders.detail", order_id=order_id)
     sandbox_url = optional_url(
         "sandbox.checkout",
-        payment_intent_id=session["payment_intent_id"],
-        client_secret=session["client_secret"],
+        payment_intent_id=session.payment_intent_id,
+        client_secret=session.client_secret,
         return_url=order_url,
     )
     return render_template(
         "checkout/pay.html",
         session=session,
-        listing_title=stub_title(listing_of(session["listing_id"], require_user().id)),
-        listing_url=optional_url("marketplace.listing", listing_id=session["listing_id"]),
+        listing_title=stub_title(listing_of(session.listing_id, require_user().id)),
+        listing_url=optional_url("marketplace.listing", listing_id=session.listing_id),
         order_url=order_url,
         # Built from PUBLIC_BASE_URL, never from the request's Host header.
         return_url=settings().public_base_url + order_url,

@@ -11,7 +11,6 @@ every order route answers as if the order did not exist (404).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -25,8 +24,9 @@ from stubcollector.domain.errors import (
     PermissionDenied,
     ServiceUnavailable,
 )
-from stubcollector.domain.statuses import OrderStatus
-from stubcollector.services import marketplace, orders
+from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
+from stubcollector.services import marketplace
+from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import error_page
 from stubcollector.web.pages.access import login_required
@@ -38,7 +38,7 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 TABS = ("purchases", "sales")
 PER_PAGE = 20
 # While the provider has not told us the outcome, the page asks again (static/orders.js).
-AWAITING_PAYMENT = (OrderStatus.PENDING.value, OrderStatus.PAYMENT_PROCESSING.value)
+AWAITING_PAYMENT = (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
 # Refusals that say "not now" (the order's state, an unreachable provider) come back as a
 # message on the order page, where the party sees what changed. ``PermissionDenied`` says
 # "never yours to do": the 403 page, as the API answers. ``NotFound`` (a missing order, or
@@ -58,13 +58,9 @@ def index() -> ResponseReturnValue:
     if tab not in TABS:
         tab = "purchases"
     user = require_user()
-    found = marketplace.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
+    found = views.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
     pages = max(1, -(-found.total // found.per_page))
     return render_template("orders/index.html", tab=tab, found=found, pages=pages, tabs=TABS)
-
-
-def _iso_to_datetime(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def listing_of(listing_id: int, viewer_id: int) -> dict[str, Any] | None:
@@ -87,18 +83,18 @@ def stub_title(listing: dict[str, Any] | None) -> str | None:
 @login_required
 def detail(order_id: int) -> ResponseReturnValue:
     user = require_user()
-    order = orders.get_order(user, order_id)
+    order = views.get_order(user, order_id)
     role = (
         "buyer"
-        if order["buyer_id"] == user.id
+        if order.buyer_id == user.id
         else "seller"
-        if order["seller_id"] == user.id
+        if order.seller_id == user.id
         else "admin"
     )
-    awaiting = order["order_status"] in AWAITING_PAYMENT
+    awaiting = order.order_status in AWAITING_PAYMENT
     # While the provider has not settled a refund, the page waits for it the same way.
-    poll = awaiting or order["refund_state"] == "pending"
-    listing = listing_of(order["listing_id"], user.id)
+    poll = awaiting or order.refund_state == "pending"
+    listing = listing_of(order.listing_id, user.id)
     return render_template(
         "orders/detail.html",
         order=order,
@@ -107,23 +103,22 @@ def detail(order_id: int) -> ResponseReturnValue:
         listing=listing,
         listing_title=stub_title(listing),
         awaiting=awaiting,
-        reserved_until=_iso_to_datetime(order["reserved_until"]),
         poll_url=url_for("api_payments.get_order", order_id=order_id) if poll else None,
-        poll_status=order["order_status"]
-        + (f"/{order['refund_state']}" if order["refund_state"] else ""),
-        listing_url=optional_url("marketplace.listing", listing_id=order["listing_id"]),
+        poll_status=order.order_status.value
+        + (f"/{order.refund_state}" if order.refund_state else ""),
+        listing_url=optional_url("marketplace.listing", listing_id=order.listing_id),
         can_confirm=role == "buyer"
-        and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
-        and order["refund_state"] != "pending",
+        and order.order_status is OrderStatus.PAYMENT_COMPLETED
+        and order.refund_state != "pending",
         can_ask_refund=role == "buyer"
-        and order["order_status"] == OrderStatus.PAYMENT_COMPLETED
-        and order["payment_status"] == "succeeded"
-        and order["refund_state"] is None,
+        and order.order_status is OrderStatus.PAYMENT_COMPLETED
+        and order.payment_status is PaymentStatus.SUCCEEDED
+        and order.refund_state is None,
         # After a failed refund the money is still the seller's: an admin tries again.
-        can_retry_refund=user.is_admin and order["refund_state"] == "failed",
+        can_retry_refund=user.is_admin and order.refund_state == "failed",
         can_retry=role == "buyer"
-        and order["order_status"] == OrderStatus.PAYMENT_FAILED
-        and order["listing_status"] == "active",
+        and order.order_status is OrderStatus.PAYMENT_FAILED
+        and order.listing_status is ListingStatus.ACTIVE,
     )
 
 
@@ -146,7 +141,7 @@ def _refused(order_id: int, error: DomainError) -> ResponseReturnValue:
 @login_required
 def confirm_receipt(order_id: int) -> ResponseReturnValue:
     try:
-        orders.complete_order(require_user(), order_id, client_ip())
+        payments.complete_order(require_user(), order_id, client_ip())
     except PermissionDenied as error:
         return _forbidden(order_id, error)
     except REFUSED_FOR_NOW as error:
@@ -160,7 +155,7 @@ def confirm_receipt(order_id: int) -> ResponseReturnValue:
 def refund(order_id: int) -> ResponseReturnValue:
     reason = (request.form.get("reason") or "").strip()[:500] or None
     try:
-        order = orders.request_refund(
+        order = refunds.request_refund(
             require_user(), order_id, reason=reason, ip_address=client_ip()
         )
     except PermissionDenied as error:
@@ -171,21 +166,20 @@ def refund(order_id: int) -> ResponseReturnValue:
     return redirect(url_for("orders.detail", order_id=order_id), code=303)
 
 
-def refund_outcome(order: dict[str, Any]) -> tuple[str, str]:
+def refund_outcome(order: views.OrderView) -> tuple[str, str]:
     """What to tell whoever asked for a refund: the provider may settle it later."""
-    refund = order["refund"] or {}
-    if order["refund_state"] == "pending":
+    if order.refund_state == "pending":
         return (
             "The refund is on its way: the payment provider is still processing it. This "
             "order shows “Refund pending” until it is done.",
             "info",
         )
-    if order["refund_state"] == "failed":
-        reason = refund_failure(refund.get("failure_reason"))
+    if order.refund_state == "failed":
+        reason = refund_failure(None if order.refund is None else order.refund.failure_reason)
         return (f"The refund did not go through ({reason}).", "error")
-    if order["order_status"] == OrderStatus.REFUNDED:
+    if order.order_status is OrderStatus.REFUNDED:
         return (
-            f"Order {order['id']} is refunded in full. The money goes back to the card used.",
+            f"Order {order.id} is refunded in full. The money goes back to the card used.",
             "success",
         )
     return ("The refund was recorded.", "info")

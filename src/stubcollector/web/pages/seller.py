@@ -14,7 +14,8 @@ from flask.typing import ResponseReturnValue
 from stubcollector.adapters.payments.ports import Balance, PaymentError
 from stubcollector.container import settings
 from stubcollector.domain.errors import Conflict, NotFound, ServiceUnavailable
-from stubcollector.services import marketplace, onboarding, orders
+from stubcollector.services import onboarding
+from stubcollector.services.orders import views
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
 
@@ -96,8 +97,8 @@ def account_page() -> ResponseReturnValue:
             # Show what we last knew; the provider is asked again on the next visit.
             account = onboarding.account_dict(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
-    sales = marketplace.my_orders(user.id, role="sales", per_page=RECENT_SALES)
-    payouts = orders.payout_dates([order["id"] for order in sales.orders])
+    sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
+    payouts = views.payout_dates([order.id for order in sales.orders])
     fee = settings().stripe_platform_fee.as_fraction * 100
     return render_template(
         "seller/account.html",

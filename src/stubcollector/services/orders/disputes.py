@@ -1,0 +1,118 @@
+"""Charge disputes (chargebacks): recording them and moving the order to and from ``disputed``.
+
+Every ``charge.dispute.*`` event carries the dispute as it is now (``DisputeFacts``);
+:func:`apply_dispute` records it once per dispute id and follows its status. An open
+dispute moves the order to ``disputed`` (remembering where it was); a dispute won or closed
+in the seller's favour moves it back; a lost one leaves it ``disputed`` with the reason.
+A late, older event never reopens a closed dispute.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stubcollector.adapters.payments.ports import DisputeFacts
+from stubcollector.domain.statuses import ORDER_TRANSITIONS, OrderStatus, PaymentStatus
+from stubcollector.models import StubDispute, StubOrder, StubPayment, utcnow
+from stubcollector.services import audit
+from stubcollector.services.orders.payments import charged_payment_and_order
+from stubcollector.services.orders.state import WEBHOOK, Actor, move
+from stubcollector.services.transaction import transaction
+
+log = logging.getLogger(__name__)
+
+DISPUTE_LOST_REASON = "The buyer's bank decided the dispute for the buyer."
+# Dispute statuses that give the order back its status before the dispute.
+DISPUTE_RETURNS = frozenset({"won", "warning_closed", "prevented"})
+DISPUTE_TERMINAL = DISPUTE_RETURNS | {"lost"}
+
+
+def apply_dispute(facts: DisputeFacts, actor: Actor = WEBHOOK) -> int:
+    """Any ``charge.dispute.*`` event: record it and move the order to or from ``disputed``."""
+    with transaction() as session:
+        payment, order = charged_payment_and_order(
+            session, facts.payment_intent_id, facts.charge_id, actor, what="disputed charge"
+        )
+        dispute = session.scalars(
+            select(StubDispute).where(StubDispute.dispute_id == facts.dispute_id)
+        ).first()
+        if dispute is None:
+            dispute = StubDispute(
+                order_id=order.id,
+                dispute_id=facts.dispute_id,
+                charge_id=facts.charge_id,
+                status=facts.status,
+                reason=facts.reason,
+                amount_cents=facts.amount_cents,
+                funds_withdrawn_cents=0,
+                funds_reinstated_cents=0,
+                evidence_due_by=facts.evidence_due_by,
+            )
+            session.add(dispute)
+            audit.record(
+                session,
+                action="dispute.recorded",
+                object_type="dispute",
+                object_id=facts.dispute_id,
+                actor_kind=actor.kind,
+                after=facts.status,
+                order_id=order.id,
+                amount_cents=facts.amount_cents,
+            )
+        elif dispute.status not in DISPUTE_TERMINAL or facts.status in DISPUTE_TERMINAL:
+            # A late, older event must not reopen a closed dispute.
+            if dispute.status != facts.status:
+                audit.record(
+                    session,
+                    action="dispute.status_changed",
+                    object_type="dispute",
+                    object_id=facts.dispute_id,
+                    actor_kind=actor.kind,
+                    before=dispute.status,
+                    after=facts.status,
+                    order_id=order.id,
+                )
+            dispute.status = facts.status
+        dispute.funds_withdrawn_cents = max(
+            dispute.funds_withdrawn_cents, facts.funds_withdrawn_cents
+        )
+        dispute.funds_reinstated_cents = max(
+            dispute.funds_reinstated_cents, facts.funds_reinstated_cents
+        )
+        if dispute.status in DISPUTE_TERMINAL and dispute.closed_at is None:
+            dispute.closed_at = utcnow()
+        if dispute.evidence_due_by is None:
+            dispute.evidence_due_by = facts.evidence_due_by
+        session.flush()
+        _settle_dispute_status(session, order, payment, dispute, actor)
+        return order.id
+
+
+def _settle_dispute_status(
+    session: Session, order: StubOrder, payment: StubPayment, dispute: StubDispute, actor: Actor
+) -> None:
+    status = OrderStatus(order.order_status)
+    if dispute.status in DISPUTE_RETURNS:
+        if status is OrderStatus.DISPUTED:
+            previous = OrderStatus(order.status_before_dispute or OrderStatus.PAYMENT_COMPLETED)
+            move(session, order, previous, actor, reason=None, dispute_id=dispute.dispute_id)
+            order.status_reason = None
+            order.status_before_dispute = None
+            payment.payment_status = (
+                PaymentStatus.REFUNDED.value
+                if previous is OrderStatus.REFUNDED
+                else PaymentStatus.SUCCEEDED.value
+            )
+        return
+    if status is not OrderStatus.DISPUTED:
+        if OrderStatus.DISPUTED not in ORDER_TRANSITIONS.get(status, frozenset()):
+            log.warning("dispute %s on order %s in %s", dispute.dispute_id, order.id, status)
+            return
+        order.status_before_dispute = status.value
+        move(session, order, OrderStatus.DISPUTED, actor, dispute_id=dispute.dispute_id)
+        payment.payment_status = PaymentStatus.DISPUTED.value
+    if dispute.status == "lost":
+        order.status_reason = DISPUTE_LOST_REASON

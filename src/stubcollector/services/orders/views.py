@@ -1,0 +1,428 @@
+"""What an order looks like to the people and pages that read it.
+
+One order as its buyer, seller or an admin sees it (:func:`get_order`, and the view the
+order actions answer with), a user's purchases and sales (:func:`my_orders`), sellers'
+payout dates (:func:`payout_dates`) and the count of orders by status for the admin
+dashboard and the metrics (:func:`orders_by_status`). Reads only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Row, func, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from stubcollector.domain.money import cents_to_decimal_string, format_cents
+from stubcollector.domain.statuses import (
+    ListingStatus,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+    order_refund_state,
+)
+from stubcollector.extensions import db
+from stubcollector.models import (
+    Stub,
+    StubDispute,
+    StubListing,
+    StubOrder,
+    StubPayment,
+    StubRefund,
+    User,
+)
+from stubcollector.services.orders.state import load_order, payment_of, refunds_of, require_party
+from stubcollector.services.transaction import transaction
+
+
+# --- one order -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefundView:
+    """One refund of an order: our attempt (``attempt`` numbered) or one the provider
+    reported (``attempt`` None)."""
+
+    refund_id: str | None
+    attempt: int | None
+    status: RefundStatus
+    amount_cents: int
+    failure_reason: str | None
+    requested_at: datetime
+    settled_at: datetime | None
+
+    @classmethod
+    def of(cls, refund: StubRefund) -> RefundView:
+        return cls(
+            refund_id=refund.refund_id,
+            attempt=refund.attempt,
+            status=RefundStatus(refund.status),
+            amount_cents=refund.amount_cents,
+            failure_reason=refund.failure_reason,
+            requested_at=refund.created_at,
+            settled_at=refund.settled_at,
+        )
+
+
+@dataclass(frozen=True)
+class DisputeView:
+    """The order's latest dispute, as the provider last reported it."""
+
+    dispute_id: str
+    status: str
+    reason: str | None
+    amount_cents: int
+    funds_withdrawn_cents: int
+    funds_reinstated_cents: int
+    evidence_due_by: datetime | None
+
+    @classmethod
+    def of(cls, dispute: StubDispute) -> DisputeView:
+        return cls(
+            dispute_id=dispute.dispute_id,
+            status=dispute.status,
+            reason=dispute.reason,
+            amount_cents=dispute.amount_cents,
+            funds_withdrawn_cents=dispute.funds_withdrawn_cents,
+            funds_reinstated_cents=dispute.funds_reinstated_cents,
+            evidence_due_by=dispute.evidence_due_by,
+        )
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """The order as its buyer, its seller and admins see it (``GET /api/payments/orders/<id>``
+    and the order page). Fields are in the order of the API's keys."""
+
+    id: int
+    order_status: OrderStatus
+    status_reason: str | None
+    listing_id: int
+    listing_status: ListingStatus | None
+    # Only the order's own hold, never another buyer's.
+    reserved_until: datetime | None
+    buyer_id: int
+    seller_id: int
+    currency: str
+    total_amount_cents: int
+    platform_fee_cents: int
+    seller_amount_cents: int
+    stripe_fee_cents: int | None
+    total_amount: str
+    payment_status: PaymentStatus | None
+    payment_intent_id: str | None
+    stripe_account_id: str | None
+    charge_id: str | None
+    refund_id: str | None
+    amount_refunded_cents: int
+    # The latest refund's status in our terms (requested, pending, requires_action,
+    # succeeded, failed, canceled) and what it means for the order: pending or failed.
+    refund_status: RefundStatus | None
+    refund_state: str | None
+    refund: RefundView | None
+    refunds: tuple[RefundView, ...]
+    failure_message: str | None
+    dispute: DisputeView | None
+    dispute_status: str | None
+    seller_payout_schedule_days: int
+    expected_payout_date: date | None
+    created_at: datetime
+    payment_confirmed_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+    disputed_at: datetime | None
+
+
+def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
+    return session.scalars(
+        select(StubDispute)
+        .where(StubDispute.order_id == order_id)
+        .order_by(StubDispute.created_at.desc(), StubDispute.id.desc())
+    ).first()
+
+
+def expected_payout_date(order: StubOrder) -> datetime | None:
+    """When the seller's payout of a paid order is due (None before the payment)."""
+    if order.payment_confirmed_at is None:
+        return None
+    return order.payment_confirmed_at + timedelta(days=order.seller_payout_schedule_days)
+
+
+def order_view(session: Session, order: StubOrder) -> OrderView:
+    """``order`` with its payment, refunds, latest dispute and listing, read in ``session``."""
+    payment = payment_of(session, order.id)
+    dispute = _dispute_of(session, order.id)
+    listing = session.get(StubListing, order.stub_listing_id)
+    payout = expected_payout_date(order)
+    refunds = tuple(RefundView.of(refund) for refund in refunds_of(session, order.id))
+    latest = refunds[-1] if refunds else None
+    status = OrderStatus(order.order_status)
+    holds = (
+        listing is not None
+        and listing.reserved_by_user_id == order.buyer_id
+        and status in (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
+    )
+    return OrderView(
+        id=order.id,
+        order_status=status,
+        status_reason=order.status_reason,
+        listing_id=order.stub_listing_id,
+        listing_status=None if listing is None else ListingStatus(listing.status),
+        reserved_until=listing.reserved_until if holds and listing is not None else None,
+        buyer_id=order.buyer_id,
+        seller_id=order.seller_id,
+        currency=order.currency,
+        total_amount_cents=order.total_amount_cents,
+        platform_fee_cents=order.platform_fee_cents,
+        seller_amount_cents=order.seller_amount_cents,
+        stripe_fee_cents=order.stripe_fee_cents,
+        total_amount=cents_to_decimal_string(order.total_amount_cents),
+        payment_status=None if payment is None else PaymentStatus(payment.payment_status),
+        payment_intent_id=None if payment is None else payment.payment_intent_id,
+        stripe_account_id=None if payment is None else payment.stripe_account_id,
+        charge_id=None if payment is None else payment.charge_id,
+        refund_id=None if payment is None else payment.refund_id,
+        amount_refunded_cents=0 if payment is None else payment.amount_refunded_cents,
+        refund_status=None if latest is None else latest.status,
+        refund_state=order_refund_state(
+            None if payment is None else payment.payment_status,
+            None if latest is None else latest.status,
+        ),
+        refund=latest,
+        refunds=refunds,
+        failure_message=None if payment is None else payment.failure_message,
+        dispute=None if dispute is None else DisputeView.of(dispute),
+        dispute_status=None if dispute is None else dispute.status,
+        seller_payout_schedule_days=order.seller_payout_schedule_days,
+        expected_payout_date=None if payout is None else payout.date(),
+        created_at=order.created_at,
+        payment_confirmed_at=order.payment_confirmed_at,
+        completed_at=order.completed_at,
+        cancelled_at=order.cancelled_at,
+        refunded_at=order.refunded_at,
+        disputed_at=order.disputed_at,
+    )
+
+
+def get_order(viewer: User, order_id: int) -> OrderView:
+    """The order for one of its parties or an admin; to anyone else ``NotFound``."""
+    with transaction() as session:
+        order = load_order(session, order_id)
+        require_party(order, viewer)
+        return order_view(session, order)
+
+
+def payout_dates(order_ids: list[int]) -> dict[int, date]:
+    """Expected payout day of each paid order among ``order_ids`` (unpaid ones are left out)."""
+    if not order_ids:
+        return {}
+    with transaction() as session:
+        rows = session.execute(
+            select(
+                StubOrder.id, StubOrder.payment_confirmed_at, StubOrder.seller_payout_schedule_days
+            ).where(StubOrder.id.in_(order_ids), StubOrder.payment_confirmed_at.is_not(None))
+        ).all()
+    return {
+        order_id: (paid_at + timedelta(days=days)).date()
+        for order_id, paid_at, days in rows
+        if paid_at is not None
+    }
+
+
+# --- a user's orders -------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderStub:
+    """The stub an order is for, as the order lists show it."""
+
+    id: int
+    event_name: str | None
+    performer: str | None
+    venue: str | None
+    event_date: date | None
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """The other party of an order: the buyer of a sale, the seller of a purchase."""
+
+    id: int
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One order in a user's list of purchases and sales (``GET /api/marketplace/my-orders``
+    and the orders pages). The fee split is the seller's business: a buyer's row has None."""
+
+    id: int
+    role: Literal["buyer", "seller"]
+    order_status: OrderStatus
+    status_reason: str | None
+    listing_id: int
+    stub: OrderStub
+    counterpart: Counterpart
+    currency: str
+    total_amount_cents: int
+    total_amount_display: str
+    platform_fee_cents: int | None
+    platform_fee_display: str | None
+    seller_amount_cents: int | None
+    seller_amount_display: str | None
+    created_at: datetime
+    updated_at: datetime
+    payment_confirmed_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+    refund_state: str | None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a user's orders, and how many there are in all."""
+
+    orders: tuple[OrderRow, ...]
+    page: int
+    per_page: int
+    total: int
+
+
+def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) -> OrderPage:
+    """The user's purchases and sales, newest first, with the stub and the other party.
+
+    ``role``: ``purchases``, ``sales`` or ``all``. The total is counted only when the page
+    does not already show it (a first page that is not full).
+    """
+    buyer = aliased(User, name="buyer")
+    seller = aliased(User, name="seller")
+    if role == "purchases":
+        who: ColumnElement[bool] = StubOrder.buyer_id == user_id
+    elif role == "sales":
+        who = StubOrder.seller_id == user_id
+    else:
+        who = or_(StubOrder.buyer_id == user_id, StubOrder.seller_id == user_id)
+    rows = db.session.execute(
+        select(
+            StubOrder.id,
+            StubOrder.buyer_id,
+            StubOrder.seller_id,
+            StubOrder.stub_listing_id,
+            StubOrder.order_status,
+            StubOrder.status_reason,
+            StubOrder.total_amount_cents,
+            StubOrder.platform_fee_cents,
+            StubOrder.seller_amount_cents,
+            StubOrder.currency,
+            StubOrder.created_at,
+            StubOrder.updated_at,
+            StubOrder.payment_confirmed_at,
+            StubOrder.completed_at,
+            StubOrder.cancelled_at,
+            StubOrder.refunded_at,
+            StubListing.stub_id,
+            Stub.event_name,
+            Stub.performer,
+            Stub.venue,
+            Stub.event_date,
+            buyer.username,
+            buyer.display_name,
+            seller.username,
+            seller.display_name,
+            StubPayment.payment_status,
+            select(StubRefund.status)
+            .where(StubRefund.order_id == StubOrder.id)
+            .order_by(StubRefund.id.desc())
+            .limit(1)
+            .correlate(StubOrder)
+            .scalar_subquery(),
+        )
+        .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
+        .join(Stub, Stub.id == StubListing.stub_id)
+        .join(buyer, buyer.id == StubOrder.buyer_id)
+        .join(seller, seller.id == StubOrder.seller_id)
+        .outerjoin(StubPayment, StubPayment.order_id == StubOrder.id)
+        .where(who)
+        .order_by(StubOrder.created_at.desc(), StubOrder.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if page == 1 and len(rows) < per_page:
+        total = len(rows)
+    else:
+        total = int(db.session.scalar(select(func.count(StubOrder.id)).where(who)) or 0)
+    return OrderPage(tuple(_order_row(row, user_id) for row in rows), page, per_page, total)
+
+
+def _order_row(row: Row[Any], user_id: int) -> OrderRow:
+    (
+        order_id,
+        buyer_id,
+        seller_id,
+        listing_id,
+        status,
+        reason,
+        total,
+        fee,
+        seller_amount,
+        currency,
+        created_at,
+        updated_at,
+        confirmed_at,
+        completed_at,
+        cancelled_at,
+        refunded_at,
+        stub_id,
+        event_name,
+        performer,
+        venue,
+        event_date,
+        buyer_name,
+        buyer_display,
+        seller_name,
+        seller_display,
+        payment_status,
+        latest_refund,
+    ) = row
+    is_sale = seller_id == user_id
+    counterpart = (
+        Counterpart(buyer_id, buyer_name, buyer_display or buyer_name)
+        if is_sale
+        else Counterpart(seller_id, seller_name, seller_display or seller_name)
+    )
+    return OrderRow(
+        id=order_id,
+        role="seller" if is_sale else "buyer",
+        order_status=OrderStatus(status),
+        status_reason=reason,
+        listing_id=listing_id,
+        stub=OrderStub(stub_id, event_name, performer, venue, event_date),
+        counterpart=counterpart,
+        currency=currency,
+        total_amount_cents=total,
+        total_amount_display=format_cents(total, currency),
+        # The fee split is the seller's business; the buyer sees what they paid.
+        platform_fee_cents=fee if is_sale else None,
+        platform_fee_display=format_cents(fee, currency) if is_sale else None,
+        seller_amount_cents=seller_amount if is_sale else None,
+        seller_amount_display=format_cents(seller_amount, currency) if is_sale else None,
+        created_at=created_at,
+        updated_at=updated_at,
+        payment_confirmed_at=confirmed_at,
+        completed_at=completed_at,
+        cancelled_at=cancelled_at,
+        refunded_at=refunded_at,
+        refund_state=order_refund_state(payment_status, latest_refund),
+    )
+
+
+# --- counts ----------------------------------------------------------------------------
+def orders_by_status() -> dict[str, int]:
+    """How many orders are in each status (all time)."""
+    with transaction() as session:
+        rows = session.execute(
+            select(StubOrder.order_status, func.count()).group_by(StubOrder.order_status)
+        ).all()
+    return {str(status): int(count) for status, count in rows}
