@@ -1,11 +1,14 @@
-"""Accounts: registration, login, profile, public seller profile."""
+"""Accounts: registration, login, profile, public seller profile.
+
+Profiles leave as frozen dataclasses (:class:`PrivateProfile`, :class:`PublicProfile`) with
+real values (``member_since`` is a datetime); the API writes them as its JSON.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -207,7 +210,34 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def public_profile(user_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PublicProfile:
+    """What anyone may see of a user, as shown with each of their listings."""
+
+    id: int
+    username: str
+    display_name: str
+    bio: str | None
+    location: str | None
+    member_since: datetime
+    is_verified_seller: bool
+
+
+@dataclass(frozen=True)
+class ProfileStats:
+    active_listings: int
+    total_listings: int
+    completed_sales: int
+
+
+@dataclass(frozen=True)
+class PublicProfileWithStats(PublicProfile):
+    """The public profile page: the public face plus the seller's listing and sale counts."""
+
+    stats: ProfileStats
+
+
+def public_profile(user_id: int) -> PublicProfileWithStats:
     """A seller's public face with listing and sale counts, in one query."""
     sold_statuses = (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
     active_listings = (
@@ -245,23 +275,23 @@ def public_profile(user_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFound("user not found")
-    return public_profile_dict(
-        user_id=row.id,
+    return PublicProfileWithStats(
+        id=row.id,
         username=row.username,
-        display_name=row.display_name,
+        display_name=row.display_name or row.username,
         bio=row.seller_bio,
         location=row.location,
         member_since=row.created_at,
-        can_sell=bool(row.stripe_account_id and row.stripe_charges_enabled),
-        stats={
-            "active_listings": row.active_listings,
-            "total_listings": row.total_listings,
-            "completed_sales": row.completed_sales,
-        },
+        is_verified_seller=bool(row.stripe_account_id and row.stripe_charges_enabled),
+        stats=ProfileStats(
+            active_listings=row.active_listings,
+            total_listings=row.total_listings,
+            completed_sales=row.completed_sales,
+        ),
     )
 
 
-def public_profile_dict(
+def build_public_profile(
     *,
     user_id: int,
     username: str,
@@ -270,41 +300,58 @@ def public_profile_dict(
     location: str | None,
     member_since: datetime,
     can_sell: bool,
-    stats: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    profile: dict[str, Any] = {
-        "id": user_id,
-        "username": username,
-        "display_name": display_name or username,
-        "bio": bio,
-        "location": location,
-        "member_since": member_since.isoformat(),
-        "is_verified_seller": can_sell,
-    }
-    if stats is not None:
-        profile["stats"] = stats
-    return profile
+) -> PublicProfile:
+    """A user's public face from their columns (the marketplace reads them with a listing)."""
+    return PublicProfile(
+        id=user_id,
+        username=username,
+        display_name=display_name or username,
+        bio=bio,
+        location=location,
+        member_since=member_since,
+        is_verified_seller=can_sell,
+    )
 
 
-def private_profile(user: User) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PrivateProfile:
     """What the user sees about themselves (``/auth/me``)."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "display_name": user.display_name or user.username,
-        "bio": user.seller_bio,
-        "location": user.location,
-        "is_admin": user.is_admin,
-        "is_seller": user.is_seller,
-        "member_since": user.created_at.isoformat(),
-        "stripe_account_id": user.stripe_account_id,
-        "stripe_account_status": user.stripe_account_status,
-        "stripe_onboarding_completed": user.stripe_onboarding_completed,
-        "charges_enabled": user.stripe_charges_enabled,
-        "payouts_enabled": user.stripe_payouts_enabled,
-        "requirements_due": list(user.stripe_requirements_due or []),
-    }
+
+    id: int
+    username: str
+    email: str
+    display_name: str
+    bio: str | None
+    location: str | None
+    is_admin: bool
+    is_seller: bool
+    member_since: datetime
+    stripe_account_id: str | None
+    stripe_account_status: str
+    stripe_onboarding_completed: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+    requirements_due: tuple[str, ...]
+
+
+def private_profile(user: User) -> PrivateProfile:
+    return PrivateProfile(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        display_name=user.display_name or user.username,
+        bio=user.seller_bio,
+        location=user.location,
+        is_admin=user.is_admin,
+        is_seller=user.is_seller,
+        member_since=user.created_at,
+        stripe_account_id=user.stripe_account_id,
+        stripe_account_status=user.stripe_account_status,
+        stripe_onboarding_completed=user.stripe_onboarding_completed,
+        charges_enabled=user.stripe_charges_enabled,
+        payouts_enabled=user.stripe_payouts_enabled,
+        requirements_due=tuple(user.stripe_requirements_due or ()),
+    )
 
 
 def create_admin(username: str, email: str, password: str) -> User:

@@ -7,7 +7,7 @@ are offset-paginated (admins page through hundreds, not millions) and newest fir
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -43,7 +43,7 @@ Item = TypeVar("Item")
 
 @dataclass(frozen=True)
 class Page(Generic[Item]):
-    items: list[Item]
+    items: tuple[Item, ...]
     page: int
     per_page: int
     total: int
@@ -162,7 +162,7 @@ def list_orders(
         )
     with transaction() as session:
         rows, total = _paged(session, statement, page, per_page)
-        return Page([OrderRow(*row) for row in rows], page, per_page, total)
+        return Page(tuple(OrderRow(*row) for row in rows), page, per_page, total)
 
 
 # --- disputes --------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def list_disputes(
         statement = statement.where(StubDispute.closed_at.is_(None))
     with transaction() as session:
         rows, total = _paged(session, statement, page, per_page)
-        return Page([DisputeRow(*row) for row in rows], page, per_page, total)
+        return Page(tuple(DisputeRow(*row) for row in rows), page, per_page, total)
 
 
 # --- audit log -------------------------------------------------------------------------
@@ -285,8 +285,7 @@ def audit_log(
         statement = statement.where(*conditions)
     with transaction() as session:
         rows, total = _paged(session, statement, page, per_page)
-        items = [_audit_row(row) for row in rows]
-        return Page(items, page, per_page, total)
+        return Page(tuple(_audit_row(row) for row in rows), page, per_page, total)
 
 
 def _audit_row(row: Any) -> AuditRow:
@@ -317,7 +316,7 @@ def audit_actions() -> list[str]:
 
 
 # --- platform totals -------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Totals:
     """One period's figures; money in integer cents."""
 
@@ -355,7 +354,7 @@ def _period_start(day: date, period: str) -> date:
     return day - timedelta(days=day.weekday()) if period == "week" else day
 
 
-def platform_totals(since: date, until: date, *, period: str = "day") -> list[Totals]:
+def platform_totals(since: date, until: date, *, period: str = "day") -> tuple[Totals, ...]:
     """Sales, platform fees, refunds and disputes per UTC day (or ISO week), oldest first.
 
     A sale counts on the day its payment was confirmed, a refund on the day the order was
@@ -408,15 +407,40 @@ def platform_totals(since: date, until: date, *, period: str = "day") -> list[To
         ).all()
 
     for raw_day, count, cents, fees in sales:
-        totals = buckets[_period_start(_as_date(raw_day), period)]
-        totals.sales_count += int(count)
-        totals.sales_cents += int(cents)
-        totals.fees_cents += int(fees)
+        key = _period_start(_as_date(raw_day), period)
+        totals = buckets[key]
+        buckets[key] = replace(
+            totals,
+            sales_count=totals.sales_count + int(count),
+            sales_cents=totals.sales_cents + int(cents),
+            fees_cents=totals.fees_cents + int(fees),
+        )
     for raw_day, count, cents, fees in refunds:
-        totals = buckets[_period_start(_as_date(raw_day), period)]
-        totals.refunds_count += int(count)
-        totals.refunds_cents += int(cents)
-        totals.fees_refunded_cents += int(fees)
+        key = _period_start(_as_date(raw_day), period)
+        totals = buckets[key]
+        buckets[key] = replace(
+            totals,
+            refunds_count=totals.refunds_count + int(count),
+            refunds_cents=totals.refunds_cents + int(cents),
+            fees_refunded_cents=totals.fees_refunded_cents + int(fees),
+        )
     for raw_day, count in disputes:
-        buckets[_period_start(_as_date(raw_day), period)].disputes_count += int(count)
-    return [buckets[key] for key in sorted(buckets)]
+        key = _period_start(_as_date(raw_day), period)
+        buckets[key] = replace(
+            buckets[key], disputes_count=buckets[key].disputes_count + int(count)
+        )
+    return tuple(buckets[key] for key in sorted(buckets))
+
+
+def totals_over(periods: Sequence[Totals]) -> Totals:
+    """``periods`` (at least one) added up: one period from the first's start (headline figures)."""
+    return Totals(
+        start=periods[0].start,
+        sales_count=sum(t.sales_count for t in periods),
+        sales_cents=sum(t.sales_cents for t in periods),
+        fees_cents=sum(t.fees_cents for t in periods),
+        refunds_count=sum(t.refunds_count for t in periods),
+        refunds_cents=sum(t.refunds_cents for t in periods),
+        fees_refunded_cents=sum(t.fees_refunded_cents for t in periods),
+        disputes_count=sum(t.disputes_count for t in periods),
+    )

@@ -8,6 +8,7 @@ Entries are append-only (see ``models.audit``). Actions are dotted names, area f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -132,7 +133,26 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def search(filters: AuditFilter, *, page: int, per_page: int) -> tuple[list[AuditLogEntry], int]:
+@dataclass(frozen=True)
+class AuditEntryView:
+    """One audit entry as the audit-log API shows it; fields in the API's order."""
+
+    id: int
+    created_at: datetime
+    actor_user_id: int | None
+    actor_kind: str
+    action: str
+    object_type: str
+    object_id: str | None
+    before_status: str | None
+    after_status: str | None
+    ip_address: str | None
+    details: Mapping[str, Any]
+
+
+def search(
+    filters: AuditFilter, *, page: int, per_page: int
+) -> tuple[tuple[AuditEntryView, ...], int]:
     """Entries matching every given filter, newest first, and how many match in total."""
     query: Select[tuple[AuditLogEntry]] = select(AuditLogEntry)
     if filters.action is not None:
@@ -157,20 +177,20 @@ def search(filters: AuditFilter, *, page: int, per_page: int) -> tuple[list[Audi
     entries = db.session.scalars(
         query.order_by(AuditLogEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return list(entries), total
+    return tuple(_entry_view(entry) for entry in entries), total
 
 
-def entry_dict(entry: AuditLogEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "created_at": entry.created_at.isoformat(),
-        "actor_user_id": entry.actor_user_id,
-        "actor_kind": entry.actor_kind,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "before_status": entry.before_status,
-        "after_status": entry.after_status,
-        "ip_address": entry.ip_address,
-        "details": dict(entry.details or {}),
-    }
+def _entry_view(entry: AuditLogEntry) -> AuditEntryView:
+    return AuditEntryView(
+        id=entry.id,
+        created_at=entry.created_at,
+        actor_user_id=entry.actor_user_id,
+        actor_kind=entry.actor_kind,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        before_status=entry.before_status,
+        after_status=entry.after_status,
+        ip_address=entry.ip_address,
+        details=dict(entry.details or {}),
+    )

@@ -55,7 +55,7 @@ from stubcollector.models import (
 from stubcollector.models.listing import ON_SALE_SQL
 from stubcollector.models.search import SEARCH_TEXT_SQL, VENUE_TEXT_SQL
 from stubcollector.services import audit, checkout, reservations
-from stubcollector.services.accounts import public_profile_dict
+from stubcollector.services.accounts import build_public_profile
 from stubcollector.services.reservations import ExpiredReservation
 from stubcollector.services.transaction import transaction
 
@@ -292,7 +292,7 @@ def _listing_payload(row: Row[Any], viewer_id: int | None, now: datetime) -> dic
             ),
             "currency": stub_currency,
         },
-        "seller": public_profile_dict(
+        "seller": build_public_profile(
             user_id=seller_id,
             username=username,
             display_name=display_name,

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Onboarding:
+    """A fresh onboarding link; ``account_created`` says whether this call made the account."""
+
     account_id: str
     url: str
     expires_at: datetime
@@ -148,7 +150,24 @@ def sync_account(account: ConnectedAccount, *, actor_kind: str = "webhook") -> i
         return user.id
 
 
-def refresh_status(user: User) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SellerAccount:
+    """The seller's connected account as we last stored it; fields in the API's order."""
+
+    account_id: str | None
+    account_status: str
+    onboarding_completed: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...]
+    disabled_reason: str | None
+    can_accept_payments: bool
+    payout_schedule_days: int
+    synced_at: datetime | None
+
+
+def refresh_status(user: User) -> SellerAccount:
     """Re-read the account from the provider (the return page, the status page)."""
     account_id = _require_account(user)
     account = payment_gateway().retrieve_account(account_id)
@@ -156,25 +175,24 @@ def refresh_status(user: User) -> dict[str, Any]:
     with transaction() as session:
         fresh = session.get(User, user.id, populate_existing=True)
         assert fresh is not None
-        return account_dict(fresh)
+        return seller_account(fresh)
 
 
-def account_dict(user: User) -> dict[str, Any]:
-    return {
-        "account_id": user.stripe_account_id,
-        "account_status": user.stripe_account_status,
-        "onboarding_completed": user.stripe_onboarding_completed,
-        "charges_enabled": user.stripe_charges_enabled,
-        "payouts_enabled": user.stripe_payouts_enabled,
-        "details_submitted": user.stripe_details_submitted,
-        "requirements_due": list(user.stripe_requirements_due or []),
-        "disabled_reason": user.stripe_disabled_reason,
-        "can_accept_payments": user.can_accept_payments,
-        "payout_schedule_days": settings().stripe_payout_hold_days,
-        "synced_at": None
-        if user.stripe_account_synced_at is None
-        else user.stripe_account_synced_at.isoformat(),
-    }
+def seller_account(user: User) -> SellerAccount:
+    """What we last stored about ``user``'s account, without asking the provider."""
+    return SellerAccount(
+        account_id=user.stripe_account_id,
+        account_status=user.stripe_account_status,
+        onboarding_completed=user.stripe_onboarding_completed,
+        charges_enabled=user.stripe_charges_enabled,
+        payouts_enabled=user.stripe_payouts_enabled,
+        details_submitted=user.stripe_details_submitted,
+        requirements_due=tuple(user.stripe_requirements_due or ()),
+        disabled_reason=user.stripe_disabled_reason,
+        can_accept_payments=user.can_accept_payments,
+        payout_schedule_days=settings().stripe_payout_hold_days,
+        synced_at=user.stripe_account_synced_at,
+    )
 
 
 def dashboard_link(user: User) -> str:

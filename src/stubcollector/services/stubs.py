@@ -4,13 +4,17 @@ The upload answers at once: the image is checked, re-encoded and stored, the stu
 created with ``reading_status = pending`` and the job ``stubs.read`` is queued. The job
 reads the image with the configured engine and fills every field the owner has not set
 by hand. A failed reading is a status with a message on the stub, never a lost upload.
+
+The owner's stubs leave this module as :class:`StubView` (real dates, cents for the pages);
+the API writes the same object as its JSON.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -34,6 +38,7 @@ from stubcollector.domain.stub_fields import validate_stub_fields
 from stubcollector.models import Stub, StubListing, User, utcnow
 from stubcollector.services import audit
 from stubcollector.services.transaction import transaction
+from stubcollector.web.json import PAGE_ONLY
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ _LIVE = [status.value for status in LIVE_LISTING_STATUSES]
 # --- upload and reading -----------------------------------------------------------------------
 
 
-def upload_stub(owner: User, data: bytes, known: dict[str, Any] | None = None) -> Stub:
+def upload_stub(owner: User, data: bytes, known: dict[str, Any] | None = None) -> StubView:
     """Store a new stub from image bytes plus any fields the owner already knows."""
     values = validate_stub_fields(known or {})
     settings = container().settings
@@ -106,12 +111,12 @@ def _queue_reading(stub_id: int) -> None:
         _record_failure(stub_id, "the reading could not be started; try again later")
 
 
-def _reload(stub_id: int) -> Stub:
+def _reload(stub_id: int) -> StubView:
     with transaction() as session:
         stub = session.get(Stub, stub_id, populate_existing=True)
         if stub is None:
             raise NotFound("stub not found")
-        return stub
+        return _view(stub)
 
 
 @job(READ_JOB)
@@ -189,7 +194,7 @@ def apply_reading(stub: Stub, reading: StubReading) -> None:
     stub.reading_error = None
 
 
-def start_reading_again(owner: User, stub_id: int) -> Stub:
+def start_reading_again(owner: User, stub_id: int) -> StubView:
     """Queue a new reading (after a failure, or with a better engine configured)."""
     with transaction() as session:
         stub = _owned(session, owner, stub_id, lock=True)
@@ -227,12 +232,12 @@ def _has_live_listing(session: Session, stub_id: int) -> bool:
     return found is not None
 
 
-def get_stub(owner: User, stub_id: int) -> Stub:
+def get_stub(owner: User, stub_id: int) -> StubView:
     with transaction() as session:
-        return _owned(session, owner, stub_id)
+        return _view(_owned(session, owner, stub_id))
 
 
-def update_stub(owner: User, stub_id: int, changes: dict[str, Any]) -> Stub:
+def update_stub(owner: User, stub_id: int, changes: dict[str, Any]) -> StubView:
     """Correct fields; each corrected field is the owner's from then on (confidence 1)."""
     if not changes:
         return get_stub(owner, stub_id)
@@ -295,7 +300,7 @@ class StubQuery:
 
 @dataclass(frozen=True)
 class StubPage:
-    stubs: list[Stub]
+    stubs: tuple[StubView, ...]
     page: int
     per_page: int
     total: int
@@ -344,7 +349,7 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
     )
     with transaction() as session:
         total = session.scalar(select(func.count(Stub.id)).where(*conditions)) or 0
-        stubs = list(session.scalars(statement))
+        stubs = tuple(_view(stub) for stub in session.scalars(statement))
     return StubPage(stubs=stubs, page=query.page, per_page=query.per_page, total=total)
 
 
@@ -380,33 +385,70 @@ def stub_image(viewer: User | None, stub_id: int, *, thumbnail: bool = False) ->
     return StubImage(data=data, content_type=content_type, filename=name)
 
 
-def stub_to_dict(stub: Stub) -> dict[str, Any]:
+# --- what the owner sees ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StubView:
+    """One stub as its owner sees it; fields in the order of the API's JSON."""
+
+    id: int
+    event_name: str | None
+    performer: str | None
+    venue: str | None
+    city: str | None
+    event_date: date | None
+    event_time: str | None  # "HH:MM"
+    section: str | None
+    row: str | None
+    seat: str | None
+    face_value: str | None  # the API's decimal string, "45.00"
+    face_value_cents: int | None = field(metadata=PAGE_ONLY)
+    currency: str | None
+    notes: str | None
+    field_confidence: Mapping[str, float]
+    corrected_fields: tuple[str, ...]
+    reading_status: str
+    reading_error: str | None
+    extraction_engine: str | None
+    extraction_notes: str | None
+    raw_text: str | None
+    image_url: str | None
+    thumbnail_url: str | None
+    image_width: int | None
+    image_height: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _view(stub: Stub) -> StubView:
     face = stub.face_value_cents
-    return {
-        "id": stub.id,
-        "event_name": stub.event_name,
-        "performer": stub.performer,
-        "venue": stub.venue,
-        "city": stub.city,
-        "event_date": stub.event_date.isoformat() if stub.event_date else None,
-        "event_time": stub.event_time,
-        "section": stub.section,
-        "row": stub.row,
-        "seat": stub.seat,
-        "face_value": cents_to_decimal_string(face) if face is not None else None,
-        "currency": stub.currency,
-        "notes": stub.notes,
-        "field_confidence": dict(stub.field_confidence or {}),
-        "corrected_fields": list(stub.corrected_fields or []),
-        "reading_status": stub.reading_status,
-        "reading_error": stub.reading_error,
-        "extraction_engine": stub.extraction_engine,
-        "extraction_notes": stub.extraction_notes,
-        "raw_text": stub.raw_text,
-        "image_url": f"/api/stubs/{stub.id}/image" if stub.image_key else None,
-        "thumbnail_url": f"/api/stubs/{stub.id}/thumbnail" if stub.thumbnail_key else None,
-        "image_width": stub.image_width,
-        "image_height": stub.image_height,
-        "created_at": stub.created_at.isoformat(),
-        "updated_at": stub.updated_at.isoformat(),
-    }
+    return StubView(
+        id=stub.id,
+        event_name=stub.event_name,
+        performer=stub.performer,
+        venue=stub.venue,
+        city=stub.city,
+        event_date=stub.event_date,
+        event_time=stub.event_time,
+        section=stub.section,
+        row=stub.row,
+        seat=stub.seat,
+        face_value=cents_to_decimal_string(face) if face is not None else None,
+        face_value_cents=face,
+        currency=stub.currency,
+        notes=stub.notes,
+        field_confidence=dict(stub.field_confidence or {}),
+        corrected_fields=tuple(stub.corrected_fields or ()),
+        reading_status=stub.reading_status,
+        reading_error=stub.reading_error,
+        extraction_engine=stub.extraction_engine,
+        extraction_notes=stub.extraction_notes,
+        raw_text=stub.raw_text,
+        image_url=f"/api/stubs/{stub.id}/image" if stub.image_key else None,
+        thumbnail_url=f"/api/stubs/{stub.id}/thumbnail" if stub.thumbnail_key else None,
+        image_width=stub.image_width,
+        image_height=stub.image_height,
+        created_at=stub.created_at,
+        updated_at=stub.updated_at,
+    )

@@ -92,7 +92,7 @@ def audit_log(query: AuditLogQuery) -> ResponseReturnValue:
         per_page=query.per_page,
     )
     return ok(
-        entries=[audit.entry_dict(entry) for entry in entries],
+        entries=entries,
         page=query.page,
         per_page=query.per_page,
         total=total,

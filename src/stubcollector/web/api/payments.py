@@ -205,7 +205,7 @@ def _onboarding_response(result: onboarding.Onboarding, code: int) -> ResponseRe
         code,
         account_id=result.account_id,
         onboarding_url=result.url,
-        expires_at=result.expires_at.isoformat(),
+        expires_at=result.expires_at,
     )
 
 
@@ -238,7 +238,7 @@ def onboard_return() -> ResponseReturnValue:
     account = onboarding.refresh_status(require_user())
     message = (
         "onboarding complete"
-        if account["can_accept_payments"]
+        if account.can_accept_payments
         else "onboarding is not complete yet; see requirements_due"
     )
     return ok(message=message, account=account)
@@ -304,14 +304,7 @@ def connect_dashboard(query: DashboardQuery) -> ResponseReturnValue:
     errors=(404,),
 )
 def connect_balance() -> ResponseReturnValue:
-    balance = onboarding.balance(require_user())
-    return ok(
-        balance={
-            "available_cents": balance.available_cents,
-            "pending_cents": balance.pending_cents,
-            "currency": balance.currency,
-        }
-    )
+    return ok(balance=onboarding.balance(require_user()))
 
 
 # --- checkout and orders ---------------------------------------------------------------

@@ -141,7 +141,7 @@ def upload() -> ResponseReturnValue:
     # The original file name is never used: storage picks a random one.
     data = files[0].stream.read()
     stub = stubs.upload_stub(user, data, known)
-    return ok(201, message="stub uploaded", stub=stubs.stub_to_dict(stub))
+    return ok(201, message="stub uploaded", stub=stub)
 
 
 @bp.get("")
@@ -168,7 +168,7 @@ def list_stubs(query: StubListQuery) -> ResponseReturnValue:
         ),
     )
     return ok(
-        stubs=[stubs.stub_to_dict(stub) for stub in page.stubs],
+        stubs=page.stubs,
         page=page.page,
         per_page=page.per_page,
         total=page.total,
@@ -183,7 +183,7 @@ def list_stubs(query: StubListQuery) -> ResponseReturnValue:
     responses={200: StubEnvelope},
 )
 def get_stub(stub_id: int) -> ResponseReturnValue:
-    return ok(stub=stubs.stub_to_dict(stubs.get_stub(require_user(), stub_id)))
+    return ok(stub=stubs.get_stub(require_user(), stub_id))
 
 
 @bp.patch("/<int:stub_id>")
@@ -200,7 +200,7 @@ def update_stub(stub_id: int, body: StubFieldsRequest) -> ResponseReturnValue:
     sent = read_json_object()
     changes = {name: getattr(body, name) for name in body.model_fields_set if name in sent}
     stub = stubs.update_stub(user, stub_id, changes)
-    return ok(message="stub updated", stub=stubs.stub_to_dict(stub))
+    return ok(message="stub updated", stub=stub)
 
 
 @bp.delete("/<int:stub_id>")
@@ -224,7 +224,7 @@ def delete_stub(stub_id: int) -> ResponseReturnValue:
 )
 def read_again(stub_id: int) -> ResponseReturnValue:
     stub = stubs.start_reading_again(require_user(), stub_id)
-    return ok(202, message="reading queued", stub=stubs.stub_to_dict(stub))
+    return ok(202, message="reading queued", stub=stub)
 
 
 # Stored images are re-encoded by adapters/images.py to one of these; thumbnails are JPEG.

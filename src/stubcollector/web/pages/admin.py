@@ -70,14 +70,7 @@ def index() -> ResponseReturnValue:
             [(t.start, t.disputes_count) for t in totals], money=False, label="Disputes"
         ),
     }
-    summary = {
-        "sales_count": sum(t.sales_count for t in totals),
-        "sales_cents": sum(t.sales_cents for t in totals),
-        "fees_cents": sum(t.net_fees_cents for t in totals),
-        "refunds_cents": sum(t.refunds_cents for t in totals),
-        "refunds_count": sum(t.refunds_count for t in totals),
-        "disputes_count": sum(t.disputes_count for t in totals),
-    }
+    summary = admin.totals_over(totals)
     return render_template(
         "admin/index.html",
         totals=totals,
@@ -153,7 +146,7 @@ def audit() -> ResponseReturnValue:
         found = admin.audit_log(filters, page=_page_number(), per_page=50)
     except ValidationFailed as error:
         problem = error.message[:1].upper() + error.message[1:]
-        found = admin.Page([], 1, 50, 0)
+        found = admin.Page((), 1, 50, 0)
     return render_template(
         "admin/audit.html",
         found=found,

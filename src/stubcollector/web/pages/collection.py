@@ -13,9 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, DomainError, ValidationFailed
-from stubcollector.domain.money import cents_to_decimal_string
 from stubcollector.domain.statuses import ReadingStatus
-from stubcollector.models import Stub
 from stubcollector.services import marketplace, stubs
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
@@ -92,13 +90,10 @@ def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def _form_data(stub: Stub) -> dict[str, str]:
+def _form_data(stub: stubs.StubView) -> dict[str, str]:
     data: dict[str, str] = {}
     for name in STUB_FIELD_LABELS:
-        if name == "face_value":
-            cents = stub.face_value_cents
-            data[name] = "" if cents is None else cents_to_decimal_string(cents)
-        elif name == "event_date":
+        if name == "event_date":
             data[name] = stub.event_date.isoformat() if stub.event_date else ""
         else:
             data[name] = getattr(stub, name) or ""
@@ -106,7 +101,7 @@ def _form_data(stub: Stub) -> dict[str, str]:
 
 
 def render_stub_page(
-    stub: Stub,
+    stub: stubs.StubView,
     *,
     form: StubFieldsForm | None = None,
     listing_form: ListingForm | None = None,
@@ -116,8 +111,8 @@ def render_stub_page(
     user = require_user()
     form = form or StubFieldsForm(formdata=None, data=_form_data(stub))
     listing_form = listing_form or ListingForm(formdata=None)
-    confidence = dict(stub.field_confidence or {})
-    corrected = set(stub.corrected_fields or [])
+    confidence = stub.field_confidence
+    corrected = set(stub.corrected_fields)
     low = {
         name
         for name in READ_FIELD_NAMES

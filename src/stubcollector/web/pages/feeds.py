@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import url_for
 
-from stubcollector.services import marketplace
+from stubcollector.services import accounts, marketplace
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ListingCard:
 def card_for(listing: dict[str, Any]) -> ListingCard:
     """A marketplace listing (``marketplace._listing_payload``) as a card."""
     stub = listing["stub"]
-    seller = listing["seller"]
+    seller: accounts.PublicProfile = listing["seller"]
     when = stub.get("event_date")
     return ListingCard(
         url=url_for("marketplace.listing", listing_id=listing["id"]),
@@ -45,7 +45,7 @@ def card_for(listing: dict[str, Any]) -> ListingCard:
         venue=stub.get("venue"),
         event_date=date.fromisoformat(when) if when else None,
         thumbnail_url=url_for("stubs.thumbnail", stub_id=listing["stub_id"]),
-        seller_name=seller.get("display_name") or seller.get("username"),
+        seller_name=seller.display_name,
         status=listing["status"],
     )
 

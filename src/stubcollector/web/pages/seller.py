@@ -8,6 +8,8 @@ are made when the seller clicks (POST), never rendered into the page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
@@ -57,7 +59,7 @@ DISABLED_REASONS: dict[str, str] = {
 }
 
 
-def requirement_labels(codes: list[str]) -> list[str]:
+def requirement_labels(codes: Sequence[str]) -> list[str]:
     labels: list[str] = []
     for code in codes:
         label = (
@@ -95,7 +97,7 @@ def account_page() -> ResponseReturnValue:
             balance = onboarding.balance(user)
         except (PaymentError, ServiceUnavailable) as error:
             # Show what we last knew; the provider is asked again on the next visit.
-            account = onboarding.account_dict(user)
+            account = onboarding.seller_account(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
     sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
     payouts = views.payout_dates([order.id for order in sales.orders])
@@ -105,8 +107,8 @@ def account_page() -> ResponseReturnValue:
         account=account,
         balance=balance,
         problem=problem,
-        requirements=requirement_labels(account["requirements_due"]) if account else [],
-        disabled=disabled_text(account["disabled_reason"]) if account else None,
+        requirements=requirement_labels(account.requirements_due) if account else [],
+        disabled=disabled_text(account.disabled_reason) if account else None,
         sales=sales,
         payouts=payouts,
         fee_percent=f"{fee.normalize():f}",
@@ -132,7 +134,7 @@ def onboarding_return() -> ResponseReturnValue:
         account = onboarding.refresh_status(require_user())
     except NotFound:
         return redirect(url_for("seller.onboarding"))
-    if account["can_accept_payments"]:
+    if account.can_accept_payments:
         flash("Your seller account is ready: you can list stubs and take card payments.", "success")
     else:
         flash("Onboarding is not finished yet; see what Stripe still needs below.", "warning")
