@@ -9,7 +9,8 @@ from enum import Enum
 
 from flask import Flask
 
-from stubcollector.web.json import PAGE_ONLY, AppJSONProvider, to_json
+from stubcollector.services.results import PAGE_ONLY
+from stubcollector.web.json import AppJSONProvider, to_json
 
 
 class Colour(Enum):

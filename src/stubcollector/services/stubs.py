@@ -37,8 +37,8 @@ from stubcollector.domain.statuses import LIVE_LISTING_STATUSES, ReadingStatus
 from stubcollector.domain.stub_fields import validate_stub_fields
 from stubcollector.models import Stub, StubListing, User, utcnow
 from stubcollector.services import audit
+from stubcollector.services.results import PAGE_ONLY
 from stubcollector.services.transaction import transaction
-from stubcollector.web.json import PAGE_ONLY
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,10 @@
 """How the API writes the typed results services return.
 
-Services answer with frozen dataclasses holding real values (``datetime``, ``date``, enums,
-nested results); the pages use those attributes directly. The API writes the same objects as
-JSON through :func:`to_json`: fields in declaration order (the order clients have always
-seen), datetimes and dates in ISO 8601 (``datetime.isoformat()``: UTC values end in
-``+00:00``), enums as their values. A field declared with ``metadata=PAGE_ONLY`` is for the
-pages and is left out of the JSON.
+Services answer with frozen dataclasses holding real values (``services/results.py``); the
+pages use those attributes directly. The API writes the same objects as JSON through
+:func:`to_json`: fields in declaration order (the order clients have always seen), datetimes
+and dates in ISO 8601 (``datetime.isoformat()``: UTC values end in ``+00:00``), enums as
+their values; a field declared with ``metadata=PAGE_ONLY`` is left out.
 
 ``AppJSONProvider`` makes ``jsonify`` (and so ``envelope.ok``) accept these objects, so a
 view passes a service's result straight into the envelope.
@@ -17,12 +16,11 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-# ``field(metadata=PAGE_ONLY)``: shown by pages, never part of the API's JSON.
-PAGE_ONLY: Final[Mapping[str, bool]] = {"json": False}
+from stubcollector.services.results import written_to_json
 
 
 def to_json(value: Any) -> Any:
@@ -31,7 +29,7 @@ def to_json(value: Any) -> Any:
         return {
             field.name: to_json(getattr(value, field.name))
             for field in dataclasses.fields(value)
-            if field.metadata.get("json", True)
+            if written_to_json(field)
         }
     if isinstance(value, datetime | date):
         return value.isoformat()
