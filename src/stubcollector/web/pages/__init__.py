@@ -17,11 +17,10 @@ messages, footer, sandbox banner), one folder per area, and macros: ``macros/for
 ``macros/order_parts.html`` (``pager``, ``tabs``, ``row``) and ``macros/charts.html``.
 Styles and scripts are hand-written and mobile first (``static/app.css``); scripts only
 enhance (``static/app.js``: the menu on narrow screens, ``data-confirm`` prompts, one
-submit per click with ``data-submit-once``; ``stubs.js`` and ``orders.js`` for their
-pages). The page CSP
-(``web/csp.py``) allows no inline script or ``style=`` attribute. Refusals a view does not
-catch render ``error.html`` through ``web/errors.py``; ``errors.error_page`` renders it for
-one a view caught itself.
+submit per click with ``data-submit-once``; ``static/stubs.js`` and ``static/orders.js``
+for their pages). The page CSP (``web/csp.py``) allows no inline script or ``style=``
+attribute. Refusals a view does not catch render ``error.html`` through ``web/errors.py``;
+``errors.error_page`` renders it for one a view caught itself.
 """
 
 from __future__ import annotations
