@@ -4,8 +4,7 @@ The only module that imports ``stripe`` (ruff's banned-api rule enforces it). Mo
 
 * sellers are Express-dashboard connected accounts created with controller properties
   (never the deprecated ``type="express"``); who carries losses and pays Stripe's fees is
-  ``settings.stripe_account_liability`` (docs/ARCHITECTURE.md, "Payments: Stripe account
-  configuration");
+  ``settings.stripe_account_liability`` (docs/STRIPE.md, "Seller accounts");
 * a checkout is a **direct charge**: a PaymentIntent created on the seller's account
   (``Stripe-Account`` header) with ``application_fee_amount``. ``on_behalf_of``,
   ``transfer_data`` and ``transfer_group`` belong to destination charges / separate charges
@@ -21,7 +20,7 @@ Stripe's exceptions never leave this module: they become ``CardDeclined``,
 details (Stripe's message, request id) go to the log.
 
 References: "§n" is a section of the shared research notes ``research/STRIPE-FACTS.md``
-(summarised in docs/ARCHITECTURE.md, "Payments"); Stripe's docs are named at each call.
+(summarised in docs/STRIPE.md); Stripe's docs are named at each call.
 """
 
 from __future__ import annotations

@@ -1,9 +1,26 @@
 """HTML pages: server-rendered Jinja templates over the same services as the JSON API.
 
-Each area has a module with a blueprint; views stay thin (read a WTForms form, call one
-service function, flash and redirect, or re-render with the errors next to their fields).
-Everything pages share lives here: template filters and globals (``templating``), the
-navigation (``navigation``), form helpers (``forms``) and login redirects.
+Each area has a module with a blueprint (listed in ``BLUEPRINTS``; its docstring describes
+its pages); views stay thin (read a WTForms form, call one service function, flash and
+redirect, or re-render with the errors next to their fields). Everything pages share lives
+here: template filters and globals (``templating``), the navigation (``navigation``), form
+helpers (``forms``, ``market_forms``), access checks (``access``), page links
+(``pagination``), listing cards (``feeds``), server-drawn charts (``charts``) and login
+redirects.
+
+Templates (``templates/``, no front-end build): ``base.html`` (header, navigation, flashed
+messages, footer, sandbox banner), one folder per area, and macros: ``macros/forms.html``
+(``field``, ``form_errors``, ``submit``, ``action_button``), ``macros/ui.html``
+(``status_badge``, ``badge``, ``icon``, ``empty_state``, ``page_header``, ``stat``, and
+``listing_card``, the one listing card of the home page, profiles and the marketplace),
+``macros/market.html`` (``pagination``, ``stub_card``, ``seller_readiness``),
+``macros/order_parts.html`` (``pager``, ``tabs``, ``row``) and ``macros/charts.html``.
+Styles and scripts are hand-written and mobile first (``static/app.css``); scripts only
+enhance (``static/app.js``: the menu on narrow screens, ``data-confirm`` prompts, one
+submit per click with ``data-submit-once``; ``static/stubs.js`` and ``static/orders.js``
+for their pages). The page CSP (``web/csp.py``) allows no inline script or ``style=``
+attribute. Refusals a view does not catch render ``error.html`` through ``web/errors.py``;
+``errors.error_page`` renders it for one a view caught itself.
 """
 
 from __future__ import annotations

@@ -2,6 +2,22 @@
 
 Admins only (``admin_required`` answers 403 to everyone else). The views read through
 ``services.admin`` and change orders through ``services.orders`` like any other caller.
+
+- ``admin.index`` (``?days=14|30|90&period=day|week``): platform totals from
+  ``services.admin.platform_totals`` (per UTC day or ISO week, every period listed, empty
+  ones as zeros: a sale counts on its payment day, a refund on its refund day, a dispute on
+  its opening day; "fees earned" is net of fees refunded) drawn as inline SVG bar charts
+  (:mod:`.charts`, ``macros/charts.html``: no chart library, no script), the sums of the
+  range (``totals_over``), orders by status (``services.orders.views.orders_by_status``)
+  and the open disputes.
+- ``admin.orders`` (``?status=&refund=pending|failed&page=``): every order
+  (``services.admin.list_orders``), each refundable; ``admin.refund`` (POST; also retries a
+  failed refund) calls ``services.orders.refunds.request_refund`` and returns to ``back``
+  (an ``/admin/`` or ``/orders/`` path) or the order list.
+- ``admin.disputes`` (``?open=1``): ``services.admin.list_disputes``.
+- ``admin.audit`` (``?action=&object_type=&object_id=&actor=&since=&until=&page=``):
+  ``services.admin.audit_log`` with ``AuditFilters``; the action choices come from
+  ``audit_actions``, and a filter the service refuses is shown above the (empty) list.
 """
 
 from __future__ import annotations

@@ -4,6 +4,22 @@
 order, then sends the buyer to ``checkout.pay``. The payment itself happens on the
 provider's side (the sandbox page or Stripe.js); its outcome reaches the order through
 the webhook, never through the browser, so the order page polls until it is known.
+
+- ``checkout.start`` (POST, ``listing_id`` in the form or the action URL) calls
+  ``services.checkout.create_payment_intent``. A refusal (own listing 403, reserved by
+  another buyer 409, seller not ready 409, gone 404, the provider refused) is the
+  ``checkout/problem.html`` page saying why, with a link back to the listing.
+- ``checkout.pay`` (``/checkout/<order>``) reads the order's stored PaymentIntent
+  (``services.checkout.checkout_session``: no provider call; only the buyer, the seller and
+  admins get 403, anyone else 404). It shows the total only (the fee split is the seller's
+  business) and the reservation countdown (``static/orders.js``). Sandbox: a button to the
+  sandbox card page with ``return_url=/orders/<id>``, which redirects there after a
+  success and links back to it after a decline. Stripe: the Payment Element
+  (``static/orders.js``: Stripe.js with the publishable key and ``stripeAccount`` for the
+  direct charge, ``confirmPayment`` with a ``return_url`` built from ``PUBLIC_BASE_URL``,
+  never from the Host header).
+- An order that is no longer payable (processing, paid, failed, cancelled) redirects to
+  its order page.
 """
 
 from __future__ import annotations

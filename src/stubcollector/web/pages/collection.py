@@ -1,5 +1,21 @@
 """The collector's pages: upload a stub, review and correct what was read, the collection.
 
+- ``collection.index`` (``/collection``): the owner's stubs as a thumbnail grid, 24 a page,
+  with search (``q``), ``year``, ``venue`` and ``sort`` over ``services.stubs.list_stubs``;
+  invalid filters answer 422 with the errors next to them; the empty state links to upload.
+- ``collection.upload``: a PNG/JPEG file with an instant preview (``static/stubs.js``, a
+  ``blob:`` URL) and optional known fields, kept as the owner's corrections; then the stub
+  page.
+- ``collection.stub`` / ``collection.update`` (``/collection/stubs/<id>``): photo and
+  thumbnail (the API's image routes), each field with its confidence (below
+  :data:`LOW_CONFIDENCE` and not corrected: highlighted as "not sure") and the correction
+  form. Only fields that changed become corrections; a field missing from the post is
+  unchanged. The same page shows whether the stub is on sale, what the owner still needs
+  to sell, and the "sell this stub" form (posting to ``selling.create``).
+- ``collection.read_again`` and ``collection.delete`` (POST): a refusal (a reading still
+  running; a listed or sold stub, or one with listing history) is flashed with the
+  service's reason.
+
 The stub page shows a progress indicator while the reading runs: ``static/stubs.js``
 polls ``GET /api/stubs/<id>`` and reloads the page when the reading ends; without
 JavaScript the page refreshes itself (``<noscript>`` meta refresh) until it does.

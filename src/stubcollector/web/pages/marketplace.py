@@ -1,7 +1,16 @@
 """The public marketplace: browse and search listings, one listing with its seller.
 
-"Buy now" posts to the checkout page (``checkout.start``), built alongside; until that
-endpoint exists the listing page says checkout is not open rather than linking nowhere.
+- ``marketplace.index`` (``/marketplace``): a search box; filters (price range in dollars,
+  event dates, venue, seller), sort and pages (24 a page) over the marketplace's browse;
+  invalid filters answer 422 with the errors next to the fields. Listings are cards
+  (``feeds.card_for``, ``macros/ui.html``'s ``listing_card`` with ``show_seller=true``).
+- ``marketplace.listing`` (``/marketplace/listings/<id>``): photo, event facts, price, the
+  seller's public profile (stats, verified badge; a deactivated seller's past listing shows
+  the listing's own summary) and whether the viewer can buy it, or why not.
+
+"Buy now" posts (with its CSRF token) to ``checkout.start``; without that endpoint the
+listing page says checkout opens soon rather than linking nowhere. A missing listing is the
+404 error page, never JSON.
 """
 
 from __future__ import annotations

@@ -7,6 +7,26 @@ whether they are allowed. A party who may not take the action at all (the seller
 confirming receipt) gets the 403 error page; an action the order's state refuses (already
 completed, a refund under way) comes back as a message on the order page. To anyone else
 every order route answers as if the order did not exist (404).
+
+- ``orders.index`` (``?tab=purchases|sales&page=``): the user's orders from
+  ``services.orders.views.my_orders``, 20 a page.
+- ``orders.detail``: ``services.orders.views.get_order``. Status badge and message, amounts;
+  the fee, seller amount, payout hold and expected payout date for the seller and admins;
+  for admins the provider's ids, every refund attempt and a "Refund in full" (or, after a
+  failed refund, "Retry the refund") button posting to ``admin.refund``. A refund on its
+  way or failed is a second badge ("Refund pending" / "Refund failed",
+  ``data-refund-state``) and an alert with the provider's reason in words
+  (``templating.REFUND_FAILURES``). While the order is ``pending`` or
+  ``payment_processing``, or a refund is pending, ``static/orders.js`` polls
+  ``GET /api/payments/orders/<id>`` and reloads when the status (or ``refund_state``)
+  changes. After a decline the buyer gets "Try again with another card" (a new
+  ``checkout.start``; the failed order is superseded) while the listing is still on sale.
+- ``orders.confirm_receipt`` and ``orders.refund`` (POST) call
+  ``services.orders.payments.complete_order`` and ``services.orders.refunds.request_refund``;
+  :func:`refund_outcome` words the result, since the provider may settle a refund later.
+  ``PermissionDenied`` (the seller or an admin confirming receipt, the seller asking for a
+  refund, the buyer refunding a completed order or retrying a failed refund) is the 403
+  page (``errors.error_page``) with a link back; ``REFUSED_FOR_NOW`` errors are flashed.
 """
 
 from __future__ import annotations

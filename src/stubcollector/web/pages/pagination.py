@@ -1,6 +1,6 @@
 """Page links for paged lists: numbers from a service's ``page``/``per_page``/``total``.
 
-The ``pagination`` macro (``macros/lists.html``) renders it, keeping the current query
+The ``pagination`` macro (``macros/market.html``) renders it, keeping the current query
 string (search, filters, sort) on every link.
 """
 

@@ -4,6 +4,19 @@ What the page shows about the account is re-read from the provider on every visi
 on the return from onboarding: the redirect back proves nothing, so it only triggers a
 re-read. Provider links (onboarding, dashboard) are single-use and short-lived, so they
 are made when the seller clicks (POST), never rendered into the page.
+
+- ``seller.onboarding`` (``/seller/``): the account as ``services.onboarding.refresh_status``
+  re-reads it (what was last stored, with a note, when the provider is unreachable):
+  requirement codes as plain items (:data:`REQUIREMENT_LABELS`), the disabled reason as a
+  sentence (:data:`DISABLED_REASONS`), balance available and pending, the fee and payout
+  hold, and the last sales with their payout dates (``services.orders.views.my_orders``,
+  ``payout_dates``).
+- ``seller.start_onboarding`` (POST) creates the account if needed and redirects to a fresh
+  onboarding link; ``seller.onboarding_return`` re-reads the account and says whether it is
+  ready; ``seller.onboarding_refresh`` (an expired or used link) makes a new link;
+  ``seller.dashboard`` (POST) redirects to a fresh login link of the provider's dashboard.
+- Reached from Account settings ("Seller account"), the Orders page and the selling pages'
+  "Set up payouts"; the main menu stays short.
 """
 
 from __future__ import annotations

@@ -1,5 +1,15 @@
 """The seller's pages: list a stub for sale, the seller's listings, edit price, cancel.
 
+- ``selling.index`` (``/selling``): the seller's listings in every state, with status tabs
+  and 20 a page, and what the seller still needs before buyers can pay them (the
+  ``seller_readiness`` macro, linking to ``seller.onboarding`` when that page exists).
+- ``selling.create`` (POST ``/selling/stubs/<id>``): price in dollars and description; the
+  errors go next to the price field, "your account cannot take card payments yet"
+  included; a new listing opens its marketplace page.
+- ``selling.edit`` / ``selling.update`` (``/selling/listings/<id>``) and ``selling.cancel``
+  (POST): refused with the service's reason while a buyer is paying; another seller's
+  listing is the 403 page.
+
 The "sell this stub" form lives on the stub page (``collection.stub``) and posts here;
 a refusal re-renders the stub page with the error next to the price field.
 """
