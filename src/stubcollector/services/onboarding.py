@@ -195,6 +195,42 @@ def seller_account(user: User) -> SellerAccount:
     )
 
 
+def seller_readiness_problems(user: User) -> list[str]:
+    """What stands between ``user`` and taking card payments, in words for the user."""
+    missing: list[str] = []
+    if not user.stripe_account_id:
+        return ["connect a Stripe account (start seller onboarding)"]
+    if not user.stripe_details_submitted:
+        missing.append("finish Stripe onboarding")
+    missing += [f"Stripe needs: {item}" for item in user.stripe_requirements_due or []]
+    if user.stripe_disabled_reason:
+        missing.append(f"Stripe disabled the account: {user.stripe_disabled_reason}")
+    if not user.stripe_charges_enabled and not missing:
+        missing.append("wait until Stripe enables card payments on your account")
+    return missing
+
+
+def payment_compatibility(user: User) -> dict[str, Any]:
+    """Whether ``user`` can buy and sell now, and what is missing to sell."""
+    can_buy = user.is_active_account
+    can_sell = can_buy and user.can_accept_payments
+    missing = [] if can_sell else seller_readiness_problems(user)
+    if not user.is_active_account:
+        missing.insert(0, "your account is deactivated; contact support")
+    return {
+        "can_buy": can_buy,
+        "can_sell": can_sell,
+        "missing": missing,
+        "stripe_account_id": user.stripe_account_id,
+        "stripe_account_status": user.stripe_account_status,
+        "charges_enabled": user.stripe_charges_enabled,
+        "payouts_enabled": user.stripe_payouts_enabled,
+        "details_submitted": user.stripe_details_submitted,
+        "requirements_due": list(user.stripe_requirements_due or []),
+        "disabled_reason": user.stripe_disabled_reason,
+    }
+
+
 def dashboard_link(user: User) -> str:
     """A fresh login link, made when the seller clicks (links are single-use)."""
     return payment_gateway().dashboard_link(_require_account(user))

@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import url_for
 
-from stubcollector.services import accounts, marketplace
+from stubcollector.services import accounts
+from stubcollector.services.marketplace import browsing
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ListingCard:
 
 
 def card_for(listing: dict[str, Any]) -> ListingCard:
-    """A marketplace listing (``marketplace._listing_payload``) as a card."""
+    """A marketplace listing (``marketplace.views.listing_payload``) as a card."""
     stub = listing["stub"]
     seller: accounts.PublicProfile = listing["seller"]
     when = stub.get("event_date")
@@ -52,11 +53,11 @@ def card_for(listing: dict[str, Any]) -> ListingCard:
 
 def recent_listings(*, limit: int) -> Sequence[ListingCard]:
     """The newest listings on sale, newest first (the marketplace decides what is on sale)."""
-    found = marketplace.browse(marketplace.listing_filters(), per_page=limit)
+    found = browsing.browse(browsing.listing_filters(), per_page=limit)
     return [card_for(listing) for listing in found.listings]
 
 
 def seller_listings(seller_id: int, *, limit: int) -> Sequence[ListingCard]:
     """A seller's listings on sale, newest first, for their public profile."""
-    found = marketplace.browse(marketplace.listing_filters(seller_id=seller_id), per_page=limit)
+    found = browsing.browse(browsing.listing_filters(seller_id=seller_id), per_page=limit)
     return [card_for(listing) for listing in found.listings]

@@ -10,7 +10,8 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import NotFound, ValidationFailed
-from stubcollector.services import accounts, marketplace
+from stubcollector.services import accounts
+from stubcollector.services.marketplace import browsing
 from stubcollector.web.current import optional_user
 from stubcollector.web.pages.feeds import card_for
 from stubcollector.web.pages.forms import show_errors
@@ -32,7 +33,7 @@ def index() -> ResponseReturnValue:
     pagination = Pagination(1, PER_PAGE, 0)
     if form.validate():
         try:
-            filters = marketplace.listing_filters(
+            filters = browsing.listing_filters(
                 q=form.q.data or None,
                 min_price=(form.min_price.data or "").strip().lstrip("$") or None,
                 max_price=(form.max_price.data or "").strip().lstrip("$") or None,
@@ -45,7 +46,7 @@ def index() -> ResponseReturnValue:
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            found = marketplace.browse(
+            found = browsing.browse(
                 filters,
                 page=page_number,
                 per_page=PER_PAGE,
@@ -69,7 +70,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int) -> ResponseReturnValue:
     viewer = optional_user()
-    found = marketplace.get_listing(listing_id, viewer_id=viewer.id if viewer else None)
+    found = browsing.get_listing(listing_id, viewer_id=viewer.id if viewer else None)
     try:
         seller = accounts.public_profile(found["seller_id"])
     except NotFound:

@@ -25,7 +25,7 @@ from stubcollector.domain.errors import (
     ServiceUnavailable,
 )
 from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing
 from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import error_page
@@ -65,7 +65,7 @@ def index() -> ResponseReturnValue:
 
 def listing_of(listing_id: int, viewer_id: int) -> dict[str, Any] | None:
     try:
-        return marketplace.get_listing(listing_id, viewer_id=viewer_id)
+        return browsing.get_listing(listing_id, viewer_id=viewer_id)
     except NotFound:
         return None
 

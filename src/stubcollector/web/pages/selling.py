@@ -12,7 +12,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFailed
-from stubcollector.services import marketplace, stubs
+from stubcollector.domain.statuses import ListingStatus
+from stubcollector.services import onboarding, stubs
+from stubcollector.services.marketplace import browsing, selling
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.collection import render_stub_page
@@ -25,10 +27,10 @@ bp = Blueprint("selling", __name__, url_prefix="/selling")
 PER_PAGE = 20
 STATUS_FILTERS: dict[str, str] = {
     "": "All",
-    marketplace.ACTIVE: "On sale",
-    marketplace.PENDING: "Reserved",
-    marketplace.SOLD: "Sold",
-    marketplace.CANCELLED: "Cancelled",
+    ListingStatus.ACTIVE.value: "On sale",
+    ListingStatus.PAYMENT_PENDING.value: "Reserved",
+    ListingStatus.SOLD.value: "Sold",
+    ListingStatus.CANCELLED.value: "Cancelled",
 }
 
 
@@ -40,7 +42,7 @@ def index() -> ResponseReturnValue:
     if status not in STATUS_FILTERS:
         status = ""
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
-    found = marketplace.seller_listings(
+    found = selling.seller_listings(
         user.id, status=status or None, page=page_number, per_page=PER_PAGE
     )
     return render_template(
@@ -49,7 +51,7 @@ def index() -> ResponseReturnValue:
         status=status,
         status_filters=STATUS_FILTERS,
         pagination=Pagination(found.page, found.per_page, found.total),
-        selling=marketplace.payment_compatibility(user),
+        selling=onboarding.payment_compatibility(user),
     )
 
 
@@ -61,7 +63,7 @@ def create(stub_id: int) -> ResponseReturnValue:
     form = ListingForm()
     if form.validate_on_submit():
         try:
-            listing = marketplace.create_listing(
+            listing = selling.create_listing(
                 user,
                 stub_id=stub_id,
                 asking_price=form.asking_price.data or "",
@@ -83,7 +85,7 @@ def _edit_page(
 
 def _own_listing(listing_id: int) -> dict[str, Any]:
     user = require_user()
-    listing = marketplace.get_listing(listing_id, viewer_id=user.id)
+    listing = browsing.get_listing(listing_id, viewer_id=user.id)
     if listing["seller_id"] != user.id:
         raise PermissionDenied("only the seller can change this listing")
     return listing
@@ -110,7 +112,7 @@ def update(listing_id: int) -> ResponseReturnValue:
     form = ListingForm()
     if form.validate_on_submit():
         try:
-            changed = marketplace.update_listing(
+            changed = selling.update_listing(
                 require_user(),
                 listing_id,
                 asking_price=form.asking_price.data or "",
@@ -128,7 +130,7 @@ def update(listing_id: int) -> ResponseReturnValue:
 @login_required
 def cancel(listing_id: int) -> ResponseReturnValue:
     try:
-        marketplace.cancel_listing(require_user(), listing_id)
+        selling.cancel_listing(require_user(), listing_id)
     except Conflict as error:
         flash(f"The listing stays on sale: {error.message}.", "error")
     else:
