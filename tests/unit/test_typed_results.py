@@ -18,6 +18,7 @@ from stubcollector.adapters.payments.ports import Balance
 from stubcollector.services import accounts, audit, onboarding, stubs
 from stubcollector.web.api import audit as audit_api
 from stubcollector.web.api import auth as auth_api
+from stubcollector.web.api import marketplace as marketplace_api
 from stubcollector.web.api import payments as payments_api
 from stubcollector.web.api import stubs as stubs_api
 from stubcollector.web.api import users as users_api
@@ -39,6 +40,7 @@ def _json_fields(result: type[Any]) -> list[str]:
         (onboarding.SellerAccount, payments_api.AccountOut),
         (Balance, payments_api.BalanceOut),
         (audit.AuditEntryView, audit_api.AuditEntry),
+        (onboarding.PaymentCompatibility, marketplace_api.PaymentCompatibility),
     ],
 )
 def test_result_fields_are_declared_in_the_response_models_order(
