@@ -257,7 +257,7 @@ def test_stub_listing_finds_the_live_listing_of_a_stub_only(app: Flask, seller: 
     live = ListingFactory.create(seller=seller, stub=stub, asking_price_cents=777)
     found = selling.stub_listing(seller.id, stub.id)
     assert found is not None
-    assert found["id"] == live.id
-    assert found["asking_price_cents"] == 777
+    assert found.id == live.id
+    assert found.asking_price_cents == 777
     # Another user asking about the seller's stub learns nothing.
     assert selling.stub_listing(UserFactory.create().id, stub.id) is None

@@ -91,8 +91,8 @@ def test_a_seller_whose_account_updated_was_lost_can_sell_after_the_sweep(
     assert fresh.stripe_account_status == "active"
     assert fresh.stripe_onboarding_completed
     listing = selling.create_listing(fresh, stub_id=stub.id, asking_price="25.00")
-    assert listing["status"] == "active"
-    assert listing["can_purchase"] is False  # the seller's own listing
+    assert listing.status == "active"
+    assert listing.can_purchase is False  # the seller's own listing
     # Ready now: not re-read again until it is a day old.
     assert onboarding.accounts_due_for_refresh() == []
 

@@ -47,8 +47,9 @@ from stubcollector.services.marketplace.views import (
     STUBS,
     USERS,
     ListingPage,
-    listing_payload,
+    ListingView,
     listing_select,
+    listing_view,
 )
 
 V = TypeVar("V")
@@ -282,6 +283,9 @@ class PageRows(NamedTuple):
     """What one browse query found; the same for every viewer."""
 
     rows: list[Row[Any]]
+    # Each row's listing as an anonymous visitor saw it when the rows were read: what most
+    # viewers see too, so a cached page is not built again per request (see browse).
+    anonymous: tuple[ListingView, ...]
     page: int
     total: int
     has_next: bool
@@ -358,8 +362,12 @@ def browse(
     write to a listing, stub or user advances the counter, so a page is never reused after
     a change (in every process when the counter is in Redis, in the writing process
     otherwise). The age limit covers what happens without a write: a reservation that
-    runs out puts its listing back on sale. What depends on the viewer (``can_purchase``,
-    ``reserved_by_you``) is worked out per request from the rows.
+    runs out puts its listing back on sale.
+
+    What depends on the viewer (``can_purchase``, ``reserved_by_you``) is worked out per
+    request: each listing is the one built for an anonymous visitor when the rows were
+    read, unless this viewer sees it differently (:func:`_seen_as_cached`: their own
+    listing); only those are built again from their row.
     """
     now = utcnow()
     after = Cursor.decode(cursor, filters.sort) if cursor else None
@@ -372,13 +380,27 @@ def browse(
         if key is not None:
             pages.put(key, found)
     return ListingPage(
-        listings=[listing_payload(row, viewer_id, now) for row in found.rows],
+        listings=tuple(
+            view if _seen_as_cached(view, viewer_id) else listing_view(row, viewer_id, now)
+            for row, view in zip(found.rows, found.anonymous, strict=True)
+        ),
         page=found.page,
         per_page=per_page,
         total=found.total,
         has_next=found.has_next,
         next_cursor=found.next_cursor,
     )
+
+
+def _seen_as_cached(view: ListingView, viewer_id: int | None) -> bool:
+    """Whether ``viewer_id`` sees a listing as ``view``, built for an anonymous visitor when
+    the page was read, shows it.
+
+    Of a listing on sale, only its seller sees something else (their own listing). A
+    listing shown with a live hold (browse lists none) depends on who holds it and on the
+    time, so it is always built again.
+    """
+    return view.reserved_until is None and viewer_id != view.seller_id
 
 
 def _read_page(
@@ -431,7 +453,8 @@ def _read_page(
         last = rows[-1]
         key_value = last.listed_at if filters.sort == "newest" else last.asking_price_cents
         next_cursor = Cursor(filters.sort, key_value, last.id, page + 1).encode()
-    return PageRows(rows, page, total, has_next, next_cursor)
+    anonymous = tuple(listing_view(row, None, now) for row in rows)
+    return PageRows(rows, anonymous, page, total, has_next, next_cursor)
 
 
 def browse_statement(
@@ -455,9 +478,9 @@ def browse_statement(
     )
 
 
-def get_listing(listing_id: int, *, viewer_id: int | None = None) -> dict[str, Any]:
+def get_listing(listing_id: int, *, viewer_id: int | None = None) -> ListingView:
     """One listing in any status (cancelled and sold ones stay readable as history)."""
     row = db.session.execute(listing_select().where(LISTINGS.c.id == listing_id)).first()
     if row is None:
         raise NotFound("listing not found")
-    return listing_payload(row, viewer_id, utcnow())
+    return listing_view(row, viewer_id, utcnow())

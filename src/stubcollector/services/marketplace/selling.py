@@ -28,8 +28,9 @@ from stubcollector.services.marketplace.listing_status import ACTIVE, CANCELLED,
 from stubcollector.services.marketplace.views import (
     LISTINGS,
     ListingPage,
-    listing_payload,
+    ListingView,
     listing_select,
+    listing_view,
 )
 from stubcollector.services.onboarding import seller_readiness_problems
 from stubcollector.services.transaction import transaction
@@ -69,7 +70,7 @@ def seller_listings(
             db.session.scalar(select(func.count()).select_from(StubListing).where(*conditions)) or 0
         )
     return ListingPage(
-        listings=[listing_payload(row, seller_id, now) for row in rows],
+        listings=tuple(listing_view(row, seller_id, now) for row in rows),
         page=page,
         per_page=per_page,
         total=total,
@@ -77,7 +78,7 @@ def seller_listings(
     )
 
 
-def stub_listing(seller_id: int, stub_id: int) -> dict[str, Any] | None:
+def stub_listing(seller_id: int, stub_id: int) -> ListingView | None:
     """The stub's live listing (on sale, reserved or sold), for its owner's stub page.
 
     ``None`` when the stub is not on the marketplace (never listed, or cancelled since).
@@ -92,7 +93,7 @@ def stub_listing(seller_id: int, stub_id: int) -> dict[str, Any] | None:
         .order_by(LISTINGS.c.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else listing_payload(row, seller_id, utcnow())
+    return None if row is None else listing_view(row, seller_id, utcnow())
 
 
 # --- listing, changing, withdrawing --------------------------------------------------------
@@ -100,7 +101,7 @@ def stub_listing(seller_id: int, stub_id: int) -> dict[str, Any] | None:
 
 def create_listing(
     seller: User, *, stub_id: int, asking_price: object, description: str | None = None
-) -> dict[str, Any]:
+) -> ListingView:
     """List a stub from ``seller``'s collection. One live listing per stub.
 
     A seller whose connected account cannot take charges is refused with ``Conflict``
@@ -176,7 +177,7 @@ def update_listing(
     *,
     asking_price: object = _UNCHANGED,
     description: object = _UNCHANGED,
-) -> dict[str, Any]:
+) -> ListingView:
     """Change price or description; only the seller, and only while nobody is buying it."""
     changes: dict[str, Any] = {}
     if asking_price is not _UNCHANGED:
@@ -198,7 +199,7 @@ def update_listing(
     return get_listing(listing_id, viewer_id=user.id)
 
 
-def cancel_listing(user: User, listing_id: int) -> dict[str, Any]:
+def cancel_listing(user: User, listing_id: int) -> ListingView:
     """Withdraw a listing (a status; the row stays). Cancelling twice is harmless."""
     listing = _listing_for_change(user, listing_id, admin_may=True)
     if listing.status == CANCELLED:

@@ -71,15 +71,16 @@ def index() -> ResponseReturnValue:
 def listing(listing_id: int) -> ResponseReturnValue:
     viewer = optional_user()
     found = browsing.get_listing(listing_id, viewer_id=viewer.id if viewer else None)
+    seller: accounts.PublicProfile
     try:
-        seller = accounts.public_profile(found["seller_id"])
+        seller = accounts.public_profile(found.seller_id)
     except NotFound:
         # A deactivated seller's past listing: the listing's own summary, without stats.
-        seller = found["seller"]
+        seller = found.seller
     return render_template(
         "marketplace/listing.html",
         listing=found,
-        stub=found["stub"],
+        stub=found.stub,
         seller=seller,
-        is_seller=viewer is not None and viewer.id == found["seller_id"],
+        is_seller=viewer is not None and viewer.id == found.seller_id,
     )

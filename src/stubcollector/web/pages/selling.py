@@ -6,8 +6,6 @@ a refusal re-renders the stub page with the error next to the price field.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -15,6 +13,7 @@ from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFa
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.services import onboarding, stubs
 from stubcollector.services.marketplace import browsing, selling
+from stubcollector.services.marketplace.views import ListingView
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.collection import render_stub_page
@@ -72,21 +71,19 @@ def create(stub_id: int) -> ResponseReturnValue:
         except (ValidationFailed, Conflict) as error:
             show_errors(form, error, fields={"seller": "asking_price"})
         else:
-            flash(f"Your stub is on sale for {listing['price_display']}.", "success")
-            return redirect(url_for("marketplace.listing", listing_id=listing["id"]))
+            flash(f"Your stub is on sale for {listing.price_display}.", "success")
+            return redirect(url_for("marketplace.listing", listing_id=listing.id))
     return render_stub_page(stub, listing_form=form, status=422)
 
 
-def _edit_page(
-    listing: dict[str, Any], form: ListingForm, status: int = 200
-) -> ResponseReturnValue:
+def _edit_page(listing: ListingView, form: ListingForm, status: int = 200) -> ResponseReturnValue:
     return render_template("selling/edit.html", listing=listing, form=form), status
 
 
-def _own_listing(listing_id: int) -> dict[str, Any]:
+def _own_listing(listing_id: int) -> ListingView:
     user = require_user()
     listing = browsing.get_listing(listing_id, viewer_id=user.id)
-    if listing["seller_id"] != user.id:
+    if listing.seller_id != user.id:
         raise PermissionDenied("only the seller can change this listing")
     return listing
 
@@ -98,8 +95,8 @@ def edit(listing_id: int) -> ResponseReturnValue:
     form = ListingForm(
         formdata=None,
         data={
-            "asking_price": listing["asking_price"],
-            "description": listing["description"] or "",
+            "asking_price": listing.asking_price,
+            "description": listing.description or "",
         },
     )
     return _edit_page(listing, form)
@@ -121,7 +118,7 @@ def update(listing_id: int) -> ResponseReturnValue:
         except (ValidationFailed, Conflict) as error:
             show_errors(form, error)
         else:
-            flash(f"Saved. The price is now {changed['price_display']}.", "success")
+            flash(f"Saved. The price is now {changed.price_display}.", "success")
             return redirect(url_for("selling.index"))
     return _edit_page(listing, form, status=422)
 
