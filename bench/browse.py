@@ -44,7 +44,7 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing
 
 HEALTH = "/healthz"
 BROWSE = "/api/marketplace/listings"
@@ -213,13 +213,13 @@ def explain(settings: Settings) -> None:
         connection = db.session.connection()
         analyze = "EXPLAIN (ANALYZE, COSTS OFF)" if db.engine.dialect.name == "postgresql" else ""
         for label, filters in (
-            ("browse newest", marketplace.listing_filters()),
-            ("search 'pearl jam' (1 in 16)", marketplace.listing_filters(q="pearl jam")),
-            ("search 'björk rumours' (1 in 128)", marketplace.listing_filters(q="björk rumours")),
-            ("search 'no such band'", marketplace.listing_filters(q="no such band")),
-            ("venue 'wrigley'", marketplace.listing_filters(venue="wrigley")),
+            ("browse newest", browsing.listing_filters()),
+            ("search 'pearl jam' (1 in 16)", browsing.listing_filters(q="pearl jam")),
+            ("search 'björk rumours' (1 in 128)", browsing.listing_filters(q="björk rumours")),
+            ("search 'no such band'", browsing.listing_filters(q="no such band")),
+            ("venue 'wrigley'", browsing.listing_filters(venue="wrigley")),
         ):
-            statement = marketplace.browse_statement(filters, page=1, per_page=24)
+            statement = browsing.browse_statement(filters, page=1, per_page=24)
             compiled = statement.compile(dialect=db.engine.dialect)
             print(f"--- {label}")
             if analyze:

@@ -32,7 +32,8 @@ from stubcollector.database import (
 from stubcollector.extensions import cors, csrf, db, limiter, login_manager, migrate
 from stubcollector.observability import web as observability
 from stubcollector.observability.logs import configure_logging
-from stubcollector.services import accounts, marketplace, webhooks
+from stubcollector.services import accounts, webhooks
+from stubcollector.services.marketplace import browsing
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.json import AppJSONProvider
@@ -76,10 +77,10 @@ def create_app(
         ),
     )
     with app.app_context():
-        # Listing pages are cached under this counter (services.marketplace.browse).
+        # Listing pages are cached under this counter (services.marketplace.browsing).
         after_writes_to(
             db.engine,
-            marketplace.PAGE_SOURCE_TABLES,
+            browsing.PAGE_SOURCE_TABLES,
             lambda: container(app).listing_changes.advance(),
         )
     observability.init_app(app)

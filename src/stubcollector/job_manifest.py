@@ -25,13 +25,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from stubcollector.adapters.payments.sandbox import events as sandbox_events
-from stubcollector.services import marketplace, onboarding, reconcile, stubs, webhooks
+from stubcollector.services import checkout, onboarding, reconcile, stubs, webhooks
 
 JOB_MODULES: tuple[ModuleType, ...] = (
     stubs,  # stubs.read
     webhooks,  # payments.dispatch_events, payments.process_event
     reconcile,  # payments.reconcile (periodic)
     onboarding,  # payments.refresh_accounts (periodic)
-    marketplace,  # marketplace.release_expired (periodic)
+    checkout,  # marketplace.release_expired (periodic)
     sandbox_events,  # sandbox.deliver_event
 )

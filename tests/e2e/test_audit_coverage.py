@@ -70,7 +70,7 @@ def _refund_by_admin(sale: Sale) -> None:
 
 
 def _expire(_sale: Sale) -> None:
-    checkout.expire_reservations(now=utcnow() + timedelta(hours=2))
+    checkout.release_expired(now=utcnow() + timedelta(hours=2))
 
 
 def _admin_cancels_listing(sale: Sale) -> None:

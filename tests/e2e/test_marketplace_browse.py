@@ -15,7 +15,7 @@ from sqlalchemy import event, update
 
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
-from stubcollector.services import marketplace, reservations
+from stubcollector.services.marketplace import browsing, listing_status
 from stubcollector.services.transaction import transaction
 from tests.conftest import AuthActions
 from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
@@ -25,11 +25,11 @@ URL = "/api/marketplace/listings"
 
 @pytest.fixture(autouse=True)
 def _fresh_totals() -> Iterator[None]:
-    marketplace.totals.clear()
-    marketplace.pages.clear()
+    browsing.totals.clear()
+    browsing.pages.clear()
     yield
-    marketplace.totals.clear()
-    marketplace.pages.clear()
+    browsing.totals.clear()
+    browsing.pages.clear()
 
 
 def listing(
@@ -210,7 +210,7 @@ class TestSearchAndFilters:
         held = catalogue["pearl"]
         buyer = UserFactory.create()
         with transaction() as session:
-            reservations.reserve(session, held.id, buyer.id, minutes=15)
+            listing_status.reserve(session, held.id, buyer.id, minutes=15)
         assert held.id not in ids(client.get(URL))
         db.session.execute(
             update(StubListing)
@@ -218,7 +218,7 @@ class TestSearchAndFilters:
             .values(reserved_until=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
-        marketplace.totals.clear()
+        browsing.totals.clear()
         response = client.get(URL)
         assert held.id in ids(response)
         shown = next(item for item in response.json["listings"] if item["id"] == held.id)
@@ -346,14 +346,14 @@ class TestPagesAndQueries:
             auth.login(UserFactory.create().username)
         counts = {}
         for per_page in (1, 10, 50):
-            marketplace.totals.clear()
+            browsing.totals.clear()
             with counting_queries(app) as statements:
                 response = client.get(URL, query_string={"per_page": per_page, "q": "band"})
             assert len(response.json["listings"]) == per_page
             counts[per_page] = len(_without_login(statements))
         # One page query and one count, whatever the page size.
         assert counts == dict.fromkeys((1, 10, 50), 2)
-        marketplace.pages.clear()
+        browsing.pages.clear()
         with counting_queries(app) as statements:
             client.get(URL, query_string={"per_page": 50, "q": "band"})
         # The count is reused: one query per page.

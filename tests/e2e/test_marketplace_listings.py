@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, User, utcnow
-from stubcollector.services import marketplace, reservations
+from stubcollector.services.marketplace import browsing, listing_status, selling
 from stubcollector.services.transaction import transaction
 from tests.conftest import AuthActions
 from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
@@ -26,9 +26,9 @@ URL = "/api/marketplace/listings"
 @pytest.fixture(autouse=True)
 def _fresh_totals() -> Iterator[None]:
     # The total cache is per process and keyed by database; tests empty the tables under it.
-    marketplace.totals.clear()
+    browsing.totals.clear()
     yield
-    marketplace.totals.clear()
+    browsing.totals.clear()
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ class TestRead:
         listing = ListingFactory.create()
         holder, other = UserFactory.create(), UserFactory.create()
         with transaction() as session:
-            reservations.reserve(session, listing.id, holder.id, minutes=15)
+            listing_status.reserve(session, listing.id, holder.id, minutes=15)
         auth.login(other.username)
         body = client.get(f"{URL}/{listing.id}").json["listing"]
         assert body["status"] == "payment_pending"
@@ -363,7 +363,7 @@ class TestEditAndCancel:
         listing = ListingFactory.create(seller=seller)
         buyer = UserFactory.create()
         with transaction() as session:
-            reservations.reserve(session, listing.id, buyer.id, minutes=15)
+            listing_status.reserve(session, listing.id, buyer.id, minutes=15)
         response = getattr(seller_client, method)(f"{URL}/{listing.id}", json={"asking_price": 9})
         assert response.status_code == 409
         assert "paying" in response.json["message"]
@@ -387,7 +387,7 @@ class TestEditAndCancel:
         listing = ListingFactory.create(seller=seller)
         buyer = UserFactory.create()
         with transaction() as session:
-            reservations.reserve(
+            listing_status.reserve(
                 session, listing.id, buyer.id, minutes=15, now=utcnow() - timedelta(hours=1)
             )
         response = seller_client.patch(f"{URL}/{listing.id}", json={"asking_price": "7.5"})
@@ -408,14 +408,14 @@ class TestEditAndCancel:
     ) -> None:
         listing = ListingFactory.create(seller=seller)
         buyer = UserFactory.create()
-        real_ensure = marketplace._ensure_changeable
+        real_ensure = selling._ensure_changeable
 
         def reserve_right_after_the_check(target: StubListing, verb: str) -> None:
             real_ensure(target, verb)
             with transaction() as session:
-                reservations.reserve(session, listing.id, buyer.id, minutes=15)
+                listing_status.reserve(session, listing.id, buyer.id, minutes=15)
 
-        monkeypatch.setattr(marketplace, "_ensure_changeable", reserve_right_after_the_check)
+        monkeypatch.setattr(selling, "_ensure_changeable", reserve_right_after_the_check)
         response = seller_client.delete(f"{URL}/{listing.id}", json={})
         assert response.status_code == 409
         db.session.expire_all()

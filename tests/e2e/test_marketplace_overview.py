@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
-from stubcollector.services import marketplace, reservations
+from stubcollector.services.marketplace import browsing, listing_status
 from stubcollector.services.transaction import transaction
 from tests.conftest import AuthActions
 from tests.factories import (
@@ -31,9 +31,9 @@ COMPAT = "/api/marketplace/payment-compatibility"
 
 @pytest.fixture(autouse=True)
 def _fresh_totals() -> Iterator[None]:
-    marketplace.totals.clear()
+    browsing.totals.clear()
     yield
-    marketplace.totals.clear()
+    browsing.totals.clear()
 
 
 def _order(seller: User, buyer: User, price: int, **fields: Any) -> Any:
@@ -131,8 +131,8 @@ class TestMyListings:
         ListingFactory.create()  # someone else's
         buyer = UserFactory.create()
         with transaction() as session:
-            reservations.reserve(session, held.id, buyer.id, minutes=15)
-            reservations.reserve(
+            listing_status.reserve(session, held.id, buyer.id, minutes=15)
+            listing_status.reserve(
                 session, lapsed.id, buyer.id, minutes=15, now=utcnow() - timedelta(hours=1)
             )
         auth.login(me.username)

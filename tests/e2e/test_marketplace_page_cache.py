@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User, utcnow
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing, views
 from tests.conftest import AuthActions
 from tests.e2e.test_marketplace_browse import counting_queries
 from tests.factories import ListingFactory, SellerFactory, UserFactory
@@ -33,11 +33,11 @@ URL = "/api/marketplace/listings"
 
 @pytest.fixture(autouse=True)
 def _empty_caches() -> Iterator[None]:
-    marketplace.pages.clear()
-    marketplace.totals.clear()
+    browsing.pages.clear()
+    browsing.totals.clear()
     yield
-    marketplace.pages.clear()
-    marketplace.totals.clear()
+    browsing.pages.clear()
+    browsing.totals.clear()
 
 
 def page_queries(app: Flask, client: FlaskClient, **query: Any) -> tuple[dict[str, Any], int]:
@@ -91,7 +91,7 @@ class TestReuse:
         assert own_queries == 0  # the same rows
         assert anonymous["listings"][0]["can_purchase"] is True
         assert own["listings"][0]["can_purchase"] is False
-        assert own["listings"][0]["purchase_status_reason"] == marketplace.REASON_OWN
+        assert own["listings"][0]["purchase_status_reason"] == views.REASON_OWN
 
     def test_switched_off_every_request_queries(self, make_app: Any) -> None:
         uncached = make_app(marketplace_page_cache_seconds=0)
@@ -110,7 +110,7 @@ class TestReuse:
         page_queries(app, client)
         assert page_queries(app, client)[1] == 0
         later = time.monotonic() + container().settings.marketplace_page_cache_seconds + 1
-        monkeypatch.setattr(marketplace, "time", types.SimpleNamespace(monotonic=lambda: later))
+        monkeypatch.setattr(browsing, "time", types.SimpleNamespace(monotonic=lambda: later))
         assert page_queries(app, client)[1] >= 1
 
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing, selling
 from tests.conftest import AuthActions
 from tests.e2e.test_pages import HTML, csrf_token
 from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
@@ -22,9 +22,9 @@ from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFact
 
 @pytest.fixture(autouse=True)
 def _fresh_totals() -> Iterator[None]:
-    marketplace.totals.clear()
+    browsing.totals.clear()
     yield
-    marketplace.totals.clear()
+    browsing.totals.clear()
 
 
 @pytest.fixture
@@ -249,15 +249,15 @@ def test_another_sellers_listing_cannot_be_edited(client: FlaskClient, seller: U
 
 def test_stub_listing_finds_the_live_listing_of_a_stub_only(app: Flask, seller: User) -> None:
     stub = StubFactory.create(owner=seller)
-    assert marketplace.stub_listing(seller.id, stub.id) is None
+    assert selling.stub_listing(seller.id, stub.id) is None
     old = ListingFactory.create(seller=seller, stub=stub, status=ListingStatus.CANCELLED.value)
     old.cancelled_at = utcnow()
     db.session.commit()
-    assert marketplace.stub_listing(seller.id, stub.id) is None
+    assert selling.stub_listing(seller.id, stub.id) is None
     live = ListingFactory.create(seller=seller, stub=stub, asking_price_cents=777)
-    found = marketplace.stub_listing(seller.id, stub.id)
+    found = selling.stub_listing(seller.id, stub.id)
     assert found is not None
-    assert found["id"] == live.id
-    assert found["asking_price_cents"] == 777
+    assert found.id == live.id
+    assert found.asking_price_cents == 777
     # Another user asking about the seller's stub learns nothing.
-    assert marketplace.stub_listing(UserFactory.create().id, stub.id) is None
+    assert selling.stub_listing(UserFactory.create().id, stub.id) is None

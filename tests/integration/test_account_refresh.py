@@ -24,7 +24,8 @@ from stubcollector.container import container
 from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
-from stubcollector.services import marketplace, onboarding, reconcile, webhooks
+from stubcollector.services import onboarding, reconcile, webhooks
+from stubcollector.services.marketplace import selling
 from tests.factories import SellerFactory, StubFactory
 from tests.payments_support import sandbox, sandbox_seller
 
@@ -74,7 +75,7 @@ def test_a_seller_whose_account_updated_was_lost_can_sell_after_the_sweep(
     assert not seller.can_accept_payments
     stub = StubFactory.create(owner=seller)
     with pytest.raises(Conflict):
-        marketplace.create_listing(seller, stub_id=stub.id, asking_price="25.00")
+        selling.create_listing(seller, stub_id=stub.id, asking_price="25.00")
 
     # Reconciliation alone does not see it: the seller has no open orders.
     reconcile.reconcile()
@@ -89,9 +90,9 @@ def test_a_seller_whose_account_updated_was_lost_can_sell_after_the_sweep(
     assert fresh.can_accept_payments
     assert fresh.stripe_account_status == "active"
     assert fresh.stripe_onboarding_completed
-    listing = marketplace.create_listing(fresh, stub_id=stub.id, asking_price="25.00")
-    assert listing["status"] == "active"
-    assert listing["can_purchase"] is False  # the seller's own listing
+    listing = selling.create_listing(fresh, stub_id=stub.id, asking_price="25.00")
+    assert listing.status == "active"
+    assert listing.can_purchase is False  # the seller's own listing
     # Ready now: not re-read again until it is a day old.
     assert onboarding.accounts_due_for_refresh() == []
 

@@ -144,7 +144,7 @@ def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
     result = checkout.create_payment_intent(buyer, listing.id)
     _expire_hold(listing.id)
 
-    expired = checkout.expire_reservations()
+    expired = checkout.release_expired()
 
     assert [(e.listing_id, e.cancelled_order_ids) for e in expired] == [
         (listing.id, (result.order_id,))
@@ -160,7 +160,7 @@ def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
         sandbox_pages().confirm_payment(
             result.payment_intent_id, result.client_secret, CARD_SUCCESS
         )
-    assert checkout.expire_reservations() == []
+    assert checkout.release_expired() == []
 
 
 def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(

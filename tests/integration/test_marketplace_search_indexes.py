@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, utcnow
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing
 from tests.factories import SellerFactory
 
 # Enough rows that PostgreSQL prefers an index to a scan; small enough to stay quick.
@@ -64,8 +64,8 @@ def many_listings(app: Flask) -> None:
             autocommit.execute(text("VACUUM ANALYZE stub_listings"))
 
 
-def _plan(filters: marketplace.ListingFilters, after: marketplace.Cursor | None = None) -> str:
-    statement = marketplace.browse_statement(filters, page=1, per_page=24, after=after)
+def _plan(filters: browsing.ListingFilters, after: browsing.Cursor | None = None) -> str:
+    statement = browsing.browse_statement(filters, page=1, per_page=24, after=after)
     connection = db.session.connection()
     if db.engine.dialect.name == "sqlite":
         compiled = statement.compile(
@@ -88,7 +88,7 @@ def _plan(filters: marketplace.ListingFilters, after: marketplace.Cursor | None 
     ],
 )
 def test_first_page_reads_the_partial_index_in_order(sort: str, index: str) -> None:
-    plan = _plan(marketplace.listing_filters(sort=sort))
+    plan = _plan(browsing.listing_filters(sort=sort))
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan.upper(), plan
     assert "Sort" not in plan, plan
@@ -103,8 +103,8 @@ def test_first_page_reads_the_partial_index_in_order(sort: str, index: str) -> N
     ],
 )
 def test_a_cursor_seeks_in_the_same_index(sort: str, key: int | str, index: str) -> None:
-    after = marketplace.Cursor(sort, key, 10**9, 2)
-    plan = _plan(marketplace.listing_filters(sort=sort), after)
+    after = browsing.Cursor(sort, key, 10**9, 2)
+    plan = _plan(browsing.listing_filters(sort=sort), after)
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan.upper(), plan
     assert "Sort" not in plan, plan
@@ -114,7 +114,7 @@ def test_a_cursor_seeks_in_the_same_index(sort: str, key: int | str, index: str)
 def test_text_search_uses_the_trigram_index_on_postgres() -> None:
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite searches with a LIKE scan; trigram indexes are PostgreSQL's")
-    plan = _plan(marketplace.listing_filters(q="tour 2999"))
+    plan = _plan(browsing.listing_filters(q="tour 2999"))
     assert "ix_stubs_search_trgm" in plan, plan
-    venue_plan = _plan(marketplace.listing_filters(venue="hall 7"))
+    venue_plan = _plan(browsing.listing_filters(venue="hall 7"))
     assert "ix_stubs_venue_trgm" in venue_plan, venue_plan

@@ -11,7 +11,8 @@ from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus, OrderStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, StubOrder, utcnow
-from stubcollector.services import marketplace, reservations
+from stubcollector.services import checkout
+from stubcollector.services.marketplace import listing_status
 from stubcollector.services.transaction import transaction
 from tests.factories import ListingFactory, OrderFactory, UserFactory
 
@@ -20,7 +21,7 @@ def _lapsed_hold_with_order() -> tuple[int, int, int]:
     listing = ListingFactory.create()
     buyer = UserFactory.create()
     with transaction() as session:
-        reservations.reserve(
+        listing_status.reserve(
             session, listing.id, buyer.id, minutes=15, now=utcnow() - timedelta(minutes=20)
         )
     order = OrderFactory.create(listing=listing, buyer=buyer, order_status="pending")
@@ -31,7 +32,7 @@ def test_cli_releases_expired_holds_and_prints_them(app: Flask) -> None:
     listing_id, buyer_id, order_id = _lapsed_hold_with_order()
     live = ListingFactory.create()
     with transaction() as session:
-        reservations.reserve(session, live.id, UserFactory.create().id, minutes=15)
+        listing_status.reserve(session, live.id, UserFactory.create().id, minutes=15)
 
     result = app.test_cli_runner().invoke(args=["marketplace", "release-expired"])
 
@@ -47,7 +48,7 @@ def test_cli_releases_expired_holds_and_prints_them(app: Flask) -> None:
     order = db.session.get(StubOrder, order_id)
     assert order is not None
     assert order.order_status == OrderStatus.CANCELLED
-    assert order.status_reason == reservations.EXPIRY_REASON
+    assert order.status_reason == checkout.EXPIRY_REASON
 
     again = app.test_cli_runner().invoke(args=["marketplace", "release-expired"])
     assert again.exit_code == 0
@@ -55,7 +56,7 @@ def test_cli_releases_expired_holds_and_prints_them(app: Flask) -> None:
 
 
 def test_the_job_is_registered_and_runs_the_same_sweep(app: Flask) -> None:
-    assert registered_job("marketplace.release_expired") is marketplace.release_expired
+    assert registered_job("marketplace.release_expired") is checkout.release_expired
     listing_id, _, order_id = _lapsed_hold_with_order()
     container(app).jobs.enqueue("marketplace.release_expired")  # eager in tests
     db.session.expire_all()

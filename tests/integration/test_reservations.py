@@ -12,7 +12,8 @@ from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied
 from stubcollector.domain.statuses import ListingStatus, OrderStatus
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, utcnow
-from stubcollector.services import reservations
+from stubcollector.services import checkout
+from stubcollector.services.marketplace import listing_status
 from stubcollector.services.transaction import transaction
 from tests.factories import SellerFactory, StubFactory, UserFactory
 
@@ -40,7 +41,7 @@ def test_many_buyers_at_once_exactly_one_wins(app: Flask) -> None:
             start.wait()
             try:
                 with transaction() as session:
-                    reservations.reserve(session, listing_id, buyer_id, minutes=15)
+                    listing_status.reserve(session, listing_id, buyer_id, minutes=15)
                 outcomes[buyer_id] = "won"
             except Conflict:
                 outcomes[buyer_id] = "conflict"
@@ -65,9 +66,9 @@ def test_same_buyer_reserving_again_keeps_the_hold(app: Flask) -> None:
     listing = make_listing()
     buyer = UserFactory.create()
     with transaction() as session:
-        first = reservations.reserve(session, listing.id, buyer.id, minutes=15)
+        first = listing_status.reserve(session, listing.id, buyer.id, minutes=15)
     with transaction() as session:
-        again = reservations.reserve(session, listing.id, buyer.id, minutes=15)
+        again = listing_status.reserve(session, listing.id, buyer.id, minutes=15)
     assert not first.already_held
     assert again.already_held
     assert again.reserved_until == first.reserved_until
@@ -76,13 +77,13 @@ def test_same_buyer_reserving_again_keeps_the_hold(app: Flask) -> None:
 def test_seller_cannot_reserve_own_listing(app: Flask) -> None:
     listing = make_listing()
     with pytest.raises(PermissionDenied), transaction() as session:
-        reservations.reserve(session, listing.id, listing.seller_id, minutes=15)
+        listing_status.reserve(session, listing.id, listing.seller_id, minutes=15)
 
 
 def test_unknown_listing_is_not_found(app: Flask) -> None:
     buyer = UserFactory.create()
     with pytest.raises(NotFound), transaction() as session:
-        reservations.reserve(session, 987654, buyer.id, minutes=15)
+        listing_status.reserve(session, 987654, buyer.id, minutes=15)
 
 
 @pytest.mark.parametrize("status", [ListingStatus.SOLD, ListingStatus.CANCELLED])
@@ -92,7 +93,7 @@ def test_sold_or_cancelled_listing_cannot_be_reserved(app: Flask, status: Listin
     db.session.commit()
     buyer = UserFactory.create()
     with pytest.raises(Conflict, match=status.value), transaction() as session:
-        reservations.reserve(session, listing.id, buyer.id, minutes=15)
+        listing_status.reserve(session, listing.id, buyer.id, minutes=15)
 
 
 def test_expired_hold_reads_as_active_and_can_be_taken_over(app: Flask) -> None:
@@ -100,13 +101,13 @@ def test_expired_hold_reads_as_active_and_can_be_taken_over(app: Flask) -> None:
     first, second = UserFactory.create(), UserFactory.create()
     past = utcnow() - timedelta(minutes=30)
     with transaction() as session:
-        reservations.reserve(session, listing.id, first.id, minutes=15, now=past)
+        listing_status.reserve(session, listing.id, first.id, minutes=15, now=past)
     listing = db.session.get(StubListing, listing.id, populate_existing=True)
     assert listing is not None
     assert listing.status == ListingStatus.PAYMENT_PENDING
-    assert reservations.effective_status(listing) is ListingStatus.ACTIVE
+    assert listing_status.effective_status(listing) is ListingStatus.ACTIVE
     with transaction() as session:
-        taken = reservations.reserve(session, listing.id, second.id, minutes=15)
+        taken = listing_status.reserve(session, listing.id, second.id, minutes=15)
     assert taken.replaced_buyer_id == first.id
 
 
@@ -115,7 +116,7 @@ def test_sweep_releases_expired_holds_and_cancels_their_orders(app: Flask) -> No
     buyer = UserFactory.create()
     past = utcnow() - timedelta(minutes=30)
     with transaction() as session:
-        reservations.reserve(session, listing.id, buyer.id, minutes=15, now=past)
+        listing_status.reserve(session, listing.id, buyer.id, minutes=15, now=past)
         order = StubOrder(
             buyer_id=buyer.id,
             seller_id=listing.seller_id,
@@ -128,10 +129,9 @@ def test_sweep_releases_expired_holds_and_cancels_their_orders(app: Flask) -> No
     fresh = make_listing()
     other = UserFactory.create()
     with transaction() as session:
-        reservations.reserve(session, fresh.id, other.id, minutes=15)
+        listing_status.reserve(session, fresh.id, other.id, minutes=15)
 
-    with transaction() as session:
-        released = reservations.release_expired(session)
+    released = checkout.release_expired()
     assert [(r.listing_id, r.buyer_id, r.cancelled_order_ids) for r in released] == [
         (listing.id, buyer.id, (order.id,))
     ]
@@ -146,18 +146,17 @@ def test_sweep_releases_expired_holds_and_cancels_their_orders(app: Flask) -> No
     assert {"listing.reservation_expired", "order.cancelled"} <= actions
 
     # Running the sweep again changes nothing.
-    with transaction() as session:
-        assert reservations.release_expired(session) == []
+    assert checkout.release_expired() == []
 
 
 def test_release_only_by_the_holder(app: Flask) -> None:
     listing = make_listing()
     holder, stranger = UserFactory.create(), UserFactory.create()
     with transaction() as session:
-        reservations.reserve(session, listing.id, holder.id, minutes=15)
+        listing_status.reserve(session, listing.id, holder.id, minutes=15)
     with transaction() as session:
-        assert not reservations.release(session, listing.id, buyer_id=stranger.id, reason="test")
+        assert not listing_status.release(session, listing.id, buyer_id=stranger.id, reason="test")
     with transaction() as session:
-        assert reservations.release(session, listing.id, buyer_id=holder.id, reason="test")
+        assert listing_status.release(session, listing.id, buyer_id=holder.id, reason="test")
     with transaction() as session:
-        assert not reservations.release(session, listing.id, buyer_id=holder.id, reason="test")
+        assert not listing_status.release(session, listing.id, buyer_id=holder.id, reason="test")

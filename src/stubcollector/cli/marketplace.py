@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stubcollector.services import marketplace
+from stubcollector.services import checkout
 
 marketplace_cli = click.Group("marketplace", help="Marketplace maintenance.")
 
@@ -16,7 +16,7 @@ def release_expired() -> None:
     Safe to run at any time and as often as wanted (the scheduler runs the same job,
     ``marketplace.release_expired``, every minute when one is configured).
     """
-    released = marketplace.release_expired()
+    released = checkout.release_expired()
     for item in released:
         holder = "nobody" if item.buyer_id is None else f"user {item.buyer_id}"
         orders = ", ".join(str(order_id) for order_id in item.cancelled_order_ids) or "none"

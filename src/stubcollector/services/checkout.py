@@ -1,8 +1,10 @@
-"""Checkout: reserve a listing for one buyer, create the order and its direct charge.
+"""Checkout: reserve a listing for one buyer, create the order and its direct charge; and
+the expiry sweep that ends the checkouts whose buyer did not pay in time.
 
 Three steps, never a provider call inside a transaction:
 
-1. one transaction reserves the listing (compare-and-swap, see ``reservations``) and
+1. one transaction reserves the listing (compare-and-swap, see
+   ``marketplace.listing_status``) and
    inserts the order with its fee split — of many buyers racing, one gets past here;
 2. the provider creates the PaymentIntent on the seller's account with the key
    ``order:{id}:payment_intent`` (a retry returns the same PaymentIntent);
@@ -11,6 +13,11 @@ Three steps, never a provider call inside a transaction:
 
 A repeated call by the buyer who holds the listing returns the same order and
 PaymentIntent. Amounts always come from the listing on the server.
+
+A hold lasts ``RESERVATION_MINUTES``. :func:`release_expired` (the job
+``marketplace.release_expired``) puts listings whose hold ran out back on sale and cancels
+the unpaid orders that held them, with their PaymentIntents — as a new checkout does for
+the orders of a lapsed hold it replaces.
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from stubcollector.adapters.jobs import periodic
 from stubcollector.adapters.payments.ports import (
     Checkout,
     CheckoutRequest,
@@ -35,7 +43,8 @@ from stubcollector.domain.errors import Conflict, DomainError, NotFound, Permiss
 from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
-from stubcollector.services import audit, reservations
+from stubcollector.services import audit
+from stubcollector.services.marketplace import browsing, listing_status
 from stubcollector.services.orders.state import SYSTEM, Actor, move, require_party
 from stubcollector.services.transaction import transaction
 
@@ -43,6 +52,10 @@ log = logging.getLogger(__name__)
 
 SUPERSEDED_REASON = "Replaced by a newer checkout of the same listing."
 PROVIDER_FAILED_REASON = "The payment could not be started; the listing was released."
+# For the orders of a hold that ran out (the sweep, or a new checkout replacing the hold).
+EXPIRY_REASON = (
+    "Your reservation expired before the payment went through; the listing is on sale again."
+)
 
 
 @dataclass(frozen=True)
@@ -145,18 +158,18 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
             listing, seller = found._tuple()
             if listing.seller_id != buyer.id and not seller.can_accept_payments:
                 raise Conflict("the seller cannot take payments at the moment")
-            reservation = reservations.reserve_listing(
+            reservation = listing_status.reserve_listing(
                 session, listing, buyer.id, minutes=config.reservation_minutes
             )
             assert seller.stripe_account_id is not None
             cancelled: tuple[int, ...] = ()
             if reservation.replaced_buyer_id is not None:
-                cancelled = reservations.cancel_open_orders(
+                cancelled = _cancel_open_orders(
                     session,
                     listing_id,
                     reservation.replaced_buyer_id,
                     now=utcnow(),
-                    reason=reservations.EXPIRY_REASON,
+                    reason=EXPIRY_REASON,
                 )
             # This buyer's earlier orders for the listing: the one a repeated call returns,
             # and declined ones a new attempt replaces (one query for both).
@@ -245,7 +258,7 @@ def _abandon(order_id: int, buyer: User, error: DomainError) -> None:
                 reason=PROVIDER_FAILED_REASON,
                 provider_error=error.message,
             )
-        reservations.release(
+        listing_status.release(
             session, order.stub_listing_id, buyer_id=buyer.id, reason="payment provider failed"
         )
 
@@ -317,20 +330,6 @@ def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
                 payment.payment_status = PaymentStatus.CANCELED.value
 
 
-def expire_reservations(now: datetime | None = None) -> list[reservations.ExpiredReservation]:
-    """The expiry sweep: release expired holds, cancel their orders and PaymentIntents.
-
-    Called by the job ``marketplace.release_expired`` (and so by ``flask marketplace
-    release-expired`` and the scheduler). Safe to run any time, any number of times.
-    """
-    with transaction() as session:
-        expired = reservations.release_expired(session, now=now)
-    _cancel_provider_checkouts(
-        tuple(order_id for item in expired for order_id in item.cancelled_order_ids)
-    )
-    return expired
-
-
 def _response(prepared: _Prepared, checkout: Checkout) -> CheckoutStarted:
     split = prepared.split
     return CheckoutStarted(
@@ -386,3 +385,73 @@ def checkout_session(buyer: User, order_id: int) -> CheckoutSession:
             failure_message=None if payment is None else payment.failure_message,
             reserved_until=listing.reserved_until if held and listing is not None else None,
         )
+
+
+# --- the expiry sweep: holds whose buyer did not pay in time ---------------------------------
+
+
+@dataclass(frozen=True)
+class ExpiredReservation:
+    listing_id: int
+    buyer_id: int | None
+    # Open orders of that buyer for that listing, now cancelled; their PaymentIntents are
+    # cancelled at the provider after the transaction commits.
+    cancelled_order_ids: tuple[int, ...]
+
+
+@periodic("marketplace.release_expired", every=60)
+def release_expired(now: datetime | None = None) -> list[ExpiredReservation]:
+    """The expiry sweep: release lapsed holds, cancel their orders and PaymentIntents.
+
+    Run every minute as the job ``marketplace.release_expired`` and by hand as ``flask
+    marketplace release-expired``; selling runs it before changing a listing whose hold
+    has lapsed. Safe to run any time, any number of times: each release is conditional
+    (still held, still lapsed). Readers never wait for it: a lapsed hold already reads as
+    active. One transaction releases the holds and cancels the unpaid orders that held
+    them; the PaymentIntents are cancelled at the provider after it commits.
+    """
+    now = now or utcnow()
+    expired = []
+    with transaction() as session:
+        for listing_id, buyer_id in listing_status.lapsed_holds(session, now):
+            # A buyer may have renewed the hold since: then it is left alone.
+            if listing_status.release_lapsed_hold(session, listing_id, buyer_id=buyer_id, now=now):
+                cancelled = _cancel_open_orders(
+                    session, listing_id, buyer_id, now=now, reason=EXPIRY_REASON
+                )
+                expired.append(ExpiredReservation(listing_id, buyer_id, cancelled))
+    _cancel_provider_checkouts(
+        tuple(order_id for item in expired for order_id in item.cancelled_order_ids)
+    )
+    if expired:
+        browsing.totals.clear()
+    return expired
+
+
+def _cancel_open_orders(
+    session: Session, listing_id: int, buyer_id: int | None, *, now: datetime, reason: str
+) -> tuple[int, ...]:
+    """Cancel the not-yet-paid orders that held ``listing_id``; returns their ids."""
+    conditions = [
+        StubOrder.stub_listing_id == listing_id,
+        StubOrder.order_status.in_([status.value for status in OPEN_ORDER_STATUSES]),
+    ]
+    if buyer_id is not None:
+        conditions.append(StubOrder.buyer_id == buyer_id)
+    orders = session.scalars(select(StubOrder).where(and_(*conditions))).all()
+    for order in orders:
+        before = order.order_status
+        order.order_status = OrderStatus.CANCELLED.value
+        order.cancelled_at = now
+        order.status_reason = reason
+        audit.record(
+            session,
+            action="order.cancelled",
+            object_type="order",
+            object_id=order.id,
+            before=before,
+            after=OrderStatus.CANCELLED.value,
+            reason=reason,
+        )
+    session.flush()
+    return tuple(order.id for order in orders)

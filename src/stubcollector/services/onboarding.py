@@ -1,4 +1,5 @@
-"""Seller onboarding: connected account, onboarding links, status, dashboard and balance.
+"""Seller onboarding: connected account, onboarding links, status, dashboard and balance,
+and whether a user can buy and sell now (:func:`payment_compatibility`).
 
 The account's state in our database follows the provider, never a redirect: the return
 page and ``account.updated`` both re-read the account and apply it with :func:`sync_account`.
@@ -192,6 +193,59 @@ def seller_account(user: User) -> SellerAccount:
         can_accept_payments=user.can_accept_payments,
         payout_schedule_days=settings().stripe_payout_hold_days,
         synced_at=user.stripe_account_synced_at,
+    )
+
+
+def seller_readiness_problems(user: User) -> list[str]:
+    """What stands between ``user`` and taking card payments, in words for the user."""
+    missing: list[str] = []
+    if not user.stripe_account_id:
+        return ["connect a Stripe account (start seller onboarding)"]
+    if not user.stripe_details_submitted:
+        missing.append("finish Stripe onboarding")
+    missing += [f"Stripe needs: {item}" for item in user.stripe_requirements_due or []]
+    if user.stripe_disabled_reason:
+        missing.append(f"Stripe disabled the account: {user.stripe_disabled_reason}")
+    if not user.stripe_charges_enabled and not missing:
+        missing.append("wait until Stripe enables card payments on your account")
+    return missing
+
+
+@dataclass(frozen=True)
+class PaymentCompatibility:
+    """Whether a user can buy and sell now, and what is missing to sell (the selling pages
+    and ``GET /api/marketplace/payment-compatibility``); fields in the API's order."""
+
+    can_buy: bool
+    can_sell: bool
+    missing: tuple[str, ...]
+    stripe_account_id: str | None
+    stripe_account_status: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...]
+    disabled_reason: str | None
+
+
+def payment_compatibility(user: User) -> PaymentCompatibility:
+    """Whether ``user`` can buy and sell now, and what is missing to sell."""
+    can_buy = user.is_active_account
+    can_sell = can_buy and user.can_accept_payments
+    missing = [] if can_sell else seller_readiness_problems(user)
+    if not user.is_active_account:
+        missing.insert(0, "your account is deactivated; contact support")
+    return PaymentCompatibility(
+        can_buy=can_buy,
+        can_sell=can_sell,
+        missing=tuple(missing),
+        stripe_account_id=user.stripe_account_id,
+        stripe_account_status=user.stripe_account_status,
+        charges_enabled=user.stripe_charges_enabled,
+        payouts_enabled=user.stripe_payouts_enabled,
+        details_submitted=user.stripe_details_submitted,
+        requirements_due=tuple(user.stripe_requirements_due or ()),
+        disabled_reason=user.stripe_disabled_reason,
     )
 
 

@@ -19,7 +19,8 @@ from stubcollector.adapters.payments.ports import PaymentFacts
 from stubcollector.domain.errors import Conflict, InvalidTransition, PermissionDenied
 from stubcollector.domain.statuses import OrderStatus, PaymentStatus
 from stubcollector.models import StubOrder, StubPayment, User, utcnow
-from stubcollector.services import audit, reservations
+from stubcollector.services import audit
+from stubcollector.services.marketplace import listing_status
 from stubcollector.services.orders.refund_ledger import open_refund_attempt, settle_refund
 from stubcollector.services.orders.state import (
     WEBHOOK,
@@ -73,7 +74,7 @@ def _apply_paid(
         OrderStatus.PAYMENT_PROCESSING,
         OrderStatus.PAYMENT_FAILED,
     ):
-        if reservations.sell_order_listing(session, order):
+        if listing_status.sell_order_listing(session, order):
             move(session, order, OrderStatus.PAYMENT_COMPLETED, actor, reason=None)
             order.status_reason = None
             return
@@ -154,7 +155,7 @@ def apply_payment_failed(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int | N
                 reason=reason,
                 failure_code=facts.failure_code,
             )
-            reservations.release_order_listing(session, order, "payment failed")
+            listing_status.release_order_listing(session, order, "payment failed")
         return order.id
 
 
@@ -192,7 +193,7 @@ def apply_payment_canceled(facts: PaymentFacts, actor: Actor = WEBHOOK) -> int |
                 actor,
                 reason="The payment was cancelled before it went through.",
             )
-            reservations.release_order_listing(session, order, "payment cancelled")
+            listing_status.release_order_listing(session, order, "payment cancelled")
         return order.id
 
 

@@ -39,7 +39,8 @@ from stubcollector.domain.statuses import (
 )
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.observability import metrics
-from stubcollector.services import audit, reservations
+from stubcollector.services import audit
+from stubcollector.services.marketplace import listing_status
 from stubcollector.services.orders.state import (
     Actor,
     load_order,
@@ -371,4 +372,4 @@ def _apply_full_refund(
     )
     move(session, order, OrderStatus.REFUNDED, actor, amount_cents=payment.amount_refunded_cents)
     if listing_was_ours:
-        reservations.reactivate_order_listing(session, order)
+        listing_status.reactivate_order_listing(session, order)

@@ -11,7 +11,9 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
-from stubcollector.services import marketplace
+from stubcollector.services import onboarding
+from stubcollector.services.marketplace import browsing, selling
+from stubcollector.services.marketplace.views import ListingPage
 from stubcollector.services.orders import views
 from stubcollector.web.api.users import PublicUser
 from stubcollector.web.api_endpoint import api_endpoint
@@ -64,7 +66,7 @@ class BrowseQuery(_MarketQuery):
     seller: str | None = Field(default=None, max_length=64, description="Seller's username")
     sort: SortName = "newest"
     page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=marketplace.DEFAULT_PER_PAGE, ge=1, le=marketplace.MAX_PER_PAGE)
+    per_page: int = Field(default=browsing.DEFAULT_PER_PAGE, ge=1, le=browsing.MAX_PER_PAGE)
     cursor: str | None = Field(
         default=None,
         max_length=300,
@@ -75,13 +77,13 @@ class BrowseQuery(_MarketQuery):
 class MyListingsQuery(_MarketQuery):
     status: Literal["active", "payment_pending", "sold", "cancelled"] | None = None
     page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=marketplace.DEFAULT_PER_PAGE, ge=1, le=marketplace.MAX_PER_PAGE)
+    per_page: int = Field(default=browsing.DEFAULT_PER_PAGE, ge=1, le=browsing.MAX_PER_PAGE)
 
 
 class MyOrdersQuery(_MarketQuery):
     role: Literal["all", "purchases", "sales"] = "all"
     page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=marketplace.DEFAULT_PER_PAGE, ge=1, le=marketplace.MAX_PER_PAGE)
+    per_page: int = Field(default=browsing.DEFAULT_PER_PAGE, ge=1, le=browsing.MAX_PER_PAGE)
 
 
 class CreateListingRequest(RequestModel):
@@ -232,7 +234,7 @@ def _viewer_id() -> int | None:
     return None if user is None else user.id
 
 
-def _page_response(result: marketplace.ListingPage) -> ResponseReturnValue:
+def _page_response(result: ListingPage) -> ResponseReturnValue:
     return ok(
         listings=result.listings,
         page=result.page,
@@ -255,7 +257,7 @@ def _page_response(result: marketplace.ListingPage) -> ResponseReturnValue:
     responses={200: ListingPageEnvelope},
 )
 def browse(query: BrowseQuery) -> ResponseReturnValue:
-    filters = marketplace.listing_filters(
+    filters = browsing.listing_filters(
         q=query.q,
         min_price=query.min_price,
         max_price=query.max_price,
@@ -266,7 +268,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
         seller=query.seller,
         sort=query.sort,
     )
-    result = marketplace.browse(
+    result = browsing.browse(
         filters,
         page=query.page,
         per_page=query.per_page,
@@ -290,7 +292,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
     responses={201: ListingEnvelope},
 )
 def create_listing(body: CreateListingRequest) -> ResponseReturnValue:
-    listing = marketplace.create_listing(
+    listing = selling.create_listing(
         require_user(),
         stub_id=body.stub_id,
         asking_price=body.asking_price,
@@ -306,7 +308,7 @@ def create_listing(body: CreateListingRequest) -> ResponseReturnValue:
     responses={200: ListingEnvelope},
 )
 def get_listing(listing_id: int) -> ResponseReturnValue:
-    return ok(listing=marketplace.get_listing(listing_id, viewer_id=_viewer_id()))
+    return ok(listing=browsing.get_listing(listing_id, viewer_id=_viewer_id()))
 
 
 @bp.patch("/listings/<int:listing_id>")
@@ -324,7 +326,7 @@ def update_listing(listing_id: int, body: UpdateListingRequest) -> ResponseRetur
         for name in ("asking_price", "description")
         if name in body.model_fields_set
     }
-    listing = marketplace.update_listing(require_user(), listing_id, **changes)
+    listing = selling.update_listing(require_user(), listing_id, **changes)
     return ok(message="listing updated", listing=listing)
 
 
@@ -337,7 +339,7 @@ def update_listing(listing_id: int, body: UpdateListingRequest) -> ResponseRetur
     responses={200: ListingEnvelope},
 )
 def cancel_listing(listing_id: int) -> ResponseReturnValue:
-    listing = marketplace.cancel_listing(require_user(), listing_id)
+    listing = selling.cancel_listing(require_user(), listing_id)
     return ok(message="listing cancelled", listing=listing)
 
 
@@ -351,7 +353,7 @@ def cancel_listing(listing_id: int) -> ResponseReturnValue:
 )
 def my_listings(query: MyListingsQuery) -> ResponseReturnValue:
     user = require_user()
-    result = marketplace.seller_listings(
+    result = selling.seller_listings(
         user.id, status=query.status, page=query.page, per_page=query.per_page
     )
     return _page_response(result)
@@ -380,4 +382,4 @@ def my_orders(query: MyOrdersQuery) -> ResponseReturnValue:
     responses={200: CompatibilityEnvelope},
 )
 def payment_compatibility() -> ResponseReturnValue:
-    return ok(payment_compatibility=marketplace.payment_compatibility(require_user()))
+    return ok(payment_compatibility=onboarding.payment_compatibility(require_user()))

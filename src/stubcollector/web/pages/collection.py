@@ -30,7 +30,8 @@ from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, DomainError, ValidationFailed
 from stubcollector.domain.statuses import ReadingStatus
-from stubcollector.services import marketplace, stubs
+from stubcollector.services import onboarding, stubs
+from stubcollector.services.marketplace import selling
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.forms import show_errors
@@ -144,8 +145,8 @@ def render_stub_page(
         corrected=corrected,
         low_confidence=low,
         reading=stub.reading_status in BUSY,
-        listing=marketplace.stub_listing(user.id, stub.id),
-        selling=marketplace.payment_compatibility(user),
+        listing=selling.stub_listing(user.id, stub.id),
+        selling=onboarding.payment_compatibility(user),
     )
     return page, status
 

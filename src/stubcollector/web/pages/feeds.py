@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask import url_for
 
-from stubcollector.services import accounts, marketplace
+from stubcollector.services.marketplace import browsing
+from stubcollector.services.marketplace.views import ListingView
 
 
 @dataclass(frozen=True)
@@ -32,31 +32,29 @@ class ListingCard:
     status: str = "active"
 
 
-def card_for(listing: dict[str, Any]) -> ListingCard:
-    """A marketplace listing (``marketplace._listing_payload``) as a card."""
-    stub = listing["stub"]
-    seller: accounts.PublicProfile = listing["seller"]
-    when = stub.get("event_date")
+def card_for(listing: ListingView) -> ListingCard:
+    """A marketplace listing as a card."""
+    stub = listing.stub
     return ListingCard(
-        url=url_for("marketplace.listing", listing_id=listing["id"]),
-        title=stub.get("event_name") or stub.get("performer") or "Ticket stub",
-        price_cents=listing["asking_price_cents"],
-        performer=stub.get("performer") if stub.get("event_name") else None,
-        venue=stub.get("venue"),
-        event_date=date.fromisoformat(when) if when else None,
-        thumbnail_url=url_for("stubs.thumbnail", stub_id=listing["stub_id"]),
-        seller_name=seller.display_name,
-        status=listing["status"],
+        url=url_for("marketplace.listing", listing_id=listing.id),
+        title=stub.event_name or stub.performer or "Ticket stub",
+        price_cents=listing.asking_price_cents,
+        performer=stub.performer if stub.event_name else None,
+        venue=stub.venue,
+        event_date=stub.event_date,
+        thumbnail_url=url_for("stubs.thumbnail", stub_id=listing.stub_id),
+        seller_name=listing.seller.display_name,
+        status=listing.status,
     )
 
 
 def recent_listings(*, limit: int) -> Sequence[ListingCard]:
     """The newest listings on sale, newest first (the marketplace decides what is on sale)."""
-    found = marketplace.browse(marketplace.listing_filters(), per_page=limit)
+    found = browsing.browse(browsing.listing_filters(), per_page=limit)
     return [card_for(listing) for listing in found.listings]
 
 
 def seller_listings(seller_id: int, *, limit: int) -> Sequence[ListingCard]:
     """A seller's listings on sale, newest first, for their public profile."""
-    found = marketplace.browse(marketplace.listing_filters(seller_id=seller_id), per_page=limit)
+    found = browsing.browse(browsing.listing_filters(seller_id=seller_id), per_page=limit)
     return [card_for(listing) for listing in found.listings]

@@ -19,7 +19,8 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import NotFound, ValidationFailed
-from stubcollector.services import accounts, marketplace
+from stubcollector.services import accounts
+from stubcollector.services.marketplace import browsing
 from stubcollector.web.current import optional_user
 from stubcollector.web.pages.feeds import card_for
 from stubcollector.web.pages.forms import show_errors
@@ -41,7 +42,7 @@ def index() -> ResponseReturnValue:
     pagination = Pagination(1, PER_PAGE, 0)
     if form.validate():
         try:
-            filters = marketplace.listing_filters(
+            filters = browsing.listing_filters(
                 q=form.q.data or None,
                 min_price=(form.min_price.data or "").strip().lstrip("$") or None,
                 max_price=(form.max_price.data or "").strip().lstrip("$") or None,
@@ -54,7 +55,7 @@ def index() -> ResponseReturnValue:
         except ValidationFailed as error:
             show_errors(form, error)
         else:
-            found = marketplace.browse(
+            found = browsing.browse(
                 filters,
                 page=page_number,
                 per_page=PER_PAGE,
@@ -78,16 +79,17 @@ def index() -> ResponseReturnValue:
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int) -> ResponseReturnValue:
     viewer = optional_user()
-    found = marketplace.get_listing(listing_id, viewer_id=viewer.id if viewer else None)
+    found = browsing.get_listing(listing_id, viewer_id=viewer.id if viewer else None)
+    seller: accounts.PublicProfile
     try:
-        seller = accounts.public_profile(found["seller_id"])
+        seller = accounts.public_profile(found.seller_id)
     except NotFound:
         # A deactivated seller's past listing: the listing's own summary, without stats.
-        seller = found["seller"]
+        seller = found.seller
     return render_template(
         "marketplace/listing.html",
         listing=found,
-        stub=found["stub"],
+        stub=found.stub,
         seller=seller,
-        is_seller=viewer is not None and viewer.id == found["seller_id"],
+        is_seller=viewer is not None and viewer.id == found.seller_id,
     )

@@ -31,8 +31,6 @@ every order route answers as if the order did not exist (404).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -45,7 +43,8 @@ from stubcollector.domain.errors import (
     ServiceUnavailable,
 )
 from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
-from stubcollector.services import marketplace
+from stubcollector.services.marketplace import browsing
+from stubcollector.services.marketplace.views import ListingView
 from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import error_page
@@ -83,20 +82,18 @@ def index() -> ResponseReturnValue:
     return render_template("orders/index.html", tab=tab, found=found, pages=pages, tabs=TABS)
 
 
-def listing_of(listing_id: int, viewer_id: int) -> dict[str, Any] | None:
+def listing_of(listing_id: int, viewer_id: int) -> ListingView | None:
     try:
-        return marketplace.get_listing(listing_id, viewer_id=viewer_id)
+        return browsing.get_listing(listing_id, viewer_id=viewer_id)
     except NotFound:
         return None
 
 
-def stub_title(listing: dict[str, Any] | None) -> str | None:
+def stub_title(listing: ListingView | None) -> str | None:
     """How an order names its stub: the event, else the performer."""
     if listing is None:
         return None
-    stub = listing["stub"]
-    title = stub["event_name"] or stub["performer"]
-    return None if title is None else str(title)
+    return listing.stub.event_name or listing.stub.performer
 
 
 @bp.get("/<int:order_id>")

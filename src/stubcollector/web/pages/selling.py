@@ -16,13 +16,14 @@ a refusal re-renders the stub page with the error next to the price field.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFailed
-from stubcollector.services import marketplace, stubs
+from stubcollector.domain.statuses import ListingStatus
+from stubcollector.services import onboarding, stubs
+from stubcollector.services.marketplace import browsing, selling
+from stubcollector.services.marketplace.views import ListingView
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.collection import render_stub_page
@@ -35,10 +36,10 @@ bp = Blueprint("selling", __name__, url_prefix="/selling")
 PER_PAGE = 20
 STATUS_FILTERS: dict[str, str] = {
     "": "All",
-    marketplace.ACTIVE: "On sale",
-    marketplace.PENDING: "Reserved",
-    marketplace.SOLD: "Sold",
-    marketplace.CANCELLED: "Cancelled",
+    ListingStatus.ACTIVE.value: "On sale",
+    ListingStatus.PAYMENT_PENDING.value: "Reserved",
+    ListingStatus.SOLD.value: "Sold",
+    ListingStatus.CANCELLED.value: "Cancelled",
 }
 
 
@@ -50,7 +51,7 @@ def index() -> ResponseReturnValue:
     if status not in STATUS_FILTERS:
         status = ""
     page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
-    found = marketplace.seller_listings(
+    found = selling.seller_listings(
         user.id, status=status or None, page=page_number, per_page=PER_PAGE
     )
     return render_template(
@@ -59,7 +60,7 @@ def index() -> ResponseReturnValue:
         status=status,
         status_filters=STATUS_FILTERS,
         pagination=Pagination(found.page, found.per_page, found.total),
-        selling=marketplace.payment_compatibility(user),
+        selling=onboarding.payment_compatibility(user),
     )
 
 
@@ -71,7 +72,7 @@ def create(stub_id: int) -> ResponseReturnValue:
     form = ListingForm()
     if form.validate_on_submit():
         try:
-            listing = marketplace.create_listing(
+            listing = selling.create_listing(
                 user,
                 stub_id=stub_id,
                 asking_price=form.asking_price.data or "",
@@ -80,21 +81,19 @@ def create(stub_id: int) -> ResponseReturnValue:
         except (ValidationFailed, Conflict) as error:
             show_errors(form, error, fields={"seller": "asking_price"})
         else:
-            flash(f"Your stub is on sale for {listing['price_display']}.", "success")
-            return redirect(url_for("marketplace.listing", listing_id=listing["id"]))
+            flash(f"Your stub is on sale for {listing.price_display}.", "success")
+            return redirect(url_for("marketplace.listing", listing_id=listing.id))
     return render_stub_page(stub, listing_form=form, status=422)
 
 
-def _edit_page(
-    listing: dict[str, Any], form: ListingForm, status: int = 200
-) -> ResponseReturnValue:
+def _edit_page(listing: ListingView, form: ListingForm, status: int = 200) -> ResponseReturnValue:
     return render_template("selling/edit.html", listing=listing, form=form), status
 
 
-def _own_listing(listing_id: int) -> dict[str, Any]:
+def _own_listing(listing_id: int) -> ListingView:
     user = require_user()
-    listing = marketplace.get_listing(listing_id, viewer_id=user.id)
-    if listing["seller_id"] != user.id:
+    listing = browsing.get_listing(listing_id, viewer_id=user.id)
+    if listing.seller_id != user.id:
         raise PermissionDenied("only the seller can change this listing")
     return listing
 
@@ -106,8 +105,8 @@ def edit(listing_id: int) -> ResponseReturnValue:
     form = ListingForm(
         formdata=None,
         data={
-            "asking_price": listing["asking_price"],
-            "description": listing["description"] or "",
+            "asking_price": listing.asking_price,
+            "description": listing.description or "",
         },
     )
     return _edit_page(listing, form)
@@ -120,7 +119,7 @@ def update(listing_id: int) -> ResponseReturnValue:
     form = ListingForm()
     if form.validate_on_submit():
         try:
-            changed = marketplace.update_listing(
+            changed = selling.update_listing(
                 require_user(),
                 listing_id,
                 asking_price=form.asking_price.data or "",
@@ -129,7 +128,7 @@ def update(listing_id: int) -> ResponseReturnValue:
         except (ValidationFailed, Conflict) as error:
             show_errors(form, error)
         else:
-            flash(f"Saved. The price is now {changed['price_display']}.", "success")
+            flash(f"Saved. The price is now {changed.price_display}.", "success")
             return redirect(url_for("selling.index"))
     return _edit_page(listing, form, status=422)
 
@@ -138,7 +137,7 @@ def update(listing_id: int) -> ResponseReturnValue:
 @login_required
 def cancel(listing_id: int) -> ResponseReturnValue:
     try:
-        marketplace.cancel_listing(require_user(), listing_id)
+        selling.cancel_listing(require_user(), listing_id)
     except Conflict as error:
         flash(f"The listing stays on sale: {error.message}.", "error")
     else:
