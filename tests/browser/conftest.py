@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import make_server
 
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
+from tests.support.browser import LAPTOP
+from tests.support.live_server import LiveServer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -44,26 +44,6 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-
-T = TypeVar("T")
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: Flask
-    server: BaseWSGIServer = field(repr=False)
-
-    def run(self, work: Callable[[], T]) -> T:
-        """Call services directly (inside an app context) to set up data for a test."""
-        with self.app.app_context():
-            try:
-                return work()
-            finally:
-                db.session.remove()
 
 
 @pytest.fixture(scope="session")
@@ -150,14 +130,3 @@ def page(browser: Browser, live_server: LiveServer, page_problems: list[str]) ->
     yield opened
     context.close()
     assert not page_problems, "the browser reported problems:\n" + "\n".join(page_problems)
-
-
-def screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def unique_name(prefix: str = "fan") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"

@@ -19,7 +19,7 @@ from werkzeug.datastructures import ImmutableDict
 
 from stubcollector.container import container
 from stubcollector.extensions import db
-from stubcollector.models import AuditLogEntry, Base, Stub, User
+from stubcollector.models import AuditLogEntry, Stub, User
 from tests.authz import ROLES, Row, World, codes, everyone, routes_needing_rows
 from tests.conftest import TEST_PASSWORD
 from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
@@ -349,17 +349,6 @@ ROWS: tuple[Row, ...] = (
         for rule in ("/api/payments/webhook", "/api/payments/webhook/connect")
     ),
 )
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    db.session.expire_all()
-    with db.engine.connect() as connection:
-        return {
-            table.name: sorted(
-                (tuple(row) for row in connection.execute(sa.select(table))), key=repr
-            )
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def client_for(app: Flask, world: World, role: str) -> FlaskClient:

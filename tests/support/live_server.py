@@ -11,14 +11,34 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-ROOT = Path(__file__).resolve().parent.parent
+from stubcollector.extensions import db
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+    server: BaseWSGIServer = field(repr=False)
+
+    def run(self, work: Callable[[], T]) -> T:
+        """Call services directly (inside an app context) to set up data for a test."""
+        with self.app.app_context():
+            try:
+                return work()
+            finally:
+                db.session.remove()
 
 
 @contextmanager

@@ -23,9 +23,10 @@ from redis.exceptions import RedisError
 
 from stubcollector.adapters import outage
 
+TEST_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# This module's tests keep to their own database number and key names.
-JOBS_REDIS_DB = 14
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -66,11 +67,6 @@ class RestClock:
 
     def skip_the_rest(self) -> None:
         self.now += outage.REST_AFTER_FAILURE_SECONDS + 1
-
-
-def jobs_redis_url() -> str:
-    base = TEST_REDIS_URL.rsplit("/", 1)[0] if TEST_REDIS_URL.count("/") >= 3 else TEST_REDIS_URL
-    return f"{base}/{JOBS_REDIS_DB}"
 
 
 def require_redis(url: str) -> None:

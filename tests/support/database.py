@@ -1,0 +1,41 @@
+"""Looking at the database from a test: every table's rows, and the statements the app runs
+while a test watches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event
+
+from stubcollector.extensions import db
+from stubcollector.models import Base
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    db.session.expire_all()
+    with db.engine.connect() as connection:
+        return {
+            table.name: sorted(
+                (tuple(row) for row in connection.execute(sa.select(table))), key=repr
+            )
+            for table in Base.metadata.sorted_tables
+        }
+
+
+@contextmanager
+def counting_queries(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
