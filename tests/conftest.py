@@ -176,7 +176,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def user(app: Flask) -> User:
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     return UserFactory.create()
 

@@ -17,8 +17,8 @@ from stubcollector.extensions import db
 from stubcollector.models import User
 from stubcollector.services import checkout
 from stubcollector.services.orders import views
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
+from tests.support.browser import LAPTOP, PHONE, screenshot, unique_name
+from tests.support.journeys import (
     PASSWORD,
     accept_confirmations,
     confirm_receipt,
@@ -33,7 +33,8 @@ from tests.browser.journeys import (
     sign_up,
     upload_stub,
 )
-from tests.payments_support import sandbox_pages, sandbox_seller
+from tests.support.live_server import LiveServer
+from tests.support.payments import sandbox_pages, sandbox_seller
 
 pytestmark = pytest.mark.browser
 

@@ -16,14 +16,15 @@ from playwright.sync_api import Page, expect
 
 from stubcollector.adapters.jobs import InProcessJobQueue
 from stubcollector.container import container
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
+from tests.support.browser import LAPTOP, PHONE, screenshot, unique_name
+from tests.support.journeys import (
     create_account,
     log_in,
     sign_up,
     upload_stub,
     wait_for_reading_to_finish,
 )
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -178,8 +179,8 @@ FOOTER_BOXES = """cards => cards.map(card => {
 def _stubs_for_cards(owner_id: int) -> None:
     from stubcollector.extensions import db
     from stubcollector.models import User
-    from tests.browser.journeys import STOCK_PHOTO
-    from tests.factories import StubFactory
+    from tests.support.factories import StubFactory
+    from tests.support.journeys import STOCK_PHOTO
 
     owner = db.session.get(User, owner_id)
     data = STOCK_PHOTO.read_bytes()

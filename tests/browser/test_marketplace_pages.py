@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
-    find_listing,
-    list_stub,
-    make_ready_to_sell,
-    sign_up,
-    upload_stub,
-)
+from tests.support.browser import LAPTOP, PHONE, screenshot, unique_name
+from tests.support.journeys import find_listing, list_stub, make_ready_to_sell, sign_up, upload_stub
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 

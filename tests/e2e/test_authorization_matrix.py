@@ -1,7 +1,7 @@
 """Every endpoint x {anonymous, owner, other user, admin}: the status codes each may get.
 
 The rows are the table in ``ROWS``; the machinery (roles, object factories) is in
-``tests/authz.py``. A denied unsafe request must leave every table exactly as it was.
+``tests/support/authz.py``. A denied unsafe request must leave every table exactly as it was.
 ``test_every_route_has_a_row`` fails when an ``/api`` or ``/auth`` route has no row, so a
 new endpoint cannot be forgotten.
 """
@@ -20,9 +20,11 @@ from werkzeug.datastructures import ImmutableDict
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, Stub, User
-from tests.authz import ROLES, Row, World, codes, everyone, routes_needing_rows
-from tests.conftest import TEST_PASSWORD
-from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
+from tests.support.authz import ROLES, Row, World, codes, everyone, routes_needing_rows
+from tests.support.database import snapshot
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import TEST_PASSWORD
+from tests.support.images import image_bytes, render_stub
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ORDER_HIDDEN_FROM = frozenset({"other"})

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from stubcollector.web.routing import MAX_PATH_INT
-from tests.conftest import AuthActions
-from tests.factories import UserFactory
+from tests.support.clients import AuthActions
+from tests.support.factories import UserFactory
 
 
 def spec(client: FlaskClient) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
 from stubcollector.services import marketplace, reservations
 from stubcollector.services.transaction import transaction
-from tests.conftest import AuthActions
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.database import counting_queries
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
 
 URL = "/api/marketplace/listings"
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from stubcollector.extensions import db
 from stubcollector.models import User
-from tests.conftest import TEST_PASSWORD
+from tests.support.factories import TEST_PASSWORD
 from tests.support.pages import HTML, csrf_token
 
 NEW_PASSWORD = "stub-collector-2026"

@@ -18,10 +18,11 @@ from stubcollector.adapters.ocr.base import FieldValue, StubReading
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
-from tests.conftest import AuthActions
-from tests.e2e.test_pages import HTML, csrf_token
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
-from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
+from tests.support.clients import AuthActions
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.images import image_bytes, render_stub
+from tests.support.pages import HTML, csrf_token
 
 
 class ScriptedReader:

@@ -15,9 +15,9 @@ from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
 from stubcollector.services import marketplace
-from tests.conftest import AuthActions
-from tests.e2e.test_pages import HTML, csrf_token
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.pages import HTML, csrf_token
 
 
 @pytest.fixture(autouse=True)

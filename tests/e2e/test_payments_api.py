@@ -26,16 +26,9 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models import StubDispute, StubListing, StubOrder, StubPayment, User
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import (
-    anonymous_client,
-    client_for,
-    listing_of,
-    pay,
-    sandbox,
-    sandbox_pages,
-    sandbox_seller,
-)
+from tests.support.clients import anonymous_client, client_for
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import listing_of, pay, sandbox, sandbox_pages, sandbox_seller
 
 
 @pytest.fixture

@@ -28,16 +28,14 @@ from stubcollector.models import (
     User,
 )
 from stubcollector.services import checkout, reconcile
-from tests.factories import UserFactory
-from tests.payments_support import (
-    anonymous_client,
+from tests.support.clients import anonymous_client
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_seller
+from tests.support.stripe_events import (
     charge_payload,
     dispute_payload,
     fixture,
-    listing_of,
     payment_intent_payload,
-    sandbox,
-    sandbox_seller,
     signed,
     stripe_event,
 )

@@ -18,9 +18,10 @@ from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User
-from tests.conftest import AuthActions
-from tests.factories import SellerFactory, StubFactory, UserFactory
-from tests.stub_helpers import DeferredJobQueue, image_bytes, jpeg_with_gps, render_stub
+from tests.support.clients import AuthActions
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.images import image_bytes, jpeg_with_gps, render_stub
 
 UPLOAD_HEADERS = {"X-Requested-With": "XMLHttpRequest"}
 

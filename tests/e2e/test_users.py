@@ -9,7 +9,7 @@ from sqlalchemy import event
 from stubcollector.domain.statuses import ListingStatus, OrderStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, StubOrder
-from tests.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
 
 
 def _listing(seller: object, status: ListingStatus, price: int = 1000) -> StubListing:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent
-from tests.payments_support import fixture, signed, stripe_event
+from tests.support.stripe_events import fixture, signed, stripe_event
 
 CONNECT = "/api/payments/webhook/connect"
 PLATFORM = "/api/payments/webhook"

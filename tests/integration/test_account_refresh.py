@@ -25,8 +25,8 @@ from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
 from stubcollector.services import marketplace, onboarding, reconcile, webhooks
-from tests.factories import SellerFactory, StubFactory
-from tests.payments_support import sandbox, sandbox_seller
+from tests.support.factories import SellerFactory, StubFactory
+from tests.support.payments import sandbox, sandbox_seller
 
 
 @pytest.fixture

@@ -35,14 +35,11 @@ from stubcollector.models import (
 )
 from stubcollector.services import checkout, reconcile, webhooks
 from stubcollector.services.transaction import transaction
-from tests.factories import UserFactory
-from tests.payments_support import (
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.stripe_events import (
     dispute_payload,
-    listing_of,
     payment_intent_payload,
-    sandbox,
-    sandbox_pages,
-    sandbox_seller,
     signed,
     stripe_event,
 )

@@ -13,7 +13,7 @@ from stubcollector.extensions import db
 from stubcollector.models import StubListing, StubOrder, utcnow
 from stubcollector.services import marketplace, reservations
 from stubcollector.services.transaction import transaction
-from tests.factories import ListingFactory, OrderFactory, UserFactory
+from tests.support.factories import ListingFactory, OrderFactory, UserFactory
 
 
 def _lapsed_hold_with_order() -> tuple[int, int, int]:

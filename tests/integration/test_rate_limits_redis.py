@@ -20,9 +20,8 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.web.api.auth import LOGIN_FAILURES_PER_ACCOUNT
-from tests.conftest import TEST_PASSWORD
-from tests.factories import UserFactory
-from tests.live_server import serve_in_processes
+from tests.support.factories import TEST_PASSWORD, UserFactory
+from tests.support.live_server import serve_in_processes
 
 REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
 FAILURES = int(LOGIN_FAILURES_PER_ACCOUNT.split()[0])

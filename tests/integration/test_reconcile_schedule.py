@@ -17,8 +17,8 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import checkout, reconcile, webhooks
-from tests.factories import UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_pages, sandbox_seller
 
 
 @pytest.fixture

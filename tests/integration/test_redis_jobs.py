@@ -38,7 +38,7 @@ from stubcollector.domain.errors import ServiceUnavailable
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # registers the jobs here too
-from tests.integration.services import (
+from tests.support.servers import (
     TEST_REDIS_URL,
     RestClock,
     free_port,

@@ -46,8 +46,8 @@ from stubcollector.models import (
 from stubcollector.services import admin, checkout, reconcile, webhooks
 from stubcollector.services.orders import payments, refund_ledger, refunds, views
 from stubcollector.services.orders.state import SYSTEM
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_pages, sandbox_seller
 
 
 class Sale:

@@ -14,7 +14,7 @@ from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, utcnow
 from stubcollector.services import reservations
 from stubcollector.services.transaction import transaction
-from tests.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
 
 BUYERS = 8
 

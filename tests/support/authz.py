@@ -37,10 +37,15 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
 from stubcollector.web.openapi import is_api_rule
-from tests.conftest import TEST_PASSWORD
-from tests.factories import AdminFactory, ListingFactory, StubFactory, UserFactory
-from tests.payments_support import listing_of, pay, sandbox_seller
-from tests.stub_helpers import image_bytes, render_stub
+from tests.support.factories import (
+    TEST_PASSWORD,
+    AdminFactory,
+    ListingFactory,
+    StubFactory,
+    UserFactory,
+)
+from tests.support.images import image_bytes, render_stub
+from tests.support.payments import listing_of, pay, sandbox_seller
 
 ROLES = ("anonymous", "owner", "other", "admin")
 # An id no factory creates (below the router's bound, so it reaches the view).

@@ -1,6 +1,6 @@
 """The app behind a real WSGI server on 127.0.0.1: in a thread, or in its own process.
 
-``python -m tests.live_server`` builds the app from the environment (``Settings.from_env``),
+``python -m tests.support.live_server`` builds the app from the environment (``Settings.from_env``),
 listens on a free port and prints ``LISTENING <port>`` once it accepts connections.
 """
 
@@ -63,7 +63,7 @@ def serve_in_processes(environ: Mapping[str, str], count: int = 1) -> Iterator[l
     env = {**os.environ, **environ}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.live_server"],
+            [sys.executable, "-m", "tests.support.live_server"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
