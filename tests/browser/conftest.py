@@ -10,9 +10,11 @@
   errors, uncaught exceptions, CSP violations and failed subresources are collected in
   ``page_problems`` and fail the test at teardown. Tests that provoke one on purpose
   remove it from the list.
-- ``screenshot(page, name)`` saves a full-page PNG under ``test-output/screenshots/``.
 
-Every test uses its own users (``unique_name``), so tests share the server and database.
+What the tests share besides fixtures is in ``tests/support``: ``browser`` (viewports,
+``screenshot``, ``unique_name``), ``journeys`` (the steps through the UI) and
+``live_server`` (``LiveServer``). Every test uses its own users (``unique_name``), so tests
+share the server and database.
 """
 
 from __future__ import annotations

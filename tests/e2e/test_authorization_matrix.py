@@ -1,9 +1,10 @@
 """Every endpoint x {anonymous, owner, other user, admin}: the status codes each may get.
 
 The rows are the table in ``ROWS``; the machinery (roles, object factories) is in
-``tests/support/authz.py``. A denied unsafe request must leave every table exactly as it was.
-``test_every_route_has_a_row`` fails when an ``/api`` or ``/auth`` route has no row, so a
-new endpoint cannot be forgotten.
+``tests/support/authz.py``. A denied unsafe request must leave every table exactly as it
+was. ``test_every_route_has_a_row`` fails when an ``/api`` or ``/auth`` route has no row, so
+a new endpoint cannot be forgotten. ``test_sessions_and_csrf.py`` reuses ``ROWS``: the
+table is this test's own data, so it stays here rather than in ``tests/support``.
 """
 
 from __future__ import annotations

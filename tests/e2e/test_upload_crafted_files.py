@@ -1,4 +1,5 @@
-"""The crafted-file catalogue (``tests/support/crafted_files.py``) against ``POST /api/stubs/upload``.
+"""The crafted-file catalogue (``tests/support/crafted_files.py``) against
+``POST /api/stubs/upload``.
 
 For every hostile or malformed file: the documented status code; on refusal nothing in the
 upload folder and no stub row; on acceptance a re-encoded image without metadata or

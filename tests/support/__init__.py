@@ -17,7 +17,8 @@ from other test modules. A helper that one test module uses stays next to that m
 - ``doubles``: stand-ins for the app's own ports (a job queue the test runs, a scripted
   stub reader);
 - ``images``: realistic stub photos; ``crafted_files``: hostile and malformed uploads;
-- ``authz``: the authorization matrix's world, rows and object factories;
+- ``authz``: the authorization matrix's machinery (the world of users, ``Row``, the
+  object factories);
 - ``api_schema``: API responses held against ``/openapi.json``;
 - ``servers``: the shared test servers' URLs and throwaway Redis/PostgreSQL servers;
 - ``live_server``: the app behind a real WSGI server (a thread, or its own process);

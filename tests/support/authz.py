@@ -17,9 +17,9 @@ so ids cannot be probed (orders: 404 to strangers, 403 only to parties refused a
 
 Path parameters are filled from ``OBJECTS``: a factory creates the object for the
 ``World`` (owned by ``world.owner``) and returns its id. A new area adds its factories
-(``owner_stub``, ``owner_listing``, ``owner_order``, ``owner_payment``, ...) and its rows;
-``tests/e2e/test_authorization_matrix.py`` fails for any ``/api`` or ``/auth`` route
-without a row, and ``tests/e2e/test_sessions_and_csrf.py`` uses the same rows to fill in paths.
+here (``owner_stub``, ``owner_listing``, ``owner_order``, ...) and its rows to ``ROWS`` in
+``tests/e2e/test_authorization_matrix.py``, which fails for any ``/api`` or ``/auth`` route
+without a row; ``tests/e2e/test_sessions_and_csrf.py`` uses the same rows to fill in paths.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The app behind a real WSGI server on 127.0.0.1: in a thread, or in its own process.
 
-``python -m tests.support.live_server`` builds the app from the environment (``Settings.from_env``),
-listens on a free port and prints ``LISTENING <port>`` once it accepts connections.
+``python -m tests.support.live_server`` builds the app from the environment
+(``Settings.from_env``), listens on a free port and prints ``LISTENING <port>`` once it
+accepts connections. ``LiveServer`` is the browser tests' handle on their served app.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
-"""Throwaway Redis and PostgreSQL servers for tests that stop and start them.
+"""The servers tests talk to: the shared test PostgreSQL and Redis, and throwaway ones.
 
-The machine's shared servers are never stopped: other test runs use them. These start a
-private ``redis-server`` / PostgreSQL cluster on a free port in a temporary directory.
+``TEST_POSTGRES_URL`` and ``TEST_REDIS_URL`` name the shared servers (from the environment);
+``require_redis`` skips a test when Redis is not there (fails it in CI). The shared servers
+are never stopped: other test runs use them. Tests that stop and start a server get a
+private ``redis-server`` (``PrivateRedis``) or PostgreSQL cluster (``PrivatePostgres``) on a
+free port in a temporary directory. Also: ``wait_until`` a condition holds,
+``stop_process``, and ``RestClock``, the clock the Redis adapters time their rest after a
+failure by.
 """
 
 from __future__ import annotations
