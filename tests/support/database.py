@@ -1,11 +1,11 @@
-"""Looking at the database from a test: every table's rows, and the statements the app runs
-while a test watches."""
+"""Looking at the database from a test: a row as it is now, every table's rows, and the
+statements the app runs while a test watches."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
@@ -13,6 +13,16 @@ from sqlalchemy import event
 
 from stubcollector.extensions import db
 from stubcollector.models import Base
+
+Model = TypeVar("Model", bound=Base)
+
+
+def reloaded(model: type[Model], row_id: int) -> Model:
+    """The row as the database holds it now (the session's cached copies are expired first)."""
+    db.session.expire_all()
+    row = db.session.get(model, row_id)
+    assert row is not None, f"no {model.__name__} {row_id}"
+    return row
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
