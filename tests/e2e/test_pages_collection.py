@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from tests.support.clients import AuthActions
 from tests.support.doubles import DeferredJobQueue
 from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
 from tests.support.images import image_bytes, render_stub
-from tests.support.pages import HTML, csrf_token
+from tests.support.pages import HTML, csrf_token, field_error
 
 
 class ScriptedReader:
@@ -80,11 +79,6 @@ def upload_page(client: FlaskClient, data: bytes, name: str = "stub.png", **fiel
     return client.post(
         "/collection/upload", data=form, headers=HTML, content_type="multipart/form-data"
     )
-
-
-def field_error(page: str, name: str) -> str | None:
-    found = re.search(rf'<p class="field__error" id="{name}-error">([^<]*)</p>', page)
-    return html.unescape(found.group(1)) if found else None
 
 
 def stub_count() -> int:

@@ -25,9 +25,8 @@ from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, StubPayment, User
 from tests.support.clients import anonymous_client, client_for
 from tests.support.factories import AdminFactory, UserFactory
+from tests.support.pages import HTML
 from tests.support.payments import listing_of, sandbox_pages, sandbox_seller
-
-HTML = {"Accept": "text/html"}
 
 
 def token(client: FlaskClient, path: str = "/orders/") -> str:

@@ -1,8 +1,9 @@
-"""Reading HTML pages in the Flask test client as a browser would: asking for HTML, and the
-CSRF token a page's form carries."""
+"""Reading HTML pages in the Flask test client as a browser would: asking for HTML, the CSRF
+token a page's form carries, and the error a form shows under a field."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from flask import g
@@ -23,3 +24,8 @@ def csrf_token(client: FlaskClient, path: str, prefix: str = "") -> str:
     value = re.search(r'value="([^"]+)"', tag.group(0))
     assert value
     return value.group(1)
+
+
+def field_error(page: str, name: str) -> str | None:
+    found = re.search(rf'<p class="field__error" id="{name}-error">([^<]*)</p>', page)
+    return html.unescape(found.group(1)) if found else None
