@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE
 from stubcollector.models import StubListing, User
-from tests.support.api_schema import assert_documented, field_drift
+from tests.support.api_schema import assert_documented, field_drift, openapi_document
 from tests.support.clients import anonymous_client, client_for
 from tests.support.factories import AdminFactory, StubFactory, UserFactory
 from tests.support.payments import listing_of, pay, sandbox_pages, sandbox_seller
@@ -27,7 +27,7 @@ ORDER = "/api/payments/orders/{order_id}"
 
 @pytest.fixture
 def spec(client: FlaskClient) -> dict[str, Any]:
-    return dict(client.get("/openapi.json").json)
+    return openapi_document(client)
 
 
 @pytest.fixture
