@@ -18,22 +18,10 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
 from tests.support.clients import AuthActions
-from tests.support.doubles import DeferredJobQueue
+from tests.support.doubles import DeferredJobQueue, ScriptedReader
 from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
 from tests.support.images import image_bytes, render_stub
 from tests.support.pages import HTML, csrf_token, field_error
-
-
-class ScriptedReader:
-    name = "scripted"
-
-    def __init__(self, reading: StubReading) -> None:
-        self.reading = reading
-
-    def read(self, image: bytes, content_type: str) -> StubReading:
-        del image, content_type
-        return self.reading
-
 
 READING = StubReading(
     fields={

@@ -1,15 +1,19 @@
-"""Stand-ins for the app's own ports, which tests set on the container: a job queue the test
-runs by hand."""
+"""Stand-ins for the app's own ports, which tests set on the container or hand to a
+scheduler: a job queue the test runs by hand (``DeferredJobQueue``), one that only records
+the names of the jobs enqueued (``RecordingQueue``), and a stub reader that answers what
+the test scripted (``ScriptedReader``)."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask
 
 from stubcollector.adapters.jobs import registered_job
+from stubcollector.adapters.ocr.base import StubReading
 
 
 class DeferredJobQueue:
@@ -40,3 +44,32 @@ class DeferredJobQueue:
 
     def shutdown(self) -> None:
         self.queued.clear()
+
+
+class RecordingQueue:
+    """Records the names of the jobs enqueued and runs none; safe from several threads."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[str] = []
+        self._lock = threading.Lock()
+
+    def enqueue(self, name: str, *args: object) -> None:
+        with self._lock:
+            self.enqueued.append(name)
+
+    def shutdown(self) -> None:
+        pass
+
+
+class ScriptedReader:
+    """Stands in for an engine where the test is about the job, not about OCR."""
+
+    name = "scripted"
+
+    def __init__(self, reading: StubReading | Exception) -> None:
+        self._reading = reading
+
+    def read(self, image: bytes, content_type: str) -> StubReading:
+        if isinstance(self._reading, Exception):
+            raise self._reading
+        return self._reading
