@@ -1,6 +1,7 @@
 """What the browser tests share besides their fixtures: the viewport sizes they look at
-pages in, full-page screenshots under ``test-output/screenshots/``, and names no other test
-uses (every test makes its own users, so tests can share the server and database)."""
+pages in, full-page screenshots under ``test-output/screenshots/`` (at one width or both),
+and names no other test uses (every test makes its own users, so tests can share the server
+and database)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def screenshot(page: Page, name: str) -> Path:
 
 def unique_name(prefix: str = "fan") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def screenshot_at_both_widths(page: Page, name: str) -> None:
+    """``<name>-phone`` and ``<name>-laptop``; the page is left at laptop size."""
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    screenshot(page, f"{name}-phone")
+    page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
+    screenshot(page, f"{name}-laptop")

@@ -179,6 +179,8 @@ def find_listing(page: Page, query: str) -> None:
     expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
 
 
+# A rendered, "photographed" stub from the reader benchmark set (bench/stubs): to upload, or
+# to list with an image.
 STOCK_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
 
 
