@@ -1,7 +1,8 @@
 """Browser tests: the real app, served over HTTP by a real WSGI server, driven by Chromium.
 
 - ``live_server`` (session): ``create_app`` on a fresh SQLite file migrated by Alembic, the
-  sandbox payment backend, served by werkzeug on 127.0.0.1 and a free port in a thread.
+  sandbox payment backend, served by werkzeug on 127.0.0.1 and a free port in a thread
+  (``tests.support.live_server.serve_in_thread``).
   ``live_server.app`` lets a test prepare data through the services (``live_server.run``).
 - ``browser`` (session): Debian's Chromium (``/usr/bin/chromium``), headless, through
   Playwright. Skipped locally when Chromium is missing; in CI (``CI`` or
@@ -20,7 +21,6 @@ share the server and database.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,12 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
-from werkzeug.serving import make_server
 
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from tests.support.browser import LAPTOP
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, serve_in_thread
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -48,17 +47,8 @@ LAUNCH_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    instance = tmp_path_factory.mktemp("browser-instance")
-    holder: dict[str, Flask] = {}
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
-
-    # Bind first so the app can know its own public URL (sandbox links point back at it).
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+def _browser_app(instance: Path, url: str) -> Flask:
+    """The app the browser tests are served: sandbox payments, its schema migrated."""
     settings = Settings.from_env(
         {
             "APP_ENV": "testing",
@@ -72,17 +62,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     app = create_app(settings)
     with app.app_context():
         upgrade()
-    holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    instance = tmp_path_factory.mktemp("browser-instance")
+    holder: dict[str, Flask] = {}
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    # Listen first so the app can know its own public URL (sandbox links point back at it);
+    # nobody has the URL before the app is in place.
     try:
-        yield LiveServer(url=url, app=app, server=server)
+        with serve_in_thread(wsgi) as url:
+            holder["app"] = _browser_app(instance, url)
+            yield LiveServer(url=url, app=holder["app"])
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+        if "app" in holder:
+            with holder["app"].app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

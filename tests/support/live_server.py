@@ -14,24 +14,28 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from stubcollector.extensions import db
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class LiveServer:
+    """A served app: its base URL, and the app itself, to prepare data for a test."""
+
     url: str
     app: Flask
-    server: BaseWSGIServer = field(repr=False)
 
     def run(self, work: Callable[[], T]) -> T:
         """Call services directly (inside an app context) to set up data for a test."""
@@ -43,8 +47,9 @@ class LiveServer:
 
 
 @contextmanager
-def serve_in_thread(app: Flask) -> Iterator[str]:
-    """Serve ``app`` from a thread (threaded server) and yield its base URL."""
+def serve_in_thread(app: WSGIApplication) -> Iterator[str]:
+    """Serve ``app`` (a Flask app, or any WSGI callable) from a thread (threaded server) and
+    yield its base URL; the server is shut down when the block ends."""
     # One access-log line per fuzzed request would drown the test output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
