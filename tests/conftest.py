@@ -25,6 +25,7 @@ from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models import Base, User
 from tests.support.clients import AuthActions
+from tests.support.factories import UserFactory
 from tests.support.servers import TEST_POSTGRES_URL
 
 
@@ -176,8 +177,6 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def user(app: Flask) -> User:
-    from tests.support.factories import UserFactory
-
     return UserFactory.create()
 
 
