@@ -11,7 +11,6 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from stubcollector.adapters.jobs import periodic_jobs, registered_job
-from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.container import container
 from stubcollector.extensions import db
@@ -19,7 +18,13 @@ from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, ut
 from stubcollector.services import checkout, reconcile, webhooks
 from tests.support.database import reloaded
 from tests.support.factories import UserFactory
-from tests.support.payments import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.payments import (
+    listing_of,
+    sandbox,
+    sandbox_pages,
+    sandbox_seller,
+    webhook_endpoint_down,
+)
 
 
 @pytest.fixture
@@ -29,14 +34,8 @@ def seller(app: Flask) -> User:
 
 @pytest.fixture
 def endpoint_down(app: Flask, seller: User) -> Iterator[None]:
-    gateway = sandbox(app)
-
-    def down(endpoint: WebhookEndpoint, payload: bytes, header: str) -> None:
-        raise ConnectionError("webhook endpoint unreachable")
-
-    gateway.connect_receiver(down)
-    yield
-    gateway.connect_receiver(webhooks.receive)
+    with webhook_endpoint_down(app):
+        yield
 
 
 def _paid_while_endpoint_down(seller: User) -> checkout.CheckoutStarted:

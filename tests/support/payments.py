@@ -1,19 +1,23 @@
 """The sandbox payment backend from a test: its gateway and hosted pages, sellers onboarded
-through it, their listings, and paying a checkout with a test card."""
+through it, their listings, paying a checkout with a test card, and an outage of our
+webhook endpoint (the sandbox's events are lost while it lasts)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.adapters.payments.sandbox.gateway import SandboxGateway
 from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User
-from stubcollector.services import onboarding
+from stubcollector.services import onboarding, webhooks
 from tests.support.factories import StubFactory, UserFactory
 
 
@@ -58,3 +62,19 @@ def pay(client: FlaskClient, checkout: dict[str, Any], card: str) -> Any:
     url = checkout["sandbox_checkout_url"]
     path = url.split("://", 1)[1].split("/", 1)[1]
     return client.post("/" + path, json={"card_number": card})
+
+
+@contextmanager
+def webhook_endpoint_down(app: Flask | None = None) -> Iterator[None]:
+    """The sandbox cannot reach our webhook endpoint until the block ends: the events it
+    sends meanwhile are lost, as when the provider gives up on an unreachable endpoint."""
+    gateway = sandbox(app)
+
+    def unreachable(endpoint: WebhookEndpoint, payload: bytes, header: str) -> None:
+        raise ConnectionError("webhook endpoint unreachable")
+
+    gateway.connect_receiver(unreachable)
+    try:
+        yield
+    finally:
+        gateway.connect_receiver(webhooks.receive)
