@@ -1,5 +1,5 @@
-"""Looking at the database from a test: a row as it is now, every table's rows, and the
-statements the app runs while a test watches."""
+"""Looking at the database from a test: a row as it is now, how many rows a table has, every
+table's rows, and the statements the app runs while a test watches."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def reloaded(model: type[Model], row_id: int) -> Model:
     row = db.session.get(model, row_id)
     assert row is not None, f"no {model.__name__} {row_id}"
     return row
+
+
+def row_count(model: type[Base]) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
