@@ -24,11 +24,9 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models import Base, User
-
-TEST_POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-TEST_PASSWORD = "correct-horse-battery"
+from tests.support.clients import AuthActions
+from tests.support.factories import UserFactory
+from tests.support.servers import TEST_POSTGRES_URL
 
 
 def _postgres_reachable() -> bool:
@@ -179,20 +177,7 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def user(app: Flask) -> User:
-    from tests.factories import UserFactory
-
     return UserFactory.create()
-
-
-class AuthActions:
-    def __init__(self, client: FlaskClient) -> None:
-        self._client = client
-
-    def login(self, login: str, password: str = TEST_PASSWORD) -> Any:
-        return self._client.post("/auth/login", json={"login": login, "password": password})
-
-    def logout(self) -> Any:
-        return self._client.post("/auth/logout", json={})
 
 
 @pytest.fixture

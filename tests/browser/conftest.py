@@ -1,7 +1,8 @@
 """Browser tests: the real app, served over HTTP by a real WSGI server, driven by Chromium.
 
 - ``live_server`` (session): ``create_app`` on a fresh SQLite file migrated by Alembic, the
-  sandbox payment backend, served by werkzeug on 127.0.0.1 and a free port in a thread.
+  sandbox payment backend, served by werkzeug on 127.0.0.1 and a free port in a thread
+  (``tests.support.live_server.serve_in_thread``).
   ``live_server.app`` lets a test prepare data through the services (``live_server.run``).
 - ``browser`` (session): Debian's Chromium (``/usr/bin/chromium``), headless, through
   Playwright. Skipped locally when Chromium is missing; in CI (``CI`` or
@@ -10,30 +11,30 @@
   errors, uncaught exceptions, CSP violations and failed subresources are collected in
   ``page_problems`` and fail the test at teardown. Tests that provoke one on purpose
   remove it from the list.
-- ``screenshot(page, name)`` saves a full-page PNG under ``test-output/screenshots/``.
 
-Every test uses its own users (``unique_name``), so tests share the server and database.
+What the tests share besides fixtures is in ``tests/support``: ``browser`` (viewports,
+``screenshot``, ``unique_name``), ``journeys`` (the steps through the UI) and
+``live_server`` (``LiveServer``). Every test uses its own users (``unique_name``), so tests
+share the server and database.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
+from tests.support.browser import LAPTOP
+from tests.support.live_server import LiveServer, serve_in_thread
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -44,39 +45,10 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 900}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-
-T = TypeVar("T")
 
 
-@dataclass
-class LiveServer:
-    url: str
-    app: Flask
-    server: BaseWSGIServer = field(repr=False)
-
-    def run(self, work: Callable[[], T]) -> T:
-        """Call services directly (inside an app context) to set up data for a test."""
-        with self.app.app_context():
-            try:
-                return work()
-            finally:
-                db.session.remove()
-
-
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    instance = tmp_path_factory.mktemp("browser-instance")
-    holder: dict[str, Flask] = {}
-
-    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
-
-    # Bind first so the app can know its own public URL (sandbox links point back at it).
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+def _browser_app(instance: Path, url: str) -> Flask:
+    """The app the browser tests are served: sandbox payments, its schema migrated."""
     settings = Settings.from_env(
         {
             "APP_ENV": "testing",
@@ -90,17 +62,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     app = create_app(settings)
     with app.app_context():
         upgrade()
-    holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    instance = tmp_path_factory.mktemp("browser-instance")
+    holder: dict[str, Flask] = {}
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    # Listen first so the app can know its own public URL (sandbox links point back at it);
+    # nobody has the URL before the app is in place.
     try:
-        yield LiveServer(url=url, app=app, server=server)
+        with serve_in_thread(wsgi) as url:
+            holder["app"] = _browser_app(instance, url)
+            yield LiveServer(url=url, app=holder["app"])
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+        if "app" in holder:
+            with holder["app"].app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -150,14 +132,3 @@ def page(browser: Browser, live_server: LiveServer, page_problems: list[str]) ->
     yield opened
     context.close()
     assert not page_problems, "the browser reported problems:\n" + "\n".join(page_problems)
-
-
-def screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def unique_name(prefix: str = "fan") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"

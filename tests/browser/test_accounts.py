@@ -7,8 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, screenshot
-from tests.browser.journeys import PASSWORD, create_account, log_in, log_out, sign_up
+from tests.support.browser import screenshot
+from tests.support.journeys import PASSWORD, create_account, log_in, log_out, sign_up
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 

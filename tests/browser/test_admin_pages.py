@@ -7,14 +7,10 @@ from playwright.sync_api import Page, expect
 
 from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.services import checkout
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot
-from tests.browser.journeys import (
-    accept_confirmations,
-    create_account,
-    listing_with_photo,
-    log_in,
-)
-from tests.payments_support import sandbox_pages, sandbox_seller
+from tests.support.browser import LAPTOP, PHONE, screenshot
+from tests.support.journeys import accept_confirmations, create_account, listing_with_photo, log_in
+from tests.support.live_server import LiveServer
+from tests.support.payments import sandbox_pages, sandbox_seller
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,9 +16,10 @@ from stubcollector.extensions import db
 from stubcollector.models import User
 from stubcollector.services import checkout
 from stubcollector.services.orders import views
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
+from tests.support.browser import LAPTOP, PHONE, screenshot, unique_name
+from tests.support.journeys import (
     PASSWORD,
+    STOCK_PHOTO,
     accept_confirmations,
     confirm_receipt,
     create_account,
@@ -33,11 +33,10 @@ from tests.browser.journeys import (
     sign_up,
     upload_stub,
 )
-from tests.payments_support import sandbox_pages, sandbox_seller
+from tests.support.live_server import LiveServer
+from tests.support.payments import sandbox_pages, sandbox_seller
 
 pytestmark = pytest.mark.browser
-
-STUB_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
 
 
 def both_widths(page: Page, name: str) -> None:
@@ -253,7 +252,7 @@ def test_photo_to_completed_order_the_whole_journey(page: Page, live_server: Liv
     corrects a field, onboards, lists; a buyer finds it, has a card declined (the stub stays
     buyable), pays, sees the order paid and confirms receipt; the seller sees the sale."""
     seller = sign_up(page, "seller")
-    upload_stub(page, STUB_PHOTO)
+    upload_stub(page, STOCK_PHOTO)
     stub_url = page.url
     event = f"Journey Night {unique_name('j')}"
     page.get_by_label("Event", exact=True).fill(event)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +15,18 @@ from playwright.sync_api import Page, expect
 
 from stubcollector.adapters.jobs import InProcessJobQueue
 from stubcollector.container import container
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
+from tests.support.browser import LAPTOP, PHONE, screenshot, screenshot_at_both_widths, unique_name
+from tests.support.journeys import (
+    STOCK_PHOTO,
     create_account,
     log_in,
     sign_up,
     upload_stub,
     wait_for_reading_to_finish,
 )
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
-
-STUB_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
 
 
 class HeldReadings:
@@ -69,13 +68,6 @@ def held_readings(live_server: LiveServer) -> Iterator[HeldReadings]:
         held.shutdown()
 
 
-def both_widths(page: Page, name: str) -> None:
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
-    screenshot(page, f"{name}-laptop")
-
-
 def test_upload_read_correct_and_find_in_the_collection(
     page: Page, live_server: LiveServer, held_readings: HeldReadings
 ) -> None:
@@ -85,12 +77,12 @@ def test_upload_read_correct_and_find_in_the_collection(
     page.get_by_role("link", name="Upload your first stub").click()
 
     expect(page).to_have_url(re.compile(r"/collection/upload$"))
-    page.get_by_label("Photo of the stub").set_input_files(str(STUB_PHOTO))
+    page.get_by_label("Photo of the stub").set_input_files(str(STOCK_PHOTO))
     # The preview is drawn in the browser from a blob: URL before anything is sent.
     preview = page.locator("#upload-preview img")
     expect(preview).to_be_visible()
     assert preview.get_attribute("src", timeout=1000).startswith("blob:")  # type: ignore[union-attr]
-    both_widths(page, "upload")
+    screenshot_at_both_widths(page, "upload")
     page.get_by_role("button", name="Upload and read").click()
 
     expect(page).to_have_url(re.compile(r"/collection/stubs/\d+$"))
@@ -103,7 +95,7 @@ def test_upload_read_correct_and_find_in_the_collection(
     expect(page.get_by_role("heading", name="Reading your stub…")).to_have_count(0)
     # The real engine read something from the photo: at least one field with its confidence.
     expect(page.locator(".confidence--read, .confidence--low").first).to_be_visible()
-    both_widths(page, "review")
+    screenshot_at_both_widths(page, "review")
 
     event = f"OK Computer Tour {unique_name('n')}"
     page.get_by_label("Event", exact=True).fill(event)
@@ -122,7 +114,7 @@ def test_upload_read_correct_and_find_in_the_collection(
     expect(page.locator(".stub-card")).to_have_count(1)
     expect(page.locator(".stub-card")).to_contain_text(event)
     expect(page.locator(".stub-card img")).to_be_visible()
-    both_widths(page, "collection")
+    screenshot_at_both_widths(page, "collection")
 
     page.get_by_label("Search").fill("computer")
     page.get_by_role("button", name="Search").click()
@@ -143,7 +135,7 @@ def test_upload_without_a_photo_says_so_next_to_the_field(
 
 def test_upload_journey_helper_returns_the_stub(page: Page, live_server: LiveServer) -> None:
     sign_up(page, "helper")
-    stub_id = upload_stub(page, STUB_PHOTO, wait_for_reading=False)
+    stub_id = upload_stub(page, STOCK_PHOTO, wait_for_reading=False)
     expect(page).to_have_url(f"{live_server.url}/collection/stubs/{stub_id}")
 
 
@@ -178,8 +170,7 @@ FOOTER_BOXES = """cards => cards.map(card => {
 def _stubs_for_cards(owner_id: int) -> None:
     from stubcollector.extensions import db
     from stubcollector.models import User
-    from tests.browser.journeys import STOCK_PHOTO
-    from tests.factories import StubFactory
+    from tests.support.factories import StubFactory
 
     owner = db.session.get(User, owner_id)
     data = STOCK_PHOTO.read_bytes()

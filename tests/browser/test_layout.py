@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot
-from tests.browser.journeys import create_account, log_in
+from tests.support.browser import LAPTOP, PHONE, screenshot
+from tests.support.journeys import create_account, log_in
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -8,25 +8,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LAPTOP, PHONE, LiveServer, screenshot, unique_name
-from tests.browser.journeys import (
-    find_listing,
-    list_stub,
-    make_ready_to_sell,
-    sign_up,
-    upload_stub,
-)
+from tests.support.browser import LAPTOP, screenshot_at_both_widths, unique_name
+from tests.support.journeys import find_listing, list_stub, make_ready_to_sell, sign_up, upload_stub
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
 STUB_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "05-uk-concert.png"
-
-
-def both_widths(page: Page, name: str) -> None:
-    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(LAPTOP)  # type: ignore[arg-type]
-    screenshot(page, f"{name}-laptop")
 
 
 def test_seller_lists_a_stub_and_a_buyer_finds_it(
@@ -64,7 +52,7 @@ def test_seller_lists_a_stub_and_a_buyer_finds_it(
     expect(row).to_contain_text(event)
     expect(row).to_contain_text("$1,234.50")
     expect(row).to_contain_text("On sale")
-    both_widths(page, "selling")
+    screenshot_at_both_widths(page, "selling")
 
     # The buyer, in a browser of their own.
     context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)  # type: ignore[arg-type]
@@ -80,7 +68,7 @@ def test_seller_lists_a_stub_and_a_buyer_finds_it(
         expect(buyer_page.locator(".market-card")).to_have_count(1)
         expect(buyer_page.locator(".market-card")).to_contain_text("$1,234.50")
         expect(buyer_page.locator(".market-card")).to_contain_text(seller.username)
-        both_widths(buyer_page, "marketplace")
+        screenshot_at_both_widths(buyer_page, "marketplace")
         buyer_page.locator(".market-card a").click()
 
         expect(buyer_page.get_by_role("heading", name=event)).to_be_visible()
@@ -94,7 +82,7 @@ def test_seller_lists_a_stub_and_a_buyer_finds_it(
             expect(buyer_page.get_by_role("button", name=re.compile("Buy now"))).to_be_visible()
         else:
             expect(buyer_page.get_by_text("Checkout opens soon")).to_be_visible()
-        both_widths(buyer_page, "listing")
+        screenshot_at_both_widths(buyer_page, "listing")
     finally:
         context.close()
 
@@ -102,8 +90,8 @@ def test_seller_lists_a_stub_and_a_buyer_finds_it(
     page.goto(f"/users/{seller.id}")
     expect(page.locator(".listing-card")).to_contain_text(event)
     expect(page.locator(".listing-card")).to_contain_text("$1,234.50")
-    both_widths(page, "profile-with-listing")
+    screenshot_at_both_widths(page, "profile-with-listing")
     page.goto("/")
     expect(page.locator(".listing-card").first).to_be_visible()
     expect(page.locator(".listing-card").filter(has_text=event)).to_contain_text("$1,234.50")
-    both_widths(page, "home-with-listing")
+    screenshot_at_both_widths(page, "home-with-listing")

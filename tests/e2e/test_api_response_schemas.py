@@ -17,23 +17,17 @@ from flask.testing import FlaskClient
 
 from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE
 from stubcollector.models import StubListing, User
-from tests.api_schema import assert_documented, field_drift
-from tests.factories import AdminFactory, StubFactory, UserFactory
-from tests.payments_support import (
-    anonymous_client,
-    client_for,
-    listing_of,
-    pay,
-    sandbox_pages,
-    sandbox_seller,
-)
+from tests.support.api_schema import assert_documented, field_drift, openapi_document
+from tests.support.clients import anonymous_client, client_for
+from tests.support.factories import AdminFactory, StubFactory, UserFactory
+from tests.support.payments import listing_of, pay, sandbox_pages, sandbox_seller
 
 ORDER = "/api/payments/orders/{order_id}"
 
 
 @pytest.fixture
 def spec(client: FlaskClient) -> dict[str, Any]:
-    return dict(client.get("/openapi.json").json)
+    return openapi_document(client)
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from flask.testing import FlaskClient
 from stubcollector.adapters.payments.sandbox.cards import CARD_DECLINED, CARD_DISPUTE, CARD_SUCCESS
 from stubcollector.models import User, utcnow
 from stubcollector.services import accounts, checkout
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import client_for, listing_of, pay, sandbox_seller
+from tests.support.clients import client_for
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import listing_of, pay, sandbox_seller
 
 
 @dataclass

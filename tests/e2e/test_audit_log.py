@@ -15,8 +15,8 @@ from stubcollector.models import AuditLogEntry, User
 from stubcollector.models.audit import AuditLogIsAppendOnly
 from stubcollector.services import audit
 from stubcollector.services.transaction import transaction
-from tests.conftest import AuthActions
-from tests.factories import AdminFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.factories import AdminFactory, UserFactory
 
 
 def _entry(action: str = "order.paid", **changes: object) -> AuditLogEntry:

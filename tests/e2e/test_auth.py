@@ -6,7 +6,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from stubcollector.models import User
-from tests.conftest import TEST_PASSWORD, AuthActions
+from tests.support.clients import AuthActions
+from tests.support.factories import TEST_PASSWORD
 
 GOOD = {"username": "Ticket_Fan", "email": "Fan@Example.com", "password": "long enough pass 1"}
 

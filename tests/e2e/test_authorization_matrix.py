@@ -1,9 +1,10 @@
 """Every endpoint x {anonymous, owner, other user, admin}: the status codes each may get.
 
 The rows are the table in ``ROWS``; the machinery (roles, object factories) is in
-``tests/authz.py``. A denied unsafe request must leave every table exactly as it was.
-``test_every_route_has_a_row`` fails when an ``/api`` or ``/auth`` route has no row, so a
-new endpoint cannot be forgotten.
+``tests/support/authz.py``. A denied unsafe request must leave every table exactly as it
+was. ``test_every_route_has_a_row`` fails when an ``/api`` or ``/auth`` route has no row, so
+a new endpoint cannot be forgotten. ``test_sessions_and_csrf.py`` reuses ``ROWS``: the
+table is this test's own data, so it stays here rather than in ``tests/support``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from werkzeug.datastructures import ImmutableDict
 
 from stubcollector.container import container
 from stubcollector.extensions import db
-from stubcollector.models import AuditLogEntry, Base, Stub, User
-from tests.authz import ROLES, Row, World, codes, everyone, routes_needing_rows
-from tests.conftest import TEST_PASSWORD
-from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
+from stubcollector.models import AuditLogEntry, Stub, User
+from tests.support.authz import ROLES, Row, World, codes, everyone, routes_needing_rows
+from tests.support.database import snapshot
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import TEST_PASSWORD
+from tests.support.images import image_bytes, render_stub
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ORDER_HIDDEN_FROM = frozenset({"other"})
@@ -349,17 +352,6 @@ ROWS: tuple[Row, ...] = (
         for rule in ("/api/payments/webhook", "/api/payments/webhook/connect")
     ),
 )
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    db.session.expire_all()
-    with db.engine.connect() as connection:
-        return {
-            table.name: sorted(
-                (tuple(row) for row in connection.execute(sa.select(table))), key=repr
-            )
-            for table in Base.metadata.sorted_tables
-        }
 
 
 def client_for(app: Flask, world: World, role: str) -> FlaskClient:

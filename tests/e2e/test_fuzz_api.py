@@ -42,7 +42,7 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.services import accounts
-from tests.live_server import serve_in_thread
+from tests.support.live_server import serve_in_thread
 
 FUZZ_MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "40"))
 # The logged-in run reaches the views' own work (database writes, image decoding, sandbox

@@ -12,12 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from stubcollector.web.routing import MAX_PATH_INT
-from tests.conftest import AuthActions
-from tests.factories import UserFactory
-
-
-def spec(client: FlaskClient) -> dict[str, Any]:
-    return client.get("/openapi.json").json
+from tests.support.api_schema import openapi_document
+from tests.support.clients import AuthActions
+from tests.support.factories import UserFactory
 
 
 class TestDocumentedStatusCodes:
@@ -25,12 +22,12 @@ class TestDocumentedStatusCodes:
         # Schemathesis (status_code_conformance): the login answered 401, undocumented.
         response = client.post("/auth/login", json={"login": "0", "password": "nope"})
         assert response.status_code == 401
-        assert "401" in spec(client)["paths"]["/auth/login"]["post"]["responses"]
+        assert "401" in openapi_document(client)["paths"]["/auth/login"]["post"]["responses"]
 
     def test_health_failure_body_is_documented(self, client: FlaskClient) -> None:
-        responses = spec(client)["paths"]["/healthz"]["get"]["responses"]
+        responses = openapi_document(client)["paths"]["/healthz"]["get"]["responses"]
         ref = responses["503"]["content"]["application/json"]["schema"]["$ref"]
-        schema = spec(client)["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        schema = openapi_document(client)["components"]["schemas"][ref.rsplit("/", 1)[1]]
         assert set(schema["required"]) == {"status", "message", "database"}
 
 
@@ -47,7 +44,9 @@ class TestOutOfRangeIds:
         assert response.json["status"] == "error"
 
     def test_the_document_states_the_bounds(self, client: FlaskClient) -> None:
-        parameter = spec(client)["paths"]["/api/users/{user_id}"]["get"]["parameters"][0]
+        parameter = openapi_document(client)["paths"]["/api/users/{user_id}"]["get"]["parameters"][
+            0
+        ]
         assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT}
 
     def test_the_largest_id_is_routed(self, client: FlaskClient) -> None:
@@ -117,7 +116,7 @@ class TestTheDocumentIsStrict:
     def test_every_response_schema_is_closed(self, client: FlaskClient) -> None:
         # Open schemas let the response-conformance check pass whatever the view returns.
         # Nested objects count too: an open `stub` inside a closed envelope hid extra fields.
-        document = spec(client)
+        document = openapi_document(client)
         components = document["components"]["schemas"]
         open_schemas = []
         for path, methods in document["paths"].items():
@@ -144,7 +143,7 @@ class TestTheDocumentIsStrict:
         assert not open_schemas
 
     def test_query_parameters_are_never_null(self, app: Flask, client: FlaskClient) -> None:
-        for methods in spec(client)["paths"].values():
+        for methods in openapi_document(client)["paths"].values():
             for operation in methods.values():
                 for parameter in operation.get("parameters", []):
                     assert "null" not in str(parameter["schema"]), parameter
@@ -152,7 +151,7 @@ class TestTheDocumentIsStrict:
 
 def test_every_undocumented_method_is_a_json_405_with_allow(client: FlaskClient) -> None:
     # Schemathesis' unsupported-method idea, over every path of the document.
-    document = spec(client)
+    document = openapi_document(client)
     for template, operations in document["paths"].items():
         path = template
         for parameter in next(iter(operations.values())).get("parameters", []):
@@ -229,7 +228,7 @@ class TestPhaseTwoFindings:
         response = client.open(path, method=method)
         assert response.status_code == 404
         assert "onboarding" in response.json["message"]
-        assert "404" in spec(client)["paths"][path]["get"]["responses"]
+        assert "404" in openapi_document(client)["paths"][path]["get"]["responses"]
 
     def test_checkout_of_a_missing_listing_is_a_documented_404(
         self, client: FlaskClient, auth: AuthActions
@@ -237,7 +236,7 @@ class TestPhaseTwoFindings:
         auth.login(UserFactory.create().username)
         response = client.post("/api/payments/create-payment-intent", json={"listing_id": 1})
         assert response.status_code == 404
-        operation = spec(client)["paths"]["/api/payments/create-payment-intent"]["post"]
+        operation = openapi_document(client)["paths"]["/api/payments/create-payment-intent"]["post"]
         assert "404" in operation["responses"]
 
     @pytest.mark.parametrize("path", ["/api/payments/webhook", "/api/payments/webhook/connect"])
@@ -245,8 +244,10 @@ class TestPhaseTwoFindings:
         # status_code_conformance: the missing Stripe-Signature answer (400) was undocumented.
         response = client.post(path, data=b"{}", content_type="application/json")
         assert response.status_code == 400
-        assert {"400", "403"} <= set(spec(client)["paths"][path]["post"]["responses"])
+        assert {"400", "403"} <= set(openapi_document(client)["paths"][path]["post"]["responses"])
 
     def test_stored_images_are_documented_as_image_files(self, client: FlaskClient) -> None:
-        responses = spec(client)["paths"]["/api/stubs/{stub_id}/image"]["get"]["responses"]
+        responses = openapi_document(client)["paths"]["/api/stubs/{stub_id}/image"]["get"][
+            "responses"
+        ]
         assert set(responses["200"]["content"]) == {"image/png", "image/jpeg"}

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
 from stubcollector.services.marketplace import browsing, listing_status
 from stubcollector.services.transaction import transaction
-from tests.conftest import AuthActions
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.database import counting_queries
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
 
 URL = "/api/marketplace/listings"
 
@@ -54,21 +54,6 @@ def listing(
 def ids(response: Any) -> list[int]:
     assert response.status_code == 200, response.json
     return [item["id"] for item in response.json["listings"]]
-
-
-@contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture

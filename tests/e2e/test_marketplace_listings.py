@@ -17,8 +17,8 @@ from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, User, utcnow
 from stubcollector.services.marketplace import browsing, listing_status, selling
 from stubcollector.services.transaction import transaction
-from tests.conftest import AuthActions
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
 
 URL = "/api/marketplace/listings"
 

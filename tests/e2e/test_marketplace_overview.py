@@ -15,8 +15,8 @@ from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
 from stubcollector.services.marketplace import browsing, listing_status
 from stubcollector.services.transaction import transaction
-from tests.conftest import AuthActions
-from tests.factories import (
+from tests.support.clients import AuthActions
+from tests.support.factories import (
     ListingFactory,
     OrderFactory,
     SellerFactory,

@@ -23,10 +23,10 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User, utcnow
 from stubcollector.services.marketplace import browsing, views
-from tests.conftest import AuthActions
-from tests.e2e.test_marketplace_browse import counting_queries
-from tests.factories import ListingFactory, SellerFactory, UserFactory
-from tests.integration.services import TEST_REDIS_URL, free_port, require_redis
+from tests.support.clients import AuthActions
+from tests.support.database import counting_queries
+from tests.support.factories import ListingFactory, SellerFactory, UserFactory
+from tests.support.servers import TEST_REDIS_URL, free_port, require_redis
 
 URL = "/api/marketplace/listings"
 

@@ -13,7 +13,7 @@ from stubcollector.extensions import db
 from stubcollector.models import StubListing, StubOrder
 from stubcollector.observability import metrics
 from stubcollector.observability.context import current_request_id
-from tests.factories import StubFactory, UserFactory
+from tests.support.factories import StubFactory, UserFactory
 
 METRICS_TOKEN = "scrape-token-0123456789"
 # No sweeping thread in tests: they start apps in production mode only to check its rules.

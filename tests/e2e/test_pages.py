@@ -5,30 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from stubcollector.extensions import db
 from stubcollector.models import User
-from tests.conftest import TEST_PASSWORD
+from tests.support.factories import TEST_PASSWORD
+from tests.support.pages import HTML, csrf_token
 
-HTML = {"Accept": "text/html"}
 NEW_PASSWORD = "stub-collector-2026"
-
-
-def csrf_token(client: FlaskClient, path: str, prefix: str = "") -> str:
-    # The `app` fixture keeps one app context open for the whole test, so requests share
-    # `g`, where Flask-WTF caches the token of the session it first saw. A browser gets a
-    # fresh context per request; drop the cached token to behave like one.
-    g.pop("csrf_token", None)
-    page = client.get(path, headers=HTML).get_data(as_text=True)
-    name = f"{prefix}-csrf_token" if prefix else "csrf_token"
-    tag = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
-    assert tag, f"no {name} on {path}"
-    value = re.search(r'value="([^"]+)"', tag.group(0))
-    assert value
-    return value.group(1)
 
 
 def sign_up(client: FlaskClient, username: str = "pagefan", **extra: Any) -> Any:

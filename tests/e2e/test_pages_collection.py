@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from collections.abc import Callable
@@ -18,22 +17,11 @@ from stubcollector.adapters.ocr.base import FieldValue, StubReading
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
-from tests.conftest import AuthActions
-from tests.e2e.test_pages import HTML, csrf_token
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
-from tests.stub_helpers import DeferredJobQueue, image_bytes, render_stub
-
-
-class ScriptedReader:
-    name = "scripted"
-
-    def __init__(self, reading: StubReading) -> None:
-        self.reading = reading
-
-    def read(self, image: bytes, content_type: str) -> StubReading:
-        del image, content_type
-        return self.reading
-
+from tests.support.clients import AuthActions
+from tests.support.doubles import DeferredJobQueue, ScriptedReader
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.images import image_bytes, render_stub
+from tests.support.pages import HTML, csrf_token, field_error
 
 READING = StubReading(
     fields={
@@ -79,11 +67,6 @@ def upload_page(client: FlaskClient, data: bytes, name: str = "stub.png", **fiel
     return client.post(
         "/collection/upload", data=form, headers=HTML, content_type="multipart/form-data"
     )
-
-
-def field_error(page: str, name: str) -> str | None:
-    found = re.search(rf'<p class="field__error" id="{name}-error">([^<]*)</p>', page)
-    return html.unescape(found.group(1)) if found else None
 
 
 def stub_count() -> int:

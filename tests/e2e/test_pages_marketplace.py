@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,9 +14,9 @@ from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, User, utcnow
 from stubcollector.services.marketplace import browsing, selling
-from tests.conftest import AuthActions
-from tests.e2e.test_pages import HTML, csrf_token
-from tests.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.clients import AuthActions
+from tests.support.factories import ListingFactory, SellerFactory, StubFactory, UserFactory
+from tests.support.pages import HTML, csrf_token, field_error
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +35,6 @@ def listing_of(seller: User, price: int = 2500, **stub: object) -> StubListing:
     return ListingFactory.create(
         seller=seller, stub=StubFactory.create(owner=seller, **stub), asking_price_cents=price
     )
-
-
-def field_error(page: str, name: str) -> str | None:
-    found = re.search(rf'<p class="field__error" id="{name}-error">([^<]*)</p>', page)
-    return html.unescape(found.group(1)) if found else None
 
 
 def login(client: FlaskClient, user: User) -> FlaskClient:

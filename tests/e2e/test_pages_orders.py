@@ -23,16 +23,10 @@ from stubcollector.adapters.payments.sandbox.cards import (
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, StubPayment, User
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import (
-    anonymous_client,
-    client_for,
-    listing_of,
-    sandbox_pages,
-    sandbox_seller,
-)
-
-HTML = {"Accept": "text/html"}
+from tests.support.clients import anonymous_client, client_for
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.pages import HTML
+from tests.support.payments import listing_of, sandbox_pages, sandbox_seller
 
 
 def token(client: FlaskClient, path: str = "/orders/") -> str:

@@ -26,16 +26,10 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.models import StubDispute, StubListing, StubOrder, StubPayment, User
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import (
-    anonymous_client,
-    client_for,
-    listing_of,
-    pay,
-    sandbox,
-    sandbox_pages,
-    sandbox_seller,
-)
+from tests.support.clients import anonymous_client, client_for
+from tests.support.database import reloaded
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import listing_of, pay, sandbox, sandbox_pages, sandbox_seller
 
 
 @pytest.fixture
@@ -56,13 +50,6 @@ def _order(client: FlaskClient, order_id: int) -> dict[str, Any]:
     response = client.get(f"/api/payments/orders/{order_id}")
     assert response.status_code == 200, response.json
     return dict(response.json["order"])
-
-
-def _listing_status(listing_id: int) -> str:
-    db.session.expire_all()
-    listing = db.session.get(StubListing, listing_id)
-    assert listing is not None
-    return listing.status
 
 
 # --- cards ------------------------------------------------------------------------------
@@ -88,7 +75,7 @@ def test_declined_card_fails_the_order_and_releases_the_listing(
     assert order["order_status"] == "payment_failed"
     assert order["payment_status"] == "failed"
     assert message in order["status_reason"]
-    assert _listing_status(listing.id) == "active"
+    assert reloaded(StubListing, listing.id).status == "active"
     # Someone else may now buy it.
     other = client_for(app, UserFactory.create())
     assert _checkout(other, listing.id).status_code == 200
@@ -107,7 +94,7 @@ def test_a_retried_card_on_the_same_payment_intent_can_still_win(
     order = _order(as_buyer, checkout["order_id"])
     assert order["order_status"] == "payment_completed"
     assert order["status_reason"] is None
-    assert _listing_status(listing.id) == "sold"
+    assert reloaded(StubListing, listing.id).status == "sold"
 
 
 def test_checkout_again_after_a_decline_starts_a_new_order(
@@ -142,7 +129,7 @@ def test_dispute_card_disputes_the_order_and_a_won_dispute_restores_it(
     assert order["dispute_status"] == "needs_response"
     assert order["dispute"]["reason"] == "fraudulent"
     assert order["dispute"]["funds_withdrawn_cents"] == 2500
-    assert _listing_status(listing.id) == "sold"
+    assert reloaded(StubListing, listing.id).status == "sold"
     refused = as_buyer.post(f"/api/payments/orders/{checkout['order_id']}/refund", json={})
     assert refused.status_code == 409
 
@@ -178,7 +165,7 @@ def test_seller_cannot_buy_their_own_listing(app: Flask, seller: User) -> None:
     listing = listing_of(seller)
     response = _checkout(client_for(app, seller), listing.id)
     assert response.status_code == 403
-    assert _listing_status(listing.id) == "active"
+    assert reloaded(StubListing, listing.id).status == "active"
     assert db.session.scalars(select(StubOrder)).all() == []
 
 
@@ -341,7 +328,7 @@ def test_a_seller_who_cannot_take_charges_cannot_be_paid(app: Flask, buyer: User
     listing = listing_of(restricted)
     response = _checkout(client_for(app, buyer), listing.id)
     assert response.status_code == 409
-    assert _listing_status(listing.id) == "active"
+    assert reloaded(StubListing, listing.id).status == "active"
 
 
 class _Outage:
@@ -381,7 +368,7 @@ def test_stripe_outage_during_checkout_leaves_no_half_state(
     assert order.order_status == "cancelled"
     assert "could not be started" in (order.status_reason or "")
     assert db.session.scalars(select(StubPayment)).all() == []
-    assert _listing_status(listing.id) == "active"
+    assert reloaded(StubListing, listing.id).status == "active"
     # Once the provider is back, the same buyer can check out.
     assert _checkout(client_for(app, buyer), listing.id).status_code == 200
 
@@ -398,7 +385,7 @@ def test_a_repeated_checkout_during_an_outage_keeps_the_existing_order(
         db.session.remove()
     assert again.status_code == 503
     assert _order(client_for(app, buyer), first["order_id"])["order_status"] == "pending"
-    assert _listing_status(listing.id) == "payment_pending"
+    assert reloaded(StubListing, listing.id).status == "payment_pending"
 
 
 def test_provider_refusal_during_checkout_leaves_no_half_state(app: Flask, buyer: User) -> None:
@@ -411,7 +398,7 @@ def test_provider_refusal_during_checkout_leaves_no_half_state(app: Flask, buyer
     response = _checkout(client_for(app, buyer), listing.id)
     assert response.status_code == 400
     assert "card_payments" in response.json["message"]
-    assert _listing_status(listing.id) == "active"
+    assert reloaded(StubListing, listing.id).status == "active"
     assert db.session.scalars(select(StubOrder)).one().order_status == "cancelled"
     del seller
 

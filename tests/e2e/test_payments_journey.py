@@ -8,8 +8,9 @@ from sqlalchemy import select
 from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent
-from tests.factories import UserFactory
-from tests.payments_support import client_for, listing_of, pay
+from tests.support.clients import client_for
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, pay
 
 
 def _path(url: str) -> str:

@@ -28,16 +28,15 @@ from stubcollector.models import (
     User,
 )
 from stubcollector.services import checkout, reconcile
-from tests.factories import UserFactory
-from tests.payments_support import (
-    anonymous_client,
+from tests.support.clients import anonymous_client
+from tests.support.database import row_count
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_seller
+from tests.support.stripe_events import (
     charge_payload,
     dispute_payload,
     fixture,
-    listing_of,
     payment_intent_payload,
-    sandbox,
-    sandbox_seller,
     signed,
     stripe_event,
 )
@@ -141,10 +140,6 @@ def _state(sale: Sale) -> tuple[str, str, str | None]:
     return order.order_status, listing.status, payment.payment_status
 
 
-def _event_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(ProviderEvent)) or 0
-
-
 def test_success_event_built_from_stripe_fixtures_marks_the_order_paid(
     new_sale: Callable[[], Sale], webhook_client: FlaskClient
 ) -> None:
@@ -170,13 +165,13 @@ def test_duplicate_delivery_is_acknowledged_and_ignored(
     sale = new_sale()
     assert _post(webhook_client, sale.succeeded()).json["duplicate"] is False
     audit_before = db.session.scalar(select(func.count()).select_from(AuditLogEntry))
-    events_before = _event_count()
+    events_before = row_count(ProviderEvent)
 
     again = _post(webhook_client, sale.succeeded())  # a retry: new timestamp, same id
 
     assert again.status_code == 200
     assert again.json["duplicate"] is True
-    assert _event_count() == events_before
+    assert row_count(ProviderEvent) == events_before
     assert db.session.scalar(select(func.count()).select_from(AuditLogEntry)) == audit_before
     assert _state(sale) == ("payment_completed", "sold", "succeeded")
 
@@ -185,11 +180,11 @@ def test_replayed_event_with_a_stale_timestamp_is_refused(
     new_sale: Callable[[], Sale], webhook_client: FlaskClient
 ) -> None:
     sale = new_sale()
-    events_before = _event_count()
+    events_before = row_count(ProviderEvent)
     stale = _post(webhook_client, sale.succeeded(), timestamp=int(time.time()) - 301)
     assert stale.status_code == 400
     assert "tolerance" in stale.json["message"]
-    assert _event_count() == events_before
+    assert row_count(ProviderEvent) == events_before
     assert _state(sale)[0] == "pending"
     within = _post(webhook_client, sale.succeeded(), timestamp=int(time.time()) - 200)
     assert within.status_code == 200
@@ -200,7 +195,7 @@ def test_forged_deliveries_are_refused(
 ) -> None:
     sale = new_sale()
     event = sale.succeeded()
-    events_before = _event_count()
+    events_before = row_count(ProviderEvent)
     body, headers = signed(event, "whsec_attacker")
     assert webhook_client.post(CONNECT, data=body, headers=headers).status_code == 400
 
@@ -211,7 +206,7 @@ def test_forged_deliveries_are_refused(
     # A platform-signed event is not valid on the Connect endpoint: separate secrets.
     body, headers = signed(event, _secret(PLATFORM))
     assert webhook_client.post(CONNECT, data=body, headers=headers).status_code == 400
-    assert _event_count() == events_before
+    assert row_count(ProviderEvent) == events_before
     assert _state(sale)[0] == "pending"
 
     # While a secret is rolled, one matching v1 among several is enough.
@@ -451,7 +446,7 @@ def test_a_signed_payload_that_is_not_an_event_is_refused(
         headers = {"Stripe-Signature": signature_header(body, _secret())}
         response = webhook_client.post(CONNECT, data=body, headers=headers)
         assert response.status_code == 400, body
-    assert _event_count() == 0
+    assert row_count(ProviderEvent) == 0
 
 
 def test_event_of_the_other_mode_is_acknowledged_and_not_applied(
@@ -463,13 +458,13 @@ def test_event_of_the_other_mode_is_acknowledged_and_not_applied(
     # sandbox is a test-mode key, so a live event must not pay a test order.
     sale = new_sale()
     live = sale.succeeded("evt_live_succeeded") | {"livemode": True}
-    events_before = _event_count()
+    events_before = row_count(ProviderEvent)
 
     response = _post(webhook_client, live)
 
     assert response.status_code == 200
     assert response.json["event_id"] == "evt_live_succeeded"
-    assert _event_count() == events_before
+    assert row_count(ProviderEvent) == events_before
     assert _state(sale) == ("pending", "payment_pending", "requires_payment_method")
     assert "ignoring live event evt_live_succeeded" in caplog.text
     # The same event in our own mode is applied.

@@ -18,8 +18,7 @@ from stubcollector.web.api.auth import (
     REGISTER_PER_ACCOUNT,
     REGISTER_PER_IP,
 )
-from tests.conftest import TEST_PASSWORD
-from tests.factories import UserFactory
+from tests.support.factories import TEST_PASSWORD, UserFactory
 
 _addresses = count(1)
 

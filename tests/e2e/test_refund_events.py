@@ -20,17 +20,13 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent, StubOrder, StubPayment, StubRefund
 from stubcollector.services import checkout
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import (
-    anonymous_client,
+from tests.support.clients import anonymous_client, client_for
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import listing_of, pay, sandbox_pages, sandbox_seller
+from tests.support.stripe_events import (
     charge_payload,
-    client_for,
-    listing_of,
-    pay,
     payment_intent_payload,
     refund_payload,
-    sandbox_pages,
-    sandbox_seller,
     signed,
     stripe_event,
 )

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from stubcollector.web.security import _GUARD_EXEMPT_PREFIXES, UNSAFE_METHODS
-from tests.authz import World, routes_needing_rows
-from tests.conftest import TEST_PASSWORD
-from tests.e2e.test_authorization_matrix import ROWS, snapshot
-from tests.factories import UserFactory
+from tests.e2e.test_authorization_matrix import ROWS
+from tests.support.authz import World, routes_needing_rows
+from tests.support.database import snapshot
+from tests.support.factories import TEST_PASSWORD, UserFactory
 
 PRODUCTION_SECRET = "p" * 48
 

@@ -18,9 +18,10 @@ from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User
-from tests.conftest import AuthActions
-from tests.factories import SellerFactory, StubFactory, UserFactory
-from tests.stub_helpers import DeferredJobQueue, image_bytes, jpeg_with_gps, render_stub
+from tests.support.clients import AuthActions
+from tests.support.doubles import DeferredJobQueue, ScriptedReader
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.images import image_bytes, jpeg_with_gps, render_stub
 
 UPLOAD_HEADERS = {"X-Requested-With": "XMLHttpRequest"}
 
@@ -68,20 +69,6 @@ def upload(client: FlaskClient, data: bytes, name: str = "stub.png", **fields: s
 def stored_files(app: Flask) -> list[Path]:
     root = container(app).settings.upload_folder
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-class ScriptedReader:
-    """Stands in for an engine where the test is about the job, not about OCR."""
-
-    name = "scripted"
-
-    def __init__(self, reading: StubReading | Exception) -> None:
-        self._reading = reading
-
-    def read(self, image: bytes, content_type: str) -> StubReading:
-        if isinstance(self._reading, Exception):
-            raise self._reading
-        return self._reading
 
 
 # --- upload -----------------------------------------------------------------------------------

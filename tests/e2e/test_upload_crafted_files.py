@@ -1,4 +1,5 @@
-"""The crafted-file catalogue (``tests/crafted_files.py``) against ``POST /api/stubs/upload``.
+"""The crafted-file catalogue (``tests/support/crafted_files.py``) against
+``POST /api/stubs/upload``.
 
 For every hostile or malformed file: the documented status code; on refusal nothing in the
 upload folder and no stub row; on acceptance a re-encoded image without metadata or
@@ -22,10 +23,10 @@ from PIL import Image
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
-from tests.conftest import AuthActions
-from tests.crafted_files import HTML_PAYLOAD, CraftedFile, catalogue
-from tests.factories import UserFactory
-from tests.stub_helpers import DeferredJobQueue
+from tests.support.clients import AuthActions
+from tests.support.crafted_files import HTML_PAYLOAD, CraftedFile, catalogue
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import UserFactory
 
 MAX_UPLOAD_BYTES = 300_000
 CATALOGUE = catalogue(MAX_UPLOAD_BYTES)

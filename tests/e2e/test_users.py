@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from stubcollector.domain.statuses import ListingStatus, OrderStatus
 from stubcollector.extensions import db
 from stubcollector.models import StubListing, StubOrder
-from tests.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.database import counting_queries
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
 
 
 def _listing(seller: object, status: ListingStatus, price: int = 1000) -> StubListing:
@@ -46,18 +46,8 @@ def test_public_profile_counts_listings_and_sales_in_one_query(
     seller_id = seller.id
     db.session.remove()
 
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_queries(app) as statements:
         response = client.get(f"/api/users/{seller_id}")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
     assert response.status_code == 200
     profile = response.json["user"]

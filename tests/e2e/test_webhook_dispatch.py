@@ -20,17 +20,11 @@ from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder
 from stubcollector.observability.context import log_fields
 from stubcollector.services import checkout, webhooks
-from tests.factories import UserFactory
-from tests.payments_support import (
-    anonymous_client,
-    fixture,
-    listing_of,
-    payment_intent_payload,
-    sandbox_seller,
-    signed,
-    stripe_event,
-)
-from tests.stub_helpers import DeferredJobQueue
+from tests.support.clients import anonymous_client
+from tests.support.doubles import DeferredJobQueue
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox_seller
+from tests.support.stripe_events import fixture, payment_intent_payload, signed, stripe_event
 
 CONNECT = "/api/payments/webhook/connect"
 

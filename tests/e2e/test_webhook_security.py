@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, ProviderEvent
-from tests.payments_support import fixture, signed, stripe_event
+from tests.support.database import row_count
+from tests.support.stripe_events import fixture, signed, stripe_event
 
 CONNECT = "/api/payments/webhook/connect"
 PLATFORM = "/api/payments/webhook"
@@ -37,10 +38,6 @@ def _rejections() -> list[AuditLogEntry]:
             .order_by(AuditLogEntry.id)
         )
     )
-
-
-def _stored_events() -> int:
-    return db.session.scalar(select(func.count()).select_from(ProviderEvent)) or 0
 
 
 def _forgeries(secret: str) -> dict[str, tuple[bytes, dict[str, str], str]]:
@@ -83,7 +80,7 @@ def test_every_refused_delivery_is_recorded(app: Flask, path: str, name: str) ->
         path, data=body, headers=headers, environ_base={"REMOTE_ADDR": "203.0.113.9"}
     )
     assert response.status_code == 400
-    assert _stored_events() == 0
+    assert row_count(ProviderEvent) == 0
     [entry] = _rejections()
     assert entry.actor_kind == "webhook"
     assert entry.actor_user_id is None
@@ -103,7 +100,7 @@ def test_a_replayed_event_inside_the_tolerance_is_stored_once(app: Flask) -> Non
     again = client.post(PLATFORM, data=body, headers=headers)
     assert (first.status_code, again.status_code) == (200, 200)
     assert (first.json["duplicate"], again.json["duplicate"]) == (False, True)
-    assert _stored_events() == 1
+    assert row_count(ProviderEvent) == 1
     assert _rejections() == []
 
 
@@ -125,7 +122,7 @@ class TestSourceAllowlist:
             # The peer, not the header a client can write.
             assert entry.ip_address == "198.51.100.7"
             assert "allowlist" in entry.details["reason"].lower()
-            assert _stored_events() == 0
+            assert row_count(ProviderEvent) == 0
             db.session.remove()
 
     def test_behind_a_trusted_proxy_the_forwarded_address_counts(
@@ -157,7 +154,7 @@ def test_webhooks_are_exempt_from_the_default_limit(make_app: Callable[..., Flas
             body, headers = signed(_event(f"evt_burst_{n}"), secret)
             statuses.append(client.post(PLATFORM, data=body, headers=headers).status_code)
         assert statuses == [200] * 12
-        assert _stored_events() == 12
+        assert row_count(ProviderEvent) == 12
         # The same client on an ordinary route is held to the default limit.
         others = [client.get("/api/marketplace/listings").status_code for _ in range(6)]
         assert others[:5] == [200] * 5

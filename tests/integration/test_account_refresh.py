@@ -18,36 +18,23 @@ from stubcollector.adapters.payments.ports import (
     ConnectedAccount,
     PaymentError,
     PaymentProviderUnavailable,
-    WebhookEndpoint,
 )
 from stubcollector.container import container
 from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
-from stubcollector.services import onboarding, reconcile, webhooks
+from stubcollector.services import onboarding, reconcile
 from stubcollector.services.marketplace import selling
-from tests.factories import SellerFactory, StubFactory
-from tests.payments_support import sandbox, sandbox_seller
+from tests.support.database import reloaded
+from tests.support.factories import SellerFactory, StubFactory
+from tests.support.payments import sandbox, sandbox_seller, webhook_endpoint_down
 
 
 @pytest.fixture
 def events_lost(app: Flask) -> Iterator[None]:
     """The webhook endpoint is unreachable: the provider's events never arrive."""
-    gateway = sandbox(app)
-
-    def down(endpoint: WebhookEndpoint, payload: bytes, header: str) -> None:
-        raise ConnectionError("webhook endpoint unreachable")
-
-    gateway.connect_receiver(down)
-    yield
-    gateway.connect_receiver(webhooks.receive)
-
-
-def _user(user_id: int) -> User:
-    db.session.expire_all()
-    user = db.session.get(User, user_id)
-    assert user is not None
-    return user
+    with webhook_endpoint_down(app):
+        yield
 
 
 def _checked_ago(user_id: int, ago: timedelta) -> None:
@@ -79,14 +66,14 @@ def test_a_seller_whose_account_updated_was_lost_can_sell_after_the_sweep(
 
     # Reconciliation alone does not see it: the seller has no open orders.
     reconcile.reconcile()
-    assert not _user(seller.id).can_accept_payments
+    assert not reloaded(User, seller.id).can_accept_payments
 
     # Just after onboarding started the account is not due yet; half an hour later it is.
     assert onboarding.refresh_stale_accounts().checked == 0
     _checked_ago(seller.id, onboarding.INCOMPLETE_RECHECK_AFTER + timedelta(minutes=1))
     container().jobs.enqueue("payments.refresh_accounts")  # what the scheduler does
 
-    fresh = _user(seller.id)
+    fresh = reloaded(User, seller.id)
     assert fresh.can_accept_payments
     assert fresh.stripe_account_status == "active"
     assert fresh.stripe_onboarding_completed
@@ -162,11 +149,11 @@ def test_a_refused_account_goes_to_the_back_and_an_outage_ends_the_run(
     report = onboarding.refresh_stale_accounts()
     assert read == [gone.stripe_account_id, kept.stripe_account_id]  # stopped at the outage
     assert len(report.errors) == 2
-    assert _user(gone.id).stripe_account_checked_at > utcnow() - timedelta(minutes=1)
-    assert _user(kept.id).stripe_account_checked_at < utcnow() - timedelta(hours=1)
+    assert reloaded(User, gone.id).stripe_account_checked_at > utcnow() - timedelta(minutes=1)
+    assert reloaded(User, kept.id).stripe_account_checked_at < utcnow() - timedelta(hours=1)
 
     outage["on"] = False
     read.clear()
     onboarding.refresh_stale_accounts()
     assert read == [kept.stripe_account_id, later.stripe_account_id]
-    assert _user(kept.id).stripe_requirements_due == ["external_account"]
+    assert reloaded(User, kept.id).stripe_requirements_due == ["external_account"]

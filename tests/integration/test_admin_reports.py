@@ -16,7 +16,7 @@ from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubDispute, StubListing, StubOrder, StubPayment
 from stubcollector.services import admin
 from stubcollector.services.orders import views
-from tests.factories import StubFactory, UserFactory
+from tests.support.factories import StubFactory, UserFactory
 
 DAY = date(2026, 3, 2)  # a Monday
 

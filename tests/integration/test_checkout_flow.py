@@ -35,33 +35,17 @@ from stubcollector.models import (
 )
 from stubcollector.services import checkout, reconcile, webhooks
 from stubcollector.services.transaction import transaction
-from tests.factories import UserFactory
-from tests.payments_support import (
+from tests.support.database import reloaded
+from tests.support.factories import UserFactory
+from tests.support.payments import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.stripe_events import (
     dispute_payload,
-    listing_of,
     payment_intent_payload,
-    sandbox,
-    sandbox_pages,
-    sandbox_seller,
     signed,
     stripe_event,
 )
 
 BUYERS = 8
-
-
-def _order(order_id: int) -> StubOrder:
-    db.session.expire_all()
-    order = db.session.get(StubOrder, order_id)
-    assert order is not None
-    return order
-
-
-def _listing(listing_id: int) -> StubListing:
-    db.session.expire_all()
-    listing = db.session.get(StubListing, listing_id)
-    assert listing is not None
-    return listing
 
 
 def _expire_hold(listing_id: int) -> None:
@@ -106,7 +90,7 @@ def test_many_buyers_check_out_one_listing_at_once_exactly_one_proceeds(app: Fla
     assert [(o.id, o.buyer_id) for o in orders] == [(result.order_id, winner)]
     assert db.session.scalar(select(func.count()).select_from(StubPayment)) == 1
     assert db.session.scalar(select(func.count()).select_from(SandboxPaymentIntent)) == 1
-    assert _listing(listing_id).reserved_by_user_id == winner
+    assert reloaded(StubListing, listing_id).reserved_by_user_id == winner
 
 
 def test_a_repeated_checkout_racing_the_first_stores_one_payment(app: Flask) -> None:
@@ -149,8 +133,8 @@ def test_expiry_cancels_the_order_and_its_payment_intent(app: Flask) -> None:
     assert [(e.listing_id, e.cancelled_order_ids) for e in expired] == [
         (listing.id, (result.order_id,))
     ]
-    assert _order(result.order_id).order_status == "cancelled"
-    assert _listing(listing.id).status == "active"
+    assert reloaded(StubOrder, result.order_id).order_status == "cancelled"
+    assert reloaded(StubListing, listing.id).status == "active"
     state = sandbox().retrieve_payment(result.stripe_account_id, result.payment_intent_id)
     assert state.status is CheckoutStatus.CANCELED
     payment = db.session.scalars(select(StubPayment)).one()
@@ -180,11 +164,11 @@ def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(
     taken = checkout.create_payment_intent(new_buyer, listing.id)
     monkeypatch.undo()
     assert taken.order_id != late.order_id
-    assert _order(late.order_id).order_status == "cancelled"
+    assert reloaded(StubOrder, late.order_id).order_status == "cancelled"
 
     sandbox_pages().confirm_payment(late.payment_intent_id, late.client_secret, CARD_SUCCESS)
 
-    order = _order(late.order_id)
+    order = reloaded(StubOrder, late.order_id)
     assert order.order_status == "refunded"
     assert "refunded in full" in (order.status_reason or "")
     payment = db.session.scalars(
@@ -192,12 +176,12 @@ def test_payment_after_a_lost_reservation_is_refunded_and_never_sells_twice(
     ).one()
     assert (payment.payment_status, payment.amount_refunded_cents) == ("refunded", 2500)
     assert payment.refund_id is not None
-    held = _listing(listing.id)
+    held = reloaded(StubListing, listing.id)
     assert (held.status, held.reserved_by_user_id) == ("payment_pending", new_buyer.id)
 
     sandbox_pages().confirm_payment(taken.payment_intent_id, taken.client_secret, CARD_SUCCESS)
-    assert _order(taken.order_id).order_status == "payment_completed"
-    assert _listing(listing.id).status == "sold"
+    assert reloaded(StubOrder, taken.order_id).order_status == "payment_completed"
+    assert reloaded(StubListing, listing.id).status == "sold"
 
 
 @pytest.fixture
@@ -227,7 +211,7 @@ def test_reconcile_recovers_missed_webhooks_and_is_safe_to_repeat(
     result = checkout.create_payment_intent(UserFactory.create(), listing.id)
     sandbox_pages().confirm_payment(result.payment_intent_id, result.client_secret, CARD_SUCCESS)
     assert endpoint_down  # the success event could not be delivered
-    assert _order(result.order_id).order_status == "pending"
+    assert reloaded(StubOrder, result.order_id).order_status == "pending"
     undelivered = db.session.scalars(
         select(SandboxEvent).where(SandboxEvent.type == "payment_intent.succeeded")
     ).one()
@@ -238,11 +222,11 @@ def test_reconcile_recovers_missed_webhooks_and_is_safe_to_repeat(
 
     assert report.events_recovered >= 1
     assert report.errors == []
-    assert _order(result.order_id).order_status == "payment_completed"
-    assert _listing(listing.id).status == "sold"
+    assert reloaded(StubOrder, result.order_id).order_status == "payment_completed"
+    assert reloaded(StubListing, listing.id).status == "sold"
     second = reconcile.reconcile()
     assert (second.events_recovered, second.payments_changed, second.refunds_settled) == (0, 0, 0)
-    assert _order(result.order_id).order_status == "payment_completed"
+    assert reloaded(StubOrder, result.order_id).order_status == "payment_completed"
 
 
 def test_reconcile_re_reads_payment_intents_when_events_are_lost(
@@ -260,7 +244,7 @@ def test_reconcile_re_reads_payment_intents_when_events_are_lost(
 
     assert outcome.exit_code == 0, outcome.output
     assert "changed: 1" in outcome.output
-    order = _order(result.order_id)
+    order = reloaded(StubOrder, result.order_id)
     assert order.order_status == "payment_completed"
     assert order.stripe_fee_cents == 103
     # Recovered by re-reading the PaymentIntent, not from an event.
@@ -283,8 +267,8 @@ def test_failed_refund_stays_pending_and_reconcile_settles_it(app: Flask) -> Non
     report = reconcile.reconcile()
 
     assert report.refunds_settled == 1
-    assert _order(result.order_id).order_status == "refunded"
-    assert _listing(listing.id).status == "active"
+    assert reloaded(StubOrder, result.order_id).order_status == "refunded"
+    assert reloaded(StubListing, listing.id).status == "active"
     assert reconcile.reconcile().refunds_settled == 0
 
 
@@ -295,8 +279,8 @@ def test_marketplace_sweep_command_cancels_the_payment_intent_too(app: Flask) ->
     outcome = app.test_cli_runner().invoke(args=["marketplace", "release-expired"])
     assert outcome.exit_code == 0, outcome.output
     assert "1 expired reservation(s) released" in outcome.output
-    assert _listing(listing.id).status == "active"
-    assert _order(sale.order_id).order_status == "cancelled"
+    assert reloaded(StubListing, listing.id).status == "active"
+    assert reloaded(StubOrder, sale.order_id).order_status == "cancelled"
     state = container().payments.retrieve_payment(sale.stripe_account_id, sale.payment_intent_id)
     assert state.status == "canceled"
 
@@ -359,8 +343,8 @@ def test_events_of_one_order_processed_at_the_same_time_reach_the_same_end_state
         for thread in threads:
             thread.join(timeout=120)
 
-        assert _order(sale.order_id).order_status == "disputed"
-        assert _listing(listing_id).status == "sold"
+        assert reloaded(StubOrder, sale.order_id).order_status == "disputed"
+        assert reloaded(StubListing, listing_id).status == "sold"
         assert (
             db.session.scalar(
                 select(func.count())

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from stubcollector.database import engine_options, ping_idle_connections
-from tests.conftest import TEST_POSTGRES_URL
+from tests.support.servers import TEST_POSTGRES_URL
 
 pytestmark = pytest.mark.postgres
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services import free_port, stop_process, wait_until
+from tests.support.servers import free_port, stop_process, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "metrics-token-for-the-test"

@@ -11,7 +11,7 @@ from sqlalchemy import insert, text
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, utcnow
 from stubcollector.services.marketplace import browsing
-from tests.factories import SellerFactory
+from tests.support.factories import SellerFactory
 
 # Enough rows that PostgreSQL prefers an index to a scan; small enough to stay quick.
 ROWS = 3000

@@ -14,7 +14,7 @@ from stubcollector.models import StubListing, StubOrder, utcnow
 from stubcollector.services import checkout
 from stubcollector.services.marketplace import listing_status
 from stubcollector.services.transaction import transaction
-from tests.factories import ListingFactory, OrderFactory, UserFactory
+from tests.support.factories import ListingFactory, OrderFactory, UserFactory
 
 
 def _lapsed_hold_with_order() -> tuple[int, int, int]:

@@ -50,7 +50,7 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
         StubRefund,
         utcnow,
     )
-    from tests.factories import OrderFactory
+    from tests.support.factories import OrderFactory
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():

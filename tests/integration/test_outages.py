@@ -23,8 +23,8 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf, db, limiter
 from stubcollector.models import ProviderEvent
 from stubcollector.web.envelope import ok
-from tests.integration.services import PrivatePostgres, PrivateRedis, RestClock
-from tests.payments_support import fixture, signed, stripe_event
+from tests.support.servers import PrivatePostgres, PrivateRedis, RestClock
+from tests.support.stripe_events import fixture, signed, stripe_event
 
 
 @job("tests.outage_noop")

@@ -1,7 +1,7 @@
 """One behaviour suite for every PaymentGateway implementation (issue #5).
 
 The ``harness`` fixture is parametrized over the implementations: the sandox, and the
-Stripe gateway talking to the fake Stripe API (``tests/fakes/stripe_api.py``). The tests
+Stripe gateway talking to the fake Stripe API (``tests/support/stripe_fake.py``). The tests
 speak only the port's vocabulary; what a backend does *outside* the port (a seller
 finishing onboarding, a buyer paying or being declined on Stripe.js or the sandbox page,
 the provider building and signing an event) comes from the backend's
@@ -47,8 +47,8 @@ from stubcollector.config import Settings
 from stubcollector.container import container
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models import utcnow
-from tests.fakes.stripe_api import FakeStripe, sign_webhook
-from tests.payments_support import sandbox, token_of
+from tests.support.payments import sandbox, token_of
+from tests.support.stripe_fake import FakeStripe, sign_webhook
 
 PLATFORM_SECRET = "whsec_contract_platform"
 CONNECT_SECRET = "whsec_contract_connect"

@@ -21,23 +21,11 @@ from stubcollector.adapters.jobs import InProcessScheduler, periodic_jobs
 from stubcollector.app import build_in_process_scheduler
 from stubcollector.extensions import db
 from stubcollector.models import PeriodicJobLease, utcnow
+from tests.support.doubles import RecordingQueue
 
 APPS = 2
 SCHEDULERS_PER_APP = 3
 PERIODS = 4
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.enqueued: list[str] = []
-        self._lock = threading.Lock()
-
-    def enqueue(self, name: str, *args: object) -> None:
-        with self._lock:
-            self.enqueued.append(name)
-
-    def shutdown(self) -> None:
-        pass
 
 
 class Clock:

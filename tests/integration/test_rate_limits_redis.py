@@ -20,9 +20,9 @@ from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
 from stubcollector.web.api.auth import LOGIN_FAILURES_PER_ACCOUNT
-from tests.conftest import TEST_PASSWORD
-from tests.factories import UserFactory
-from tests.live_server import serve_in_processes
+from tests.support.factories import TEST_PASSWORD, UserFactory
+from tests.support.live_server import serve_in_processes
+from tests.support.servers import require_redis
 
 REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
 FAILURES = int(LOGIN_FAILURES_PER_ACCOUNT.split()[0])
@@ -32,13 +32,8 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
+    require_redis(REDIS_URL)
     client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} (required in CI)")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     client.flushdb()
     yield REDIS_URL
     client.flushdb()

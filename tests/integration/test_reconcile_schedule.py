@@ -11,14 +11,20 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from stubcollector.adapters.jobs import periodic_jobs, registered_job
-from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.adapters.payments.sandbox.cards import CARD_SUCCESS
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import checkout, reconcile, webhooks
-from tests.factories import UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.database import reloaded
+from tests.support.factories import UserFactory
+from tests.support.payments import (
+    listing_of,
+    sandbox,
+    sandbox_pages,
+    sandbox_seller,
+    webhook_endpoint_down,
+)
 
 
 @pytest.fixture
@@ -28,21 +34,8 @@ def seller(app: Flask) -> User:
 
 @pytest.fixture
 def endpoint_down(app: Flask, seller: User) -> Iterator[None]:
-    gateway = sandbox(app)
-
-    def down(endpoint: WebhookEndpoint, payload: bytes, header: str) -> None:
-        raise ConnectionError("webhook endpoint unreachable")
-
-    gateway.connect_receiver(down)
-    yield
-    gateway.connect_receiver(webhooks.receive)
-
-
-def _order_status(order_id: int) -> str:
-    db.session.expire_all()
-    order = db.session.get(StubOrder, order_id)
-    assert order is not None
-    return order.order_status
+    with webhook_endpoint_down(app):
+        yield
 
 
 def _paid_while_endpoint_down(seller: User) -> checkout.CheckoutStarted:
@@ -64,16 +57,16 @@ def test_the_scheduled_run_recovers_a_missed_payment(
 ) -> None:
     result = _paid_while_endpoint_down(seller)
     order_id = int(str(result.order_id))
-    assert _order_status(order_id) == "pending"
+    assert reloaded(StubOrder, order_id).order_status == "pending"
 
     # The scheduled run leaves an order alone while its events may still be on their way.
     container().jobs.enqueue("payments.reconcile")  # what the scheduler does; eager in tests
-    assert _order_status(order_id) == "pending"
+    assert reloaded(StubOrder, order_id).order_status == "pending"
 
     _age_orders(reconcile.RECHECK_QUIET + timedelta(seconds=1))
     container().jobs.enqueue("payments.reconcile")
 
-    assert _order_status(order_id) == "payment_completed"
+    assert reloaded(StubOrder, order_id).order_status == "payment_completed"
 
 
 def _age_orders(by: timedelta) -> None:

@@ -38,10 +38,10 @@ from stubcollector.domain.errors import ServiceUnavailable
 from stubcollector.extensions import csrf
 from stubcollector.web.envelope import ok
 from tests.integration import sample_jobs  # registers the jobs here too
-from tests.integration.services import (
+from tests.support.servers import (
+    TEST_REDIS_URL,
     RestClock,
     free_port,
-    jobs_redis_url,
     require_redis,
     stop_process,
     wait_until,
@@ -50,6 +50,13 @@ from tests.integration.services import (
 pytestmark = pytest.mark.redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# This module's tests keep to their own database number and key names.
+JOBS_REDIS_DB = 14
+
+
+def jobs_redis_url() -> str:
+    base = TEST_REDIS_URL.rsplit("/", 1)[0] if TEST_REDIS_URL.count("/") >= 3 else TEST_REDIS_URL
+    return f"{base}/{JOBS_REDIS_DB}"
 
 
 @pytest.fixture(scope="module")

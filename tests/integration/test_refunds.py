@@ -9,8 +9,7 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentProviderUnavailable,
     RefundUpdate,
-    WebhookEndpoint,
 )
 from stubcollector.adapters.payments.sandbox.cards import (
     CARD_REFUND_FAILS,
@@ -43,11 +41,17 @@ from stubcollector.models import (
     User,
     utcnow,
 )
-from stubcollector.services import admin, checkout, reconcile, webhooks
+from stubcollector.services import admin, checkout, reconcile
 from stubcollector.services.orders import payments, refund_ledger, refunds, views
 from stubcollector.services.orders.state import SYSTEM
-from tests.factories import AdminFactory, UserFactory
-from tests.payments_support import listing_of, sandbox, sandbox_pages, sandbox_seller
+from tests.support.factories import AdminFactory, UserFactory
+from tests.support.payments import (
+    listing_of,
+    sandbox,
+    sandbox_pages,
+    sandbox_seller,
+    webhook_endpoint_down,
+)
 
 
 class Sale:
@@ -118,18 +122,10 @@ class Endpoint:
     """Our webhook endpoint as the sandbox sees it; ``down()`` makes deliveries fail."""
 
     def __init__(self, app: Flask) -> None:
-        self.gateway = sandbox(app)
+        self.app = app
 
-    @contextmanager
-    def down(self) -> Iterator[None]:
-        def unreachable(endpoint: WebhookEndpoint, payload: bytes, header: str) -> None:
-            raise ConnectionError("webhook endpoint unreachable")
-
-        self.gateway.connect_receiver(unreachable)
-        try:
-            yield
-        finally:
-            self.gateway.connect_receiver(webhooks.receive)
+    def down(self) -> AbstractContextManager[None]:
+        return webhook_endpoint_down(self.app)
 
 
 @pytest.fixture

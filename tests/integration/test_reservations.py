@@ -15,7 +15,7 @@ from stubcollector.models import AuditLogEntry, StubListing, StubOrder, utcnow
 from stubcollector.services import checkout
 from stubcollector.services.marketplace import listing_status
 from stubcollector.services.transaction import transaction
-from tests.factories import SellerFactory, StubFactory, UserFactory
+from tests.support.factories import SellerFactory, StubFactory, UserFactory
 
 BUYERS = 8
 

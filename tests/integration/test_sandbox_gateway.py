@@ -24,7 +24,7 @@ from stubcollector.domain.statuses import RefundStatus
 from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent
 from stubcollector.services import webhooks
-from tests.payments_support import sandbox, token_of
+from tests.support.payments import sandbox, token_of
 
 
 def _ready_account(app: Flask, user_id: int) -> str:

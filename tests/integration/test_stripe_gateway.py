@@ -27,7 +27,7 @@ from stubcollector.adapters.payments.ports import (
 from stubcollector.adapters.payments.stripe_gateway import StripeGateway, build_stripe_gateway
 from stubcollector.config import Settings
 from stubcollector.domain.statuses import RefundStatus
-from tests.fakes.stripe_api import FakeStripe, RecordedRequest
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
 
 ACCOUNT_ID_PREFIX = "acct_"
 PINNED_VERSION = "2026-10-28.endive"

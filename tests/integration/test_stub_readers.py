@@ -13,7 +13,8 @@ import pytest
 
 from stubcollector.adapters.ocr.gemini import GeminiFailure, GeminiStubReader
 from stubcollector.adapters.ocr.rapid import RapidOcrReader
-from tests.stub_helpers import FakeGemini, fake_gemini_server, image_bytes, render_stub
+from tests.integration.gemini_fake import FakeGemini, fake_gemini_server
+from tests.support.images import image_bytes, render_stub
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "stubs"
 STUB_JPEG = image_bytes(render_stub(), "JPEG", quality=90)

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from stubcollector.adapters.change_counters import LocalChangeCounter, RedisChangeCounter
 from stubcollector.database import after_writes_to
-from tests.integration.services import TEST_REDIS_URL, RestClock, free_port, require_redis
+from tests.support.servers import TEST_REDIS_URL, RestClock, free_port, require_redis
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import warnings
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from tests import crafted_files as crafted
+from tests.support import crafted_files as crafted
 
 LIMIT_PIXELS = 40_000_000
 

@@ -11,7 +11,7 @@ from PIL import Image
 from stubcollector.adapters.images import prepare_upload
 from stubcollector.adapters.storage import LocalImageStorage, StoredImageMissing
 from stubcollector.domain.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
-from tests.stub_helpers import image_bytes, jpeg_with_gps, render_stub
+from tests.support.images import image_bytes, jpeg_with_gps, render_stub
 
 LIMITS = {"max_bytes": 2_000_000, "max_pixels": 4_000_000}
 

@@ -22,6 +22,7 @@ from stubcollector.adapters.jobs import (
 from stubcollector.adapters.redis_jobs import backoff_intervals
 from stubcollector.observability import context, metrics
 from stubcollector.observability.logs import ContextFilter, JsonFormatter, TextFormatter
+from tests.support.doubles import RecordingQueue
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -152,19 +153,8 @@ def test_periodic_jobs_are_jobs_with_an_interval() -> None:
         periodic("tests.too_often", every=0)
 
 
-class _RecordingQueue:
-    def __init__(self) -> None:
-        self.enqueued: list[str] = []
-
-    def enqueue(self, name: str, *args: object) -> None:
-        self.enqueued.append(name)
-
-    def shutdown(self) -> None:
-        pass
-
-
 def test_in_process_scheduler_enqueues_each_periodic_job_once_per_interval() -> None:
-    queue = _RecordingQueue()
+    queue = RecordingQueue()
     scheduler = InProcessScheduler(queue)
     scheduler.tick(now=1000.0)
     assert "tests.unit_periodic" in queue.enqueued

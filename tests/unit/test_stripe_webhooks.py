@@ -16,7 +16,7 @@ import pytest
 
 from stubcollector.adapters.payments.ports import InvalidWebhookSignature, WebhookEndpoint
 from stubcollector.adapters.payments.stripe_gateway import WEBHOOK_TOLERANCE_SECONDS, StripeGateway
-from tests.fakes.stripe_api import load_fixtures, sign_webhook
+from tests.support.stripe_fake import load_fixtures, sign_webhook
 
 PLATFORM_SECRET = "whsec_platform_test"
 CONNECT_SECRET = "whsec_connect_test"

@@ -1,7 +1,12 @@
-"""Throwaway Redis and PostgreSQL servers for tests that stop and start them.
+"""The servers tests talk to: the shared test PostgreSQL and Redis, and throwaway ones.
 
-The machine's shared servers are never stopped: other test runs use them. These start a
-private ``redis-server`` / PostgreSQL cluster on a free port in a temporary directory.
+``TEST_POSTGRES_URL`` and ``TEST_REDIS_URL`` name the shared servers (from the environment);
+``require_redis`` skips a test when Redis is not there (fails it in CI). The shared servers
+are never stopped: other test runs use them. Tests that stop and start a server get a
+private ``redis-server`` (``PrivateRedis``) or PostgreSQL cluster (``PrivatePostgres``) on a
+free port in a temporary directory. Also: ``wait_until`` a condition holds,
+``stop_process``, and ``RestClock``, the clock the Redis adapters time their rest after a
+failure by.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from redis.exceptions import RedisError
 
 from stubcollector.adapters import outage
 
+TEST_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# This module's tests keep to their own database number and key names.
-JOBS_REDIS_DB = 14
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -66,11 +72,6 @@ class RestClock:
 
     def skip_the_rest(self) -> None:
         self.now += outage.REST_AFTER_FAILURE_SECONDS + 1
-
-
-def jobs_redis_url() -> str:
-    base = TEST_REDIS_URL.rsplit("/", 1)[0] if TEST_REDIS_URL.count("/") >= 3 else TEST_REDIS_URL
-    return f"{base}/{JOBS_REDIS_DB}"
 
 
 def require_redis(url: str) -> None:

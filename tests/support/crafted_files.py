@@ -1,10 +1,11 @@
 """Hostile and malformed image files for upload tests, built in memory.
 
-Each generator returns bytes; ``CATALOGUE`` pairs them with a file name, the content type a
-client would claim, and the status codes the upload endpoint may answer (413 too large,
+Each generator returns bytes; ``catalogue()`` pairs them with a file name, the content type
+a client would claim, and the status codes the upload endpoint may answer (413 too large,
 415 not a PNG/JPEG by content, 422 a damaged image, 201 accepted after re-encoding).
-The second security phase runs the catalogue against ``/api/stubs/upload``;
-``tests/unit/test_crafted_files.py`` proves each file is what it claims to be.
+``tests/e2e/test_upload_crafted_files.py`` runs the catalogue against
+``/api/stubs/upload``; ``tests/unit/test_crafted_files.py`` proves each file is what it
+claims to be.
 """
 
 from __future__ import annotations

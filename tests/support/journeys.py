@@ -15,7 +15,8 @@ from playwright.sync_api import Page, expect
 
 from stubcollector.models import User
 from stubcollector.services import accounts
-from tests.browser.conftest import LiveServer, unique_name
+from tests.support.browser import unique_name
+from tests.support.live_server import LiveServer
 
 PASSWORD = "stub-collector-2026"
 
@@ -178,6 +179,8 @@ def find_listing(page: Page, query: str) -> None:
     expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
 
 
+# A rendered, "photographed" stub from the reader benchmark set (bench/stubs): to upload, or
+# to list with an image.
 STOCK_PHOTO = Path(__file__).resolve().parents[2] / "bench" / "stubs" / "00-us-concert.jpg"
 
 
@@ -188,7 +191,7 @@ def listing_with_photo(seller_id: int, price_cents: int) -> int:
     from stubcollector.container import container
     from stubcollector.extensions import db
     from stubcollector.models import StubListing
-    from tests.factories import StubFactory
+    from tests.support.factories import StubFactory
 
     storage = container().storage
     data = STOCK_PHOTO.read_bytes()

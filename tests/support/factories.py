@@ -1,4 +1,7 @@
-"""factory_boy factories for test data, writing through the app's session."""
+"""factory_boy factories for test data, writing through the app's session.
+
+Every user they make has the password ``TEST_PASSWORD``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from werkzeug.security import generate_password_hash
 from stubcollector.domain.statuses import ListingStatus, ReadingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, StubOrder, User
-from tests.conftest import TEST_PASSWORD
 
+TEST_PASSWORD = "correct-horse-battery"
 # Hashing with scrypt is deliberately slow; the factories share one precomputed hash.
 _PASSWORD_HASH = generate_password_hash(TEST_PASSWORD)
 

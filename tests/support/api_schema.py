@@ -4,6 +4,7 @@ The fuzzer checks responses against their schemas too, but it only sees what ran
 reaches (mostly 4xx and empty lists): a paid, refunded or disputed order never. These
 helpers compare a response that a test built on purpose, field by field: every key it
 returns must be declared, every required property must be returned, at every depth.
+``openapi_document`` reads the document itself, as any client would.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema_rs
+from flask.testing import FlaskClient
+
+
+def openapi_document(client: FlaskClient) -> dict[str, Any]:
+    return dict(client.get("/openapi.json").json)
 
 
 def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,9 @@ so ids cannot be probed (orders: 404 to strangers, 403 only to parties refused a
 
 Path parameters are filled from ``OBJECTS``: a factory creates the object for the
 ``World`` (owned by ``world.owner``) and returns its id. A new area adds its factories
-(``owner_stub``, ``owner_listing``, ``owner_order``, ``owner_payment``, ...) and its rows;
-``tests/e2e/test_authorization_matrix.py`` fails for any ``/api`` or ``/auth`` route
-without a row, and ``tests/e2e/test_sessions_and_csrf.py`` uses the same rows to fill in paths.
+here (``owner_stub``, ``owner_listing``, ``owner_order``, ...) and its rows to ``ROWS`` in
+``tests/e2e/test_authorization_matrix.py``, which fails for any ``/api`` or ``/auth`` route
+without a row; ``tests/e2e/test_sessions_and_csrf.py`` uses the same rows to fill in paths.
 """
 
 from __future__ import annotations
@@ -37,10 +37,15 @@ from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
 from stubcollector.web.openapi import is_api_rule
-from tests.conftest import TEST_PASSWORD
-from tests.factories import AdminFactory, ListingFactory, StubFactory, UserFactory
-from tests.payments_support import listing_of, pay, sandbox_seller
-from tests.stub_helpers import image_bytes, render_stub
+from tests.support.factories import (
+    TEST_PASSWORD,
+    AdminFactory,
+    ListingFactory,
+    StubFactory,
+    UserFactory,
+)
+from tests.support.images import image_bytes, render_stub
+from tests.support.payments import listing_of, pay, sandbox_seller
 
 ROLES = ("anonymous", "owner", "other", "admin")
 # An id no factory creates (below the router's bound, so it reaches the view).

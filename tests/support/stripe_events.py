@@ -1,4 +1,5 @@
-"""Helpers for payment tests: sandbox sellers, HTTP actors, Stripe-fixture webhook payloads."""
+"""Stripe's own fixture objects (``tests/fixtures/stripe/fixtures3-subset.json``) with our ids,
+wrapped in webhook events and signed as Stripe signs them."""
 
 from __future__ import annotations
 
@@ -8,92 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_app_context
-from flask.testing import FlaskClient
-
-from stubcollector.adapters.payments.sandbox.gateway import SandboxGateway
-from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages
 from stubcollector.adapters.payments.sandbox.signing import signature_header
-from stubcollector.container import container
-from stubcollector.extensions import db
-from stubcollector.models import StubListing, User
-from stubcollector.services import onboarding
-from tests.conftest import TEST_PASSWORD
-from tests.factories import StubFactory, UserFactory
 
 FIXTURES = json.loads(
-    (Path(__file__).parent / "fixtures" / "stripe" / "fixtures3-subset.json").read_text()
+    (Path(__file__).parent.parent / "fixtures" / "stripe" / "fixtures3-subset.json").read_text()
 )["resources"]
 
 
-def sandbox(app: Flask | None = None) -> SandboxGateway:
-    gateway = container(app).payments
-    assert isinstance(gateway, SandboxGateway)
-    return gateway
-
-
-def sandbox_pages(app: Flask | None = None) -> SandboxHostedPages:
-    """What the sandbox's hosted pages do (pay with a test card, settle a refund, ...)."""
-    return sandbox(app).hosted_pages
-
-
-def token_of(url: str) -> str:
-    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[1]
-
-
-def sandbox_seller(outcome: str = "complete", **fields: Any) -> User:
-    """A user onboarded through the sandbox (a real sandbox account, synced by its event)."""
-    user = UserFactory.create(**fields)
-    result = onboarding.start_onboarding(
-        user, return_url="http://test/return", refresh_url="http://test/refresh"
-    )
-    sandbox_pages().complete_onboarding(token_of(result.url), outcome)
-    db.session.expire_all()
-    refreshed = db.session.get(User, user.id)
-    assert refreshed is not None
-    return refreshed
-
-
-def listing_of(seller: User, price_cents: int = 2500) -> StubListing:
-    stub = StubFactory.create(owner=seller)
-    listing = StubListing(stub_id=stub.id, seller_id=seller.id, asking_price_cents=price_cents)
-    db.session.add(listing)
-    db.session.commit()
-    return listing
-
-
-class ActorClient(FlaskClient):
-    """A test client for one of several users in the same test.
-
-    Requests made inside the test's app context share its ``g``, where Flask-Login caches
-    the current user; forget it before each request so every client is its own user.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        if has_app_context():
-            g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
-def anonymous_client(app: Flask) -> FlaskClient:
-    return ActorClient(app, app.response_class, use_cookies=True)
-
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = anonymous_client(app)
-    response = client.post("/auth/login", json={"login": user.username, "password": TEST_PASSWORD})
-    assert response.status_code == 200, response.json
-    return client
-
-
-def pay(client: FlaskClient, checkout: dict[str, Any], card: str) -> Any:
-    """POST a test card to the sandbox checkout URL, as a script would."""
-    url = checkout["sandbox_checkout_url"]
-    path = url.split("://", 1)[1].split("/", 1)[1]
-    return client.post("/" + path, json={"card_number": card})
-
-
-# --- Stripe-fixture events -------------------------------------------------------------
 def fixture(name: str) -> dict[str, Any]:
     return copy.deepcopy(FIXTURES[name])
 

@@ -1,7 +1,8 @@
 """The app behind a real WSGI server on 127.0.0.1: in a thread, or in its own process.
 
-``python -m tests.live_server`` builds the app from the environment (``Settings.from_env``),
-listens on a free port and prints ``LISTENING <port>`` once it accepts connections.
+``python -m tests.support.live_server`` builds the app from the environment
+(``Settings.from_env``), listens on a free port and prints ``LISTENING <port>`` once it
+accepts connections. ``LiveServer`` is the browser tests' handle on their served app.
 """
 
 from __future__ import annotations
@@ -11,19 +12,44 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-ROOT = Path(__file__).resolve().parent.parent
+from stubcollector.extensions import db
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A served app: its base URL, and the app itself, to prepare data for a test."""
+
+    url: str
+    app: Flask
+
+    def run(self, work: Callable[[], T]) -> T:
+        """Call services directly (inside an app context) to set up data for a test."""
+        with self.app.app_context():
+            try:
+                return work()
+            finally:
+                db.session.remove()
 
 
 @contextmanager
-def serve_in_thread(app: Flask) -> Iterator[str]:
-    """Serve ``app`` from a thread (threaded server) and yield its base URL."""
+def serve_in_thread(app: WSGIApplication) -> Iterator[str]:
+    """Serve ``app`` (a Flask app, or any WSGI callable) from a thread (threaded server) and
+    yield its base URL; the server is shut down when the block ends."""
     # One access-log line per fuzzed request would drown the test output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
@@ -43,7 +69,7 @@ def serve_in_processes(environ: Mapping[str, str], count: int = 1) -> Iterator[l
     env = {**os.environ, **environ}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.live_server"],
+            [sys.executable, "-m", "tests.support.live_server"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -1,1 +1,0 @@
-"""Fakes of the outside world's servers, for tests at the HTTP level."""
