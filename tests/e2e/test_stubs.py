@@ -500,6 +500,43 @@ def test_collection_search_filter_sort_and_pages(
         assert owner_client.get("/api/stubs", query_string=bad).status_code == 422
 
 
+def test_collection_search_forgives_accents_and_case_and_finds_a_year(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    StubFactory.create(
+        owner=owner,
+        performer="Die Ärzte",
+        venue="Olympiahalle",
+        city="München",
+        event_date=dt.date(2008, 11, 14),
+        section="Innenraum",
+        notes="Mit Oma gekauft",
+    )
+    StubFactory.create(
+        owner=owner,
+        performer="ST. LOUIS CÁRDINALS",
+        venue="Busch Stadium",
+        city="St. Louis",
+        event_date=dt.date(1997, 4, 1),
+    )
+
+    def names(**params: Any) -> list[str]:
+        response = owner_client.get("/api/stubs", query_string=params)
+        assert response.status_code == 200, response.json
+        return [stub["performer"] for stub in response.json["stubs"]]
+
+    assert names(q="Munchen") == ["Die Ärzte"]
+    assert names(q="ARZTE olympiahalle") == ["Die Ärzte"]
+    assert names(q="cardinals") == ["ST. LOUIS CÁRDINALS"]
+    assert names(q="1997") == ["ST. LOUIS CÁRDINALS"]
+    assert names(venue="OLYMPIAHALLE") == ["Die Ärzte"]
+    # The section and the owner's notes are searched too (ignoring case).
+    assert names(q="innenraum") == ["Die Ärzte"]
+    assert names(q="OMA") == ["Die Ärzte"]
+
+
 def test_unknown_stub_is_404(stub_app: Flask, owner_client: FlaskClient) -> None:
     assert owner_client.get("/api/stubs/999999").status_code == 404
     assert owner_client.patch("/api/stubs/999999", json={"venue": "x"}).status_code == 404

@@ -54,18 +54,22 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():
+        # The order, its listing, stub and users through today's models, before going back:
+        # their tables gained columns after c001, which the rows simply lose on the way down.
+        order = OrderFactory.create(order_status="refunded")
+        order_id = order.id
+        db.session.remove()
         downgrade(revision="c001")
         try:
             # As the code before r001 left a refund: on the payment (and the sandbox's PI).
-            order = OrderFactory.create(order_status="refunded")
             refunded_at = utcnow()
             db.session.add_all(
                 [
                     StubPayment(
-                        order_id=order.id,
+                        order_id=order_id,
                         stripe_account_id="acct_legacy",
                         payment_intent_id="pi_legacy",
-                        idempotency_key=f"order:{order.id}:payment_intent",
+                        idempotency_key=f"order:{order_id}:payment_intent",
                         amount_total_cents=2500,
                         platform_fee_cents=250,
                         amount_refunded_cents=2500,
@@ -92,7 +96,6 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
                 )
             )
             db.session.commit()
-            order_id = order.id
         finally:
             db.session.remove()
             upgrade()

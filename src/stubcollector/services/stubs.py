@@ -33,9 +33,12 @@ from stubcollector.domain.errors import (
     ServiceUnavailable,
 )
 from stubcollector.domain.money import cents_to_decimal_string
+from stubcollector.domain.search_text import fold, search_words
 from stubcollector.domain.statuses import LIVE_LISTING_STATUSES, ReadingStatus
 from stubcollector.domain.stub_fields import validate_stub_fields
+from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User, utcnow
+from stubcollector.models.search import refill_search_columns
 from stubcollector.services import audit
 from stubcollector.services.results import PAGE_ONLY
 from stubcollector.services.transaction import transaction
@@ -311,21 +314,31 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
+def _folded_contains(column: Any, word: str) -> ColumnElement[bool]:
+    # The search columns are folded already (domain/search_text.py), and so is the word.
+    found: ColumnElement[bool] = column.contains(word, autoescape=True)
+    return found
+
+
 def list_stubs(owner: User, query: StubQuery) -> StubPage:
-    """The owner's stubs, searched, filtered, sorted and paged."""
+    """The owner's stubs, searched, filtered, sorted and paged.
+
+    A word is found in the event, performer, venue, city or the event's year with accents
+    and case ignored (the stub's search text: "munchen" finds München, "1997" the events
+    of 1997), or in the section or the owner's notes ignoring case.
+    """
     conditions: list[ColumnElement[bool]] = [Stub.owner_id == owner.id]
     if query.text:
-        words = query.text.split()[:8]
-        searchable = (
-            Stub.event_name,
-            Stub.performer,
-            Stub.venue,
-            Stub.city,
-            Stub.section,
-            Stub.notes,
-        )
+        words = search_words(query.text)[:8]
         # Every word must match some field: "pearl garden" finds Pearl Jam at the Garden.
-        conditions.extend(or_(*(_contains(col, word) for col in searchable)) for word in words)
+        conditions.extend(
+            or_(
+                _folded_contains(Stub.search_text, word),
+                _contains(Stub.section, word),
+                _contains(Stub.notes, word),
+            )
+            for word in words
+        )
     if query.year is not None:
         conditions.append(
             and_(
@@ -333,8 +346,8 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
                 Stub.event_date <= date(query.year, 12, 31),
             )
         )
-    if query.venue:
-        conditions.append(_contains(Stub.venue, query.venue))
+    if query.venue and (venue := fold(query.venue)):
+        conditions.append(_folded_contains(Stub.search_venue, venue))
     if query.reading_status:
         conditions.append(Stub.reading_status == query.reading_status)
     column = SORT_COLUMNS[query.sort]
@@ -351,6 +364,29 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
         total = session.scalar(select(func.count(Stub.id)).where(*conditions)) or 0
         stubs = tuple(_view(stub) for stub in session.scalars(statement))
     return StubPage(stubs=stubs, page=query.page, per_page=query.per_page, total=total)
+
+
+# --- search text ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchTextRefresh:
+    """What ``flask stubs refresh-search`` did: stubs read, and those whose text it wrote."""
+
+    read: int
+    written: int
+
+
+def refresh_search_text(*, every_row: bool = False) -> SearchTextRefresh:
+    """Write the search text of stubs that have none (written by a release before w001
+    while it was being deployed), or check every stub's (``every_row``: after a change to
+    the folding), in batches each committed on its own (``models.search``)."""
+    with db.engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        read, written = refill_search_columns(autocommit, only_missing=not every_row)
+    # The engine's write watcher (database.after_writes_to) has advanced the listing change
+    # counter: no page of search results kept before is reused.
+    return SearchTextRefresh(read=read, written=written)
 
 
 # --- images -----------------------------------------------------------------------------------
