@@ -30,6 +30,10 @@ READ_FIELDS = (
     "currency",
 )
 
+# A field read with less confidence than this is a suggestion for the owner to check (shown
+# as "not sure", listed in a stub's ``unsure_fields``), not a value the page presents as read.
+SURE_CONFIDENCE = 0.8
+
 TEXT_LIMITS = {
     "event_name": 200,
     "performer": 200,
@@ -113,3 +117,17 @@ def _parse_date(text: str) -> date:
     if not EARLIEST_EVENT <= parsed <= LATEST_EVENT:
         raise ValidationFailed("event_date", "must be between 1900-01-01 and 2099-12-31")
     return parsed
+
+
+def validate_confirmed_fields(names: Any) -> tuple[str, ...]:
+    """The fields an owner marks as right as read ("looks right"): read fields, each once."""
+    if not isinstance(names, list | tuple) or not all(isinstance(name, str) for name in names):
+        raise ValidationFailed("confirmed_fields", "must be a list of field names")
+    unknown = sorted(set(names) - set(READ_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            "confirmed_fields",
+            f"{', '.join(unknown)}: not a field read from the photo "
+            f"(one of {', '.join(READ_FIELDS)})",
+        )
+    return tuple(dict.fromkeys(names))

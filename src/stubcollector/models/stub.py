@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
@@ -88,6 +88,11 @@ class Stub(TimestampMixin, Base):
     field_confidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     # Fields the owner set or corrected by hand (their confidence is 1.0 from then on).
     corrected_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Fields the owner marked as right as read ("looks right"): kept like corrections by a
+    # new reading, with confidence 1.0; a field is corrected or confirmed, never both.
+    confirmed_fields: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     raw_text: Mapped[str | None] = mapped_column(Text)
     extraction_engine: Mapped[str | None] = mapped_column(String(50))
     extraction_notes: Mapped[str | None] = mapped_column(Text)
