@@ -300,16 +300,22 @@ def test_a_portrait_stub_shows_whole_in_the_marketplace_and_on_its_pages(
         assert max(heights) - min(heights) < 1, heights
         screenshot(page, f"marketplace-pictures-{name}")
 
-        height = viewport["height"]
+        # The stub's own page and its listing's: whole, and no taller than most of the screen.
+        with_photos.filter(has_text=f"Tall {tag}").locator("a").click()
+        expect(page).to_have_url(re.compile(r"/marketplace/listings/\d+$"))
+        _check_photo(page, page.locator(".listing-photo__image"), viewport["height"])
+        screenshot(page, f"listing-portrait-{name}")
         page.goto(f"/collection/stubs/{ids['tall']}")
-        photo = page.locator(".stub-photo__image")
-        expect(photo).to_have_js_property("complete", True)
-        box = photo.bounding_box()
-        assert box is not None
-        # Whole, and no taller than most of the screen.
-        assert box["height"] <= 0.7 * height + 1, box
-        assert photo.evaluate("el => getComputedStyle(el).objectFit") == "contain"
+        _check_photo(page, page.locator(".stub-photo__image"), viewport["height"])
         screenshot(page, f"stub-portrait-{name}")
+
+
+def _check_photo(page: Page, photo: Any, viewport_height: int) -> None:
+    expect(photo).to_have_js_property("complete", True)
+    box = photo.bounding_box()
+    assert box is not None
+    assert box["height"] <= 0.7 * viewport_height + 1, box
+    assert photo.evaluate("el => getComputedStyle(el).objectFit") == "contain"
 
 
 # --- search that forgives -----------------------------------------------------------------------

@@ -26,9 +26,11 @@ How it runs, with the old code still serving (docs/DEPLOYMENT.md):
    columns.
 
 At 100,000 listings (100,000 stubs, the bench data of ``bench/browse.py``) on the 2-core
-machine of docs/PERFORMANCE.md, with other work running: PostgreSQL 15 about 25 s in all
-(backfill 15 s, indexes 6 s, vacuum 3 s), SQLite about 8 s. The search stays available
-throughout on the old indexes; a stub written by the old code after its batch passed keeps
+machine of docs/PERFORMANCE.md, with other work running (load average 6-7): PostgreSQL 15
+31 s in all (backfill 26 s, that is about 0.26 s per batch of 1,000, each holding its rows
+that long; both trigram indexes 4.4 s; vacuum 0.6 s), SQLite 8.3 s (each batch holds
+SQLite's write lock for about 80 ms). Adding the columns took 0.04 s. Searches keep
+working throughout on the old indexes; a stub written by the old code after its batch passed keeps
 no search text (or stale text) until it is saved again, so run
 ``flask stubs refresh-search`` once the new code serves (and ``--all`` to rewrite every
 row, e.g. after a change to the folding).
