@@ -41,13 +41,18 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _organiser_pattern() -> re.Pattern[str]:
-    names = [
-        line.strip()
+def _organiser_names() -> tuple[str, ...]:
+    return tuple(
+        fold(line.strip())
         for line in _ORGANISERS_FILE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
-    ]
-    alternation = "|".join(re.escape(fold(name)) for name in sorted(names, key=len, reverse=True))
+    )
+
+
+@lru_cache(maxsize=1)
+def _organiser_pattern() -> re.Pattern[str]:
+    names = _organiser_names()
+    alternation = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
 
 
@@ -61,7 +66,28 @@ def is_organiser(text: str) -> bool:
         return True
     rest = _organiser_pattern().sub("", folded)
     remaining = sum(ch.isalnum() for ch in rest)
-    return remaining <= letters * 0.4
+    if remaining <= letters * 0.4:
+        return True
+    # A logo the OCR half-read ("Antenne Baye", "Gérard Drout Productions").
+    if len(folded) <= 40:
+        close = process.extractOne(
+            folded, _organiser_names(), scorer=fuzz.partial_ratio, score_cutoff=88.0
+        )
+        if close is not None and len(str(close[0])) >= max(5, 0.5 * len(folded)):
+            return True
+    return False
+
+
+def without_organisers(text: str) -> str:
+    """``"Antenne Bayern HERBERT GRONEMEYER"`` → ``"HERBERT GRONEMEYER"`` (a logo beside the act)."""
+    pattern = _organiser_pattern()
+    folded = fold(text)
+    if len(folded) != len(text):
+        return text
+    spans = [match.span() for match in pattern.finditer(folded)]
+    for start, end in reversed(spans):
+        text = text[:start] + text[end:]
+    return re.sub(r"\s+", " ", text).strip(" -,|")
 
 
 def looks_like_station(text: str) -> bool:

@@ -20,6 +20,7 @@ Gemini engine and with the validation of what owners type.
 from __future__ import annotations
 
 import re
+import statistics
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -28,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import dateparser
+from rapidfuzz.distance import Levenshtein
 
 from stubcollector.adapters.ocr.base import FieldValue, KnownNames
 from stubcollector.adapters.ocr.layout import (
@@ -39,7 +41,12 @@ from stubcollector.adapters.ocr.layout import (
     right_of,
     words_of,
 )
-from stubcollector.adapters.ocr.names import is_organiser, looks_like_station, match_known
+from stubcollector.adapters.ocr.names import (
+    is_organiser,
+    looks_like_station,
+    match_known,
+    without_organisers,
+)
 
 __all__ = [
     "FIELD_THRESHOLDS",
@@ -241,8 +248,9 @@ _GLUED_LABEL = re.compile(
 # "ROWAA", "SEC112": a tear-off seat label whose space the OCR lost.
 _GLUED_SEAT_TOKEN = re.compile(r"^(?:sec|sect|row|seat|reihe|platz|block)[A-Z0-9]{1,4}$", re.I)
 _GENERAL_ADMISSION = re.compile(
-    r"\b(?:general\s+admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
-    r"stehplatzkarte|freie\s+platzwahl|unreserved|unnummeriert|standing)\b",
+    r"\b(?:general\s*admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
+    r"stehplatzkarte|freie\s+platzwahl|unreserved|unnummeriert|standing|fosse|"
+    r"placement\s+libre|pista|posto\s+unico|staanplaats|staanplaatsen|entrada\s+general)\b",
     re.IGNORECASE,
 )
 
@@ -409,7 +417,7 @@ _KNOWN_CITY_ALONE = re.compile(
 
 _BOILERPLATE = re.compile(
     r"\b(?:presents?|präsentiert|praesentiert|present|admit|ticket|tickets|eintrittskarte|"
-    r"refunds?|exchanges?|rückgabe|umtausch|rain\s+or\s+shine|veranstalter|promoter|www|http|"
+    r"(?:no\s*)?refunds?|exchanges?|rückgabe|umtausch|rain\s*or\s*shine|veranstalter|promoter|www|http|"
     r"\.com|\.de|inkl|incl|including|subject|conditions|bedingungen|agb|no\s+cameras|"
     r"adult|erwachsene|erwachsener|ermäßigt|ermaessigt|child|kind|student|valid|gültig|"
     r"barcode|order|bestell|keep\s+this|aufbewahren|nicht\s+übertragbar|non-transferable|"
@@ -939,14 +947,45 @@ _VALUE = re.compile(r"^[A-Z0-9ÄÖÜ]{1,4}$")
 _SECTION_VALUE = re.compile(r"^[A-Z0-9ÄÖÜ][A-Z0-9ÄÖÜ\-]{0,5}$")
 
 
+_COMPOUND_LABEL = re.compile(r"^(section|sec|row|seat)\W?[il1|/]?(?:aisle|box)$")
+
+
+_GLUED_LABEL_VALUE = re.compile(
+    r"^(?P<label>sec|sect|row|seat|reihe|platz|block)(?P<value>\d{1,3}|[A-Z]{1,2}\d{0,2})$",
+    re.IGNORECASE,
+)
+
+
 def _label_kind(word: str, language: str) -> str | None:
     token = word.strip(":.,;#").lower()
-    if "/" in token:
-        # "SECTION/AISLE", "ROW/BOX": the first part names the column.
+    compound = _COMPOUND_LABEL.match(token)
+    if compound:
+        # "SECTION/AISLE", "ROW/BOX" (the slash often lost): the first part names the column.
+        token = compound[1]
+    elif "/" in token:
         token = token.split("/", 1)[0]
     if token == "rang":
         return "row" if language == "fr" else "section"
     return _LABEL_WORD_KIND.get(token)
+
+
+def _nearest_label_kind(word: str) -> str:
+    token = word.strip(":.,;#").lower()
+    label = min(_LABEL_WORD_KIND, key=lambda label: Levenshtein.distance(token, label))
+    return _LABEL_WORD_KIND[label]
+
+
+def _looks_like_label(word: str, language: str) -> bool:
+    """A label, or a label the OCR misread by a letter ("Relhe", "Filn", "RIJ" as "RJ")."""
+    if _label_kind(word, language) is not None:
+        return True
+    token = word.strip(":.,;#").lower()
+    if len(token) < 2 or any(ch.isdigit() for ch in token):
+        return False
+    return any(
+        len(label) >= 3 and label[0] == token[0] and Levenshtein.distance(token, label) <= 1
+        for label in _LABEL_WORD_KIND
+    )
 
 
 def _seat_value(kind: str, text: str) -> str | None:
@@ -955,10 +994,13 @@ def _seat_value(kind: str, text: str) -> str | None:
         return None
     if value.lower() in {"no", "nr", "und", "and", "de", "du"}:
         return None
-    if kind == "section" and (_SECTION_NAMES.match(value) or _SECTION_VALUE.match(value.upper())):
-        if value.isdigit() and len(value) > 4:
+    if kind == "section" and _SECTION_NAMES.match(value):
+        return value
+    if kind == "section" and _SECTION_VALUE.match(value.upper()):
+        # "L4", "214", "C": a block has a digit or is short; a longer word is a misread label.
+        if (value.isdigit() and len(value) > 4) or (value.isalpha() and len(value) > 2):
             return None
-        return value.upper() if len(value) <= 3 else value
+        return value.upper()
     if kind in ("row", "seat") and _VALUE.match(value.upper()):
         return value.upper()
     return None
@@ -1019,7 +1061,16 @@ def _find_seating(
             used.add(under)
             paired.add(index)
     for label in words_of(glued):
+        glued_value = _GLUED_LABEL_VALUE.match(label.text)
+        if glued_value:
+            # "ROWAA", "SEC112" on a tear-off: label and value without their space.
+            kind = _label_kind(glued_value["label"], language) or ""
+            put(kind, _seat_value(kind, glued_value["value"]), 0.75, label.line)
+            continue
         kind = _label_kind(label.text, language)
+        sure = 1.0
+        if kind is None and _looks_like_label(label.text, language):
+            kind, sure = _nearest_label_kind(label.text), 0.85
         if label.line in paired:
             continue
         if kind is None or "/" in label.text.strip("/") and label.text.count("/") > 1:
@@ -1028,30 +1079,30 @@ def _find_seating(
         following = [w for w in same_line if w.position > label.position]
         if following and following[0].text.lower().strip(".:") in {"no", "nr", "#"}:
             following = following[1:]
-        if following and _label_kind(following[0].text, language) is None:
+        if following and not _looks_like_label(following[0].text, language):
             value = _seat_value(kind, following[0].text)
             if kind == "section" and value and len(following) > 1 and _SECTION_NAMES.match(value):
                 # "Parkett links", "LOGE 3": a tier and its part.
                 extra = following[1].text
                 if _label_kind(extra, language) is None and len(extra) <= 6:
                     value = f"{value} {extra}"
-            put(kind, value, 0.9, label.line)
+            put(kind, value, 0.9 * sure, label.line)
             continue
         if following:
             continue  # the next word is another label: a row of labels, values below
         # The label ends its printed line: its value is in the next column or below it.
         beside = [w for w in right_of(label, words) if w.line != label.line]
-        if beside and _label_kind(beside[0].text, language) is None:
+        if beside and not _looks_like_label(beside[0].text, language):
             value = _seat_value(kind, beside[0].text)
             if value is not None:
-                put(kind, value, 0.85, label.line)
+                put(kind, value, 0.85 * sure, label.line)
                 used.add(beside[0].line)
                 continue
         under = below(label, words)
-        if under and _label_kind(under[0].text, language) is None:
+        if under and not _looks_like_label(under[0].text, language):
             value = _seat_value(kind, under[0].text)
             if value is not None:
-                put(kind, value, 0.8, label.line)
+                put(kind, value, 0.8 * sure, label.line)
                 used.add(under[0].line)
     for index, line in enumerate(lines):
         if not _GENERAL_ADMISSION.search(line.text):
@@ -1085,7 +1136,10 @@ _CITY_AFTER_POSTCODE = re.compile(
 
 def is_address(text: str) -> bool:
     """A street address or a postcode line: where the venue is, not what it is called."""
-    return bool(_STREET.search(text) or _POSTCODE.search(text))
+    if not (_STREET.search(text) or _POSTCODE.search(text)):
+        return False
+    # "25 juni 2023 Aanvang": a year before a word is not a postcode.
+    return not _dates_in(text, True, ("de", "fr", "es", "it", "nl"))
 
 
 def _split_city(text: str) -> tuple[str, str | None]:
@@ -1143,9 +1197,13 @@ def _not_a_name(text: str) -> bool:
     return letters < 3 or letters < len(text.replace(" ", "")) * 0.5
 
 
+def _without_prefix(text: str) -> str:
+    return re.sub(r"^(?:at|in|im|@|live\s+(?:at|in|im))\s+", "", text, flags=re.IGNORECASE)
+
+
 def _venue_from(text: str) -> str:
     """The venue's own name from a line that may go on with its address."""
-    text = re.sub(r"^(?:at|in|im|@|live\s+(?:at|in|im))\s+", "", text, flags=re.IGNORECASE)
+    text = _without_prefix(text)
     parts = [part.strip() for part in text.split(",")]
     for cut, part in enumerate(parts):
         if cut > 0 and is_address(part):
@@ -1153,10 +1211,18 @@ def _venue_from(text: str) -> str:
     return text
 
 
+_VENUE_DASH_CITY = re.compile(r"^(?P<venue>.+?)\s*[-\u2013·|]\s*(?P<city>[^-\u2013]+,\s*[A-Z]{2}\.?)$")
+
+
 def _find_venue(
     lines: Sequence[OcrLine], used: set[int], known: KnownNames | None
 ) -> tuple[FieldValue | None, FieldValue | None]:
     candidates: list[tuple[float, int, str]] = []
+    typical = statistics.median(line.height for line in lines) if lines else 0.0
+    # A name printed over two lines is the act's ("GOLDEN" / "EARRING"), not a venue.
+    two_line_names = {
+        index for indices, _ in _act_lines(lines, used) if len(indices) > 1 for index in indices
+    }
     for index, line in enumerate(lines):
         text = line.text
         labelled = _VENUE_LABEL.match(text)
@@ -1174,14 +1240,24 @@ def _find_venue(
         name = _venue_from(text)
         if not name or is_address(name) or _not_a_name(name):
             continue
+        dashed = _VENUE_DASH_CITY.match(name)
+        if dashed and _city_from_line(dashed["city"]):
+            # "WINTERLAND-SAN FRANCISCO, CA": the venue, a dash and its city.
+            candidates.append((0.7, index, f"{dashed['venue']} - {dashed['city']}"))
+            continue
         if _city_from_line(name) and not _VENUE_WORDS.search(name):
             continue
         below_line = _next_line(lines, index)
+        big = line.height > 1.25 * typical or index in two_line_names
         if _VENUE_WORDS.search(name) and not _EVENT_WORDS.search(name):
             candidates.append((0.85, index, name))
-        elif name != text or (below_line is not None and is_address(lines[below_line].text)):
+        elif _venue_from(text) != _without_prefix(text) or (
+            below_line is not None and is_address(lines[below_line].text)
+        ):
             # The line its address follows, on the same line or the next.
             candidates.append((0.75, index, name))
+        elif big:
+            continue
         elif below_line is not None and _city_from_line(lines[below_line].text):
             candidates.append((0.65, index, name))
         elif _KNOWN_CITY_AT_END.search(name) or re.search(r"\s[-\u2013]\s", name):
@@ -1243,36 +1319,40 @@ def _letter_spaced(text: str) -> str:
 def _act_lines(lines: Sequence[OcrLine], used: set[int]) -> list[tuple[list[int], OcrLine]]:
     """Candidate lines, with a name printed over two lines ("HELENE" / "FISCHER") joined."""
     candidates = [
-        (index, replace(line, text=_letter_spaced(line.text)))
+        (index, replace(line, text=_letter_spaced(without_organisers(line.text))))
         for index, line in enumerate(lines)
-        if index not in used and _is_act_candidate(line.text)
+        if index not in used and _is_act_candidate(without_organisers(line.text))
     ]
     joined: list[tuple[list[int], OcrLine]] = []
+    taken: set[int] = set()
     for index, line in candidates:
-        if joined:
-            indices, previous = joined[-1]
-            words = len(previous.text.split()) + len(line.text.split())
-            if (
-                indices[-1] == index - 1
-                and words <= 4
-                and line.height >= 0.85 * previous.height
-                and previous.height >= 0.85 * line.height
-                and 0 <= line.top - previous.bottom < 0.8 * line.height
-                and abs(line.left - previous.left) < 1.5 * line.height
-                and line.text.isupper() == previous.text.isupper()
-                and len(previous.text.split()) == 1
-            ):
-                joined[-1] = (
-                    [*indices, index],
-                    replace(
-                        previous,
-                        text=f"{previous.text} {line.text}",
-                        right=max(previous.right, line.right),
-                        confidence=min(previous.confidence, line.confidence),
-                    ),
-                )
+        if index in taken:
+            continue
+        indices = [index]
+        for other_index, other in candidates:
+            if other_index in taken or other_index == index:
                 continue
-        joined.append(([index], line))
+            if (
+                len(line.text.split()) == 1
+                and len(other.text.split()) <= 2
+                and 0.7 * line.height <= other.height <= line.height / 0.7
+                and -0.3 * line.height <= other.top - line.bottom < 0.8 * line.height
+                and (
+                    abs(other.left - line.left) < 1.5 * line.height
+                    or abs(other.centre_x - line.centre_x) < 1.5 * line.height
+                )
+                and other.text.isupper() == line.text.isupper()
+            ):
+                indices.append(other_index)
+                taken.add(other_index)
+                line = replace(
+                    line,
+                    text=f"{line.text} {other.text}",
+                    right=max(line.right, other.right),
+                    confidence=min(line.confidence, other.confidence),
+                )
+                break
+        joined.append((indices, line))
     return joined
 
 
