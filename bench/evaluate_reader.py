@@ -152,9 +152,7 @@ def read_set(reader: StubReader, folder: Path, limit: int) -> list[Outcome]:
     return outcomes
 
 
-def score(
-    outcomes: list[Outcome], thresholds: dict[str, float] | None = None
-) -> dict[str, Tally]:
+def score(outcomes: list[Outcome], thresholds: dict[str, float] | None = None) -> dict[str, Tally]:
     tallies = {name: Tally() for name in READ_FIELDS}
     for outcome in outcomes:
         for name, (label, value, confidence) in outcome.fields.items():
@@ -173,7 +171,9 @@ def score(
 
 def report(title: str, outcomes: list[Outcome], tallies: dict[str, Tally]) -> dict[str, object]:
     print(f"\n== {title}: {len(outcomes)} images")
-    print(f"{'field':12} {'accuracy':>14} {'wrong':>6} {'empty':>6} {'precision':>10} {'recall':>7}")
+    print(
+        f"{'field':12} {'accuracy':>14} {'wrong':>6} {'empty':>6} {'precision':>10} {'recall':>7}"
+    )
     for name in READ_FIELDS:
         tally = tallies[name]
         print(
@@ -219,7 +219,7 @@ def report(title: str, outcomes: list[Outcome], tallies: dict[str, Tally]) -> di
 
 
 def calibrate(outcomes: list[Outcome], wrong_cost: float) -> dict[str, float]:
-    """Per field, the threshold that minimises wrong_cost × wrong + empty on these outcomes."""
+    """Per field, the threshold that minimises wrong_cost * wrong + empty on these outcomes."""
     chosen: dict[str, float] = {}
     print(f"\n== calibration (a wrong value costs {wrong_cost:g} empty ones)")
     for name in READ_FIELDS:

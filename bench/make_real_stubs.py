@@ -7,7 +7,7 @@
 instead of DejaVu Sans / Liberation Sans), other acts, venues and sponsors (some of them
 missing from the reader's organiser list), other layout variants' random choices.
 
-What makes them hard, as on the real photos: small crops (≈ 480–700 px wide), colour,
+What makes them hard, as on the real photos: small crops (about 480-700 px wide), colour,
 gradient, watermark and photo-like backgrounds, sponsor/radio/promoter logos printed larger
 than the act, two-column stubs with a tear-off part, labels and values in separate columns
 or on the next line, faded thermal print, rotation and perspective, blur, noise and JPEG
@@ -27,7 +27,7 @@ import io
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,7 +176,14 @@ US_VENUES = {
     ),
 }
 US_SPONSORS = {
-    "tune": ("WXRT WELCOMES", "KROQ", "Q104.3", "WNEW-FM", "BILL GRAHAM PRESENTS", "JAM PRODUCTIONS"),
+    "tune": (
+        "WXRT WELCOMES",
+        "KROQ",
+        "Q104.3",
+        "WNEW-FM",
+        "BILL GRAHAM PRESENTS",
+        "JAM PRODUCTIONS",
+    ),
     "holdout": ("WMMR", "KISS 108", "WLUP PRESENTS", "ELECTRIC FACTORY", "WDVE WELCOMES"),
 }
 US_GAMES = {
@@ -233,7 +240,10 @@ ES_VENUES = {
     "tune": (("WiZink Center", "Madrid"), ("Palau Sant Jordi", "Barcelona")),
     "holdout": (("Palacio Vistalegre", "Madrid"),),
 }
-ES_SPONSORS = {"tune": ("LOS40", "Cadena 100", "El Corte Inglés"), "holdout": ("Rock FM", "Europa FM")}
+ES_SPONSORS = {
+    "tune": ("LOS40", "Cadena 100", "El Corte Inglés"),
+    "holdout": ("Rock FM", "Europa FM"),
+}
 IT_ACTS = {
     "tune": (("Vasco Rossi", None), ("LIGABUE", None), ("Jovanotti", "Lorenzo Negli Stadi")),
     "holdout": (("Tiziano Ferro", None), ("NEGRAMARO", None)),
@@ -242,7 +252,10 @@ IT_VENUES = {
     "tune": (("Mediolanum Forum", "Assago"), ("PalaLottomatica", "Roma")),
     "holdout": (("Arena di Verona", "Verona"),),
 }
-IT_SPONSORS = {"tune": ("Radio Deejay", "RDS", "TicketOne"), "holdout": ("Radio Italia", "Vivo Concerti")}
+IT_SPONSORS = {
+    "tune": ("Radio Deejay", "RDS", "TicketOne"),
+    "holdout": ("Radio Italia", "Vivo Concerti"),
+}
 NL_ACTS = {
     "tune": (("Marco Borsato", None), ("GOLDEN EARRING", None), ("Anouk", None)),
     "holdout": (("Racoon", None), ("KENSINGTON", None)),
@@ -257,7 +270,8 @@ MONTHS = {
     "en": "January February March April May June July August September October November December",
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+    "diciembre",
     "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
     "dicembre",
     "nl": "januari februari maart april mei juni juli augustus september oktober november december",
@@ -512,15 +526,17 @@ def de_eventim(rng: random.Random, part: str, name: str) -> Stub:
 
 
 def us_ticketmaster(rng: random.Random, part: str, name: str) -> Stub:
-    """Ticketmaster 1985–2010: label row over value row, event lines centred below."""
+    """Ticketmaster 1985-2010: label row over value row, event lines centred below."""
     performer, tour = rng.choice(US_ACTS[part])
     venue, city, state = rng.choice(US_VENUES[part])
     day = random_day(rng, 1984, 2012)
     hour, minute = rng.choice([(19, 30), (20, 0), (19, 0), (20, 30)])
     price = rng.choice([17.50, 22.50, 28.50, 35.00, 45.00, 65.00])
     standing = rng.random() < 0.2
-    section, row, seat = str(rng.randint(101, 340)), rng.choice(["A", "G", "14", "22", "AA"]), str(
-        rng.randint(1, 30)
+    section, row, seat = (
+        str(rng.randint(101, 340)),
+        rng.choice(["A", "G", "14", "22", "AA"]),
+        str(rng.randint(1, 30)),
     )
     sponsor = rng.choice(US_SPONSORS[part])
     texts: list[Text] = []
@@ -555,8 +571,8 @@ def us_ticketmaster(rng: random.Random, part: str, name: str) -> Stub:
     if rng.random() < 0.5:
         texts.append(Text(f"{city}, {state}", 590, y, 18, centre=True))
         y += 26
-    months = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-    days = "MON TUE WED THU FRI SAT SUN".split()
+    months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
     twelve = f"{hour - 12}:{minute:02d}PM"
     texts.append(
         Text(
@@ -596,17 +612,19 @@ def us_ticketmaster(rng: random.Random, part: str, name: str) -> Stub:
 
 
 def us_ticketron(rng: random.Random, part: str, name: str) -> Stub:
-    """Ticketron 1970s–80s: dot-matrix capitals on a patterned card, price with a label."""
+    """Ticketron 1970s-80s: dot-matrix capitals on a patterned card, price with a label."""
     performer, _tour = rng.choice(US_ACTS[part])
-    venue, city, state = rng.choice(US_VENUES[part])
+    venue, _city, _state = rng.choice(US_VENUES[part])
     day = random_day(rng, 1970, 1989)
     hour, minute = rng.choice([(20, 0), (19, 30), (20, 30)])
     price = rng.choice([6.50, 7.50, 8.50, 9.75, 12.50, 15.00])
-    section, row, seat = rng.choice(["E", "12", "LOGE 3", "H"]), rng.choice(["F", "12", "AA"]), str(
-        rng.randint(1, 24)
+    section, row, seat = (
+        rng.choice(["E", "12", "LOGE 3", "H"]),
+        rng.choice(["F", "12", "AA"]),
+        str(rng.randint(1, 24)),
     )
-    months = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-    days = "MON TUE WED THU FRI SAT SUN".split()
+    months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
     texts = [
         Text("SEC", 40, 20, 16, mono=True),
         Text("ROW", 230, 20, 16, mono=True),
@@ -666,7 +684,8 @@ def us_vintage(rng: random.Random, part: str, name: str) -> Stub:
     price = rng.choice([3.50, 4.00, 5.50, 6.00, 7.50])
     promoter = rng.choice(US_SPONSORS[part])
     months = "January February March April May June July August September October November December"
-    long_day = f"{weekday('en', day).upper()} {months.split()[day.month - 1].upper()} {day.day}, {day.year}"
+    month_name = months.split()[day.month - 1].upper()
+    long_day = f"{weekday('en', day).upper()} {month_name} {day.day}, {day.year}"
     texts = [
         sponsor_logo(rng, promoter, 500, 14, 44),
         Text("ADMIT ONE", 40, 20, 20, True),
@@ -706,9 +725,13 @@ def us_game(rng: random.Random, part: str, name: str) -> Stub:
     day = random_day(rng, 1988, 2015)
     hour, minute = rng.choice([(19, 5), (13, 20), (19, 10)])
     price = rng.choice([12.0, 18.0, 42.0])
-    section, row, seat = str(rng.randint(100, 540)), str(rng.randint(1, 30)), str(rng.randint(1, 24))
-    months = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-    days = "MON TUE WED THU FRI SAT SUN".split()
+    section, row, seat = (
+        str(rng.randint(100, 540)),
+        str(rng.randint(1, 30)),
+        str(rng.randint(1, 24)),
+    )
+    months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    days = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
     twelve = hour - 12 if hour > 12 else hour
     texts = [
         Text("SEC", 30, 16, 14),
@@ -760,8 +783,10 @@ def uk_ticket(rng: random.Random, part: str, name: str) -> Stub:
     start = rng.choice([(19, 0), (19, 30), (20, 0)])
     price = rng.choice([22.50, 35.00, 47.50, 65.00])
     seated = rng.random() < 0.55
-    block, row, seat = rng.choice(["A", "C2", "L"]), rng.choice(["K", "M", "12"]), str(
-        rng.randint(1, 40)
+    block, row, seat = (
+        rng.choice(["A", "C2", "L"]),
+        rng.choice(["K", "M", "12"]),
+        str(rng.randint(1, 40)),
     )
     texts = [
         sponsor_logo(rng, rng.choice(UK_SPONSORS[part]), 30, 14, 40),
@@ -775,9 +800,7 @@ def uk_ticket(rng: random.Random, part: str, name: str) -> Stub:
     texts.append(Text(f"{venue}, {city}", 30, y, 22))
     y += 30
     texts.append(
-        Text(
-            f"{weekday('en', day)} {day.day} {month('en', day)} {day.year}", 30, y, 22, True
-        )
+        Text(f"{weekday('en', day)} {day.day} {month('en', day)} {day.year}", 30, y, 22, True)
     )
     y += 30
     time_text = rng.choice(
@@ -821,9 +844,9 @@ class Europe:
     """The vocabulary of one European layout."""
 
     lang: str
-    acts: dict[str, tuple[tuple[str, str | None], ...]]
-    venues: dict[str, tuple[tuple[str, str], ...]]
-    sponsors: dict[str, tuple[str, ...]]
+    acts: Mapping[str, Sequence[tuple[str, str | None]]]
+    venues: Mapping[str, Sequence[tuple[str, str]]]
+    sponsors: Mapping[str, Sequence[str]]
     seat_labels: tuple[str, str, str]
     standing: str
     price: str
@@ -904,8 +927,10 @@ def europe(lang: str) -> Callable[[random.Random, str, str], Stub]:
         start = rng.choice([(20, 0), (20, 30), (21, 0), (21, 30)])
         price = rng.choice([35.0, 42.5, 49.9, 55.0, 68.0])
         standing = rng.random() < 0.25
-        section, row, seat = rng.choice(["B", "12", "C4", "203"]), str(rng.randint(1, 30)), str(
-            rng.randint(1, 40)
+        section, row, seat = (
+            rng.choice(["B", "12", "C4", "203"]),
+            str(rng.randint(1, 30)),
+            str(rng.randint(1, 40)),
         )
         texts = [sponsor_logo(rng, rng.choice(vocab.sponsors[part]), 300, 14, 46)]
         acts, y = performer_texts(rng, performer, 30, 80, 38)
@@ -918,16 +943,22 @@ def europe(lang: str) -> Callable[[random.Random, str, str], Stub]:
         texts.append(Text(f"{venue} - {city}", 30, y, 22))
         y += 32
         amount = money(price)
-        texts.append(Text(rng.choice([f"{vocab.price}: {amount} €", f"{vocab.price} € {amount}"]), 30, y, 20))
+        texts.append(
+            Text(rng.choice([f"{vocab.price}: {amount} €", f"{vocab.price} € {amount}"]), 30, y, 20)
+        )
         y += 30
         if standing:
             texts.append(Text(vocab.standing.upper(), 640, 96, 30, True))
         elif rng.random() < 0.5:
-            for offset, (label, value) in enumerate(zip(vocab.seat_labels, (section, row, seat), strict=True)):
+            for offset, (label, value) in enumerate(
+                zip(vocab.seat_labels, (section, row, seat), strict=True)
+            ):
                 texts.append(Text(label, 640 + offset * 110, 90, 16))
                 texts.append(Text(value, 640 + offset * 110, 110, 28, True))
         else:
-            for offset, (label, value) in enumerate(zip(vocab.seat_labels, (section, row, seat), strict=True)):
+            for offset, (label, value) in enumerate(
+                zip(vocab.seat_labels, (section, row, seat), strict=True)
+            ):
                 texts.append(Text(f"{label} {value}", 640, 80 + offset * 34, 24, True))
         return Stub(
             name,
@@ -983,7 +1014,9 @@ def background(stub: Stub, size: tuple[int, int], rng: random.Random) -> Image.I
         other = tuple(max(0, min(255, c + rng.randint(-70, 10))) for c in paper)
         for x in range(width):
             share = x / width
-            colour = tuple(int(a * (1 - share) + b * share) for a, b in zip(paper, other, strict=True))
+            colour = tuple(
+                int(a * (1 - share) + b * share) for a, b in zip(paper, other, strict=True)
+            )
             draw.line((x, 0, x, height), fill=colour)
     elif stub.background == "watermark":
         tint = tuple(max(0, c - 20) for c in paper)
@@ -1009,9 +1042,7 @@ def background(stub: Stub, size: tuple[int, int], rng: random.Random) -> Image.I
     return image
 
 
-def draw_text(
-    layer: Image.Image, text: Text, fonts: Fonts, scale: float, ink: RGB, rng: random.Random
-) -> None:
+def draw_text(layer: Image.Image, text: Text, fonts: Fonts, scale: float, ink: RGB) -> None:
     draw = ImageDraw.Draw(layer)
     font = fonts.get(text, int(text.size * scale))
     colour = text.color or ink
@@ -1044,7 +1075,7 @@ def render(stub: Stub, fonts: Fonts, rng: random.Random) -> Image.Image:
     ticket = background(stub, size, rng).convert("RGBA")
     ink_layer = Image.new("RGBA", size, (0, 0, 0, 0))
     for text in stub.texts:
-        draw_text(ink_layer, text, fonts, scale, stub.ink, rng)
+        draw_text(ink_layer, text, fonts, scale, stub.ink)
     if stub.tear_off is not None:
         draw = ImageDraw.Draw(ink_layer)
         x = stub.tear_off * scale
@@ -1096,7 +1127,9 @@ def photograph(ticket: Image.Image, rng: random.Random) -> Image.Image:
     if noise:
         image = Image.blend(image, Image.effect_noise(image.size, noise).convert("RGB"), 0.1)
     target = rng.randint(480, 700)
-    return image.resize((target, int(image.height * target / image.width)), Image.Resampling.LANCZOS)
+    return image.resize(
+        (target, int(image.height * target / image.width)), Image.Resampling.LANCZOS
+    )
 
 
 def main() -> None:

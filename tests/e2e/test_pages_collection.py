@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stubcollector.adapters.ocr.base import FieldValue, StubReading
+from stubcollector.adapters.ocr.base import FieldValue, KnownNames, StubReading
 from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import Stub, User
@@ -30,7 +30,7 @@ class ScriptedReader:
     def __init__(self, reading: StubReading) -> None:
         self.reading = reading
 
-    def read(self, image: bytes, content_type: str) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
         del image, content_type
         return self.reading
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from stubcollector.adapters.jobs import InProcessJobQueue
-from stubcollector.adapters.ocr.base import FieldValue, StubReading
+from stubcollector.adapters.ocr.base import FieldValue, KnownNames, StubReading
 from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
@@ -78,7 +78,7 @@ class ScriptedReader:
     def __init__(self, reading: StubReading | Exception) -> None:
         self._reading = reading
 
-    def read(self, image: bytes, content_type: str) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
         if isinstance(self._reading, Exception):
             raise self._reading
         return self._reading

@@ -65,7 +65,5 @@ class StubReader(Protocol):
     def name(self) -> str:
         """Short engine name stored with each reading (``rapidocr``, ``gemini``)."""
 
-    def read(
-        self, image: bytes, content_type: str, known: KnownNames | None = None
-    ) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
         """Read ``image`` (PNG or JPEG bytes, already re-encoded by us)."""

@@ -263,5 +263,6 @@ def below(label: Word, words: Sequence[Word]) -> list[Word]:
             continue
         found.append(word)
     return sorted(
-        found, key=lambda word: (word.top, abs((word.left + word.right) - (label.left + label.right)))
+        found,
+        key=lambda word: (word.top, abs((word.left + word.right) - (label.left + label.right))),
     )

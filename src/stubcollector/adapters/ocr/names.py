@@ -79,7 +79,7 @@ def is_organiser(text: str) -> bool:
 
 
 def without_organisers(text: str) -> str:
-    """``"Antenne Bayern HERBERT GRONEMEYER"`` → ``"HERBERT GRONEMEYER"`` (a logo beside the act)."""
+    """``"Antenne Bayern HERBERT GRONEMEYER"`` → ``"HERBERT GRONEMEYER"``: a logo beside the act."""
     pattern = _organiser_pattern()
     folded = fold(text)
     if len(folded) != len(text):
@@ -95,7 +95,9 @@ def looks_like_station(text: str) -> bool:
     return bool(_STATION.match(text.strip()))
 
 
-def match_known(text: str, known: Sequence[str], *, cutoff: float = 86.0) -> tuple[str, float] | None:
+def match_known(
+    text: str, known: Sequence[str], *, cutoff: float = 86.0
+) -> tuple[str, float] | None:
     """The known name ``text`` reads as (OCR slips allowed), and the match score 0..1.
 
     A line that also carries other words ("HELENE FISCHER LIVE 2018") matches a known name

@@ -507,9 +507,7 @@ def apply_thresholds(
     """Only the fields read surely enough; a currency goes with its amount."""
     limits = FIELD_THRESHOLDS if thresholds is None else thresholds
     kept = {
-        name: value
-        for name, value in fields.items()
-        if value.confidence >= limits.get(name, 0.0)
+        name: value for name, value in fields.items() if value.confidence >= limits.get(name, 0.0)
     }
     if "face_value" not in kept:
         kept.pop("currency", None)
@@ -698,7 +696,7 @@ def _month_number(name: str, languages: tuple[str, ...]) -> int | None:
     )
     if parsed is None or parsed.year != 2001 or parsed.day != 15:
         return None
-    return parsed.month
+    return int(parsed.month)
 
 
 def _find_date(
@@ -880,10 +878,10 @@ def _find_price(
 ) -> tuple[FieldValue, FieldValue | None] | None:
     candidates: list[tuple[float, int, int, str, str | None]] = []
     # "PRICE" / "ADMISSION" over (or before) an amount in its own box: a ticket table.
-    for label in words:
-        if not _PRICE_WORD.match(label.text.strip(":.")):
+    for head in words:
+        if not _PRICE_WORD.match(head.text.strip(":.")):
             continue
-        for word in (*right_of(label, words)[:1], *below(label, words)[:1]):
+        for word in (*right_of(head, words)[:1], *below(head, words)[:1]):
             match = _BARE_AMOUNT.match(word.text.strip(",;"))
             if match is None:
                 continue
@@ -967,7 +965,7 @@ def _label_kind(word: str, language: str) -> str | None:
         token = compound[1]
     elif "/" in token:
         token = token.split("/", 1)[0]
-    if token == "rang":
+    if token == "rang":  # noqa: S105 - a label word, not a password
         return "row" if language == "fr" else "section"
     return _LABEL_WORD_KIND.get(token)
 
@@ -1035,7 +1033,7 @@ def _find_seating(
     for index, line in enumerate(glued):
         # "Block/Reihe/Platz 42/12/7" or the labels alone with values on the next line.
         for group in _LABEL_GROUP.finditer(line.text):
-            kinds = [
+            kinds: list[str] = [
                 _label_kind(label.strip(), language) or ""
                 for label in re.split(r"[/|,]", group["labels"])
             ]
@@ -1047,8 +1045,8 @@ def _find_seating(
                 if len(values) == len(kinds):
                     used.add(index + 1)
             if values is not None and len(values) == len(kinds):
-                for kind, value in zip(kinds, values, strict=True):
-                    put(kind, _seat_value(kind, value), 0.9, index)
+                for group_kind, value in zip(kinds, values, strict=True):
+                    put(group_kind, _seat_value(group_kind, value), 0.9, index)
     paired: set[int] = set()
     for index, line in enumerate(glued):
         # A row of labels ("SECTION  ROW  SEAT") over as many values ("112  14  7").
@@ -1056,57 +1054,57 @@ def _find_seating(
         under = _next_line(glued, index)
         if len(tokens) < 2 or under is None:
             continue
-        kinds = [_label_kind(token, language) for token in tokens]
+        row_kinds = [_label_kind(token, language) or "" for token in tokens]
         values = glued[under].text.split()
-        if all(kinds) and len(values) == len(tokens):
-            for kind, value in zip(kinds, values, strict=True):
-                put(kind or "", _seat_value(kind or "", value), 0.85, index)
+        if all(row_kinds) and len(values) == len(tokens):
+            for row_kind, value in zip(row_kinds, values, strict=True):
+                put(row_kind, _seat_value(row_kind, value), 0.85, index)
             used.add(under)
             paired.add(index)
-    for label in words_of(glued):
-        glued_value = _GLUED_LABEL_VALUE.match(label.text)
+    for head in words_of(glued):
+        glued_value = _GLUED_LABEL_VALUE.match(head.text)
         if glued_value:
             # "ROWAA", "SEC112" on a tear-off: label and value without their space.
-            kind = _label_kind(glued_value["label"], language) or ""
-            put(kind, _seat_value(kind, glued_value["value"]), 0.75, label.line)
+            glued_kind = _label_kind(glued_value["label"], language) or ""
+            put(glued_kind, _seat_value(glued_kind, glued_value["value"]), 0.75, head.line)
             continue
-        kind = _label_kind(label.text, language)
+        kind: str | None = _label_kind(head.text, language)
         sure = 1.0
-        if kind is None and _looks_like_label(label.text, language):
-            kind, sure = _nearest_label_kind(label.text), 0.85
-        if label.line in paired:
+        if kind is None and _looks_like_label(head.text, language):
+            kind, sure = _nearest_label_kind(head.text), 0.85
+        if head.line in paired:
             continue
-        if kind is None or "/" in label.text.strip("/") and label.text.count("/") > 1:
+        if kind is None or ("/" in head.text.strip("/") and head.text.count("/") > 1):
             continue
-        same_line = [w for w in right_of(label, words) if w.line == label.line]
-        following = [w for w in same_line if w.position > label.position]
+        same_line = [w for w in right_of(head, words) if w.line == head.line]
+        following = [w for w in same_line if w.position > head.position]
         if following and following[0].text.lower().strip(".:") in {"no", "nr", "#"}:
             following = following[1:]
         if following and not _looks_like_label(following[0].text, language):
-            value = _seat_value(kind, following[0].text)
-            if kind == "section" and value and len(following) > 1 and _SECTION_NAMES.match(value):
+            read = _seat_value(kind, following[0].text)
+            if kind == "section" and read and len(following) > 1 and _SECTION_NAMES.match(read):
                 # "Parkett links", "LOGE 3": a tier and its part.
                 extra = following[1].text
                 if _label_kind(extra, language) is None and len(extra) <= 6:
-                    value = f"{value} {extra}"
-            put(kind, value, 0.9 * sure, label.line)
+                    read = f"{read} {extra}"
+            put(kind, read, 0.9 * sure, head.line)
             continue
         if following:
-            continue  # the next word is another label: a row of labels, values below
+            continue  # the next word is another head: a row of labels, values below
         # The label ends its printed line: its value is in the next column or below it.
-        beside = [w for w in right_of(label, words) if w.line != label.line]
+        beside = [w for w in right_of(head, words) if w.line != head.line]
         if beside and not _looks_like_label(beside[0].text, language):
-            value = _seat_value(kind, beside[0].text)
-            if value is not None:
-                put(kind, value, 0.85 * sure, label.line)
+            read = _seat_value(kind, beside[0].text)
+            if read is not None:
+                put(kind, read, 0.85 * sure, head.line)
                 used.add(beside[0].line)
                 continue
-        under = below(label, words)
-        if under and not _looks_like_label(under[0].text, language):
-            value = _seat_value(kind, under[0].text)
-            if value is not None:
-                put(kind, value, 0.8 * sure, label.line)
-                used.add(under[0].line)
+        under_words = below(head, words)
+        if under_words and not _looks_like_label(under_words[0].text, language):
+            read = _seat_value(kind, under_words[0].text)
+            if read is not None:
+                put(kind, read, 0.8 * sure, head.line)
+                used.add(under_words[0].line)
     for index, line in enumerate(lines):
         if not _GENERAL_ADMISSION.search(line.text):
             continue
@@ -1214,7 +1212,9 @@ def _venue_from(text: str) -> str:
     return text
 
 
-_VENUE_DASH_CITY = re.compile(r"^(?P<venue>.+?)\s*[-\u2013·|]\s*(?P<city>[^-\u2013]+,\s*[A-Z]{2}\.?)$")
+_VENUE_DASH_CITY = re.compile(
+    r"^(?P<venue>.+?)\s*[-\u2013·|]\s*(?P<city>[^-\u2013]+,\s*[A-Z]{2}\.?)$"
+)
 
 
 def _find_venue(
@@ -1359,6 +1359,9 @@ def _act_lines(lines: Sequence[OcrLine], used: set[int]) -> list[tuple[list[int]
     return joined
 
 
+_PRESENTS_ALONE = re.compile(r"(?i)\W*(?:presents?|präsentiert|présente|presenta|presenteert)\W*")
+
+
 def _act_score(
     line: OcrLine, tallest: float, lines: Sequence[OcrLine], indices: list[int]
 ) -> float:
@@ -1366,11 +1369,9 @@ def _act_score(
     if looks_like_station(line.text):
         score *= 0.35
     following = _next_line(lines, indices[-1])
-    if following is not None and is_organiser(lines[following].text):
-        # "XFM" over "presents": the line above "presents" is the presenter.
-        if re.fullmatch(r"(?i)\W*(?:presents?|präsentiert|présente|presenta|presenteert)\W*",
-                        lines[following].text):
-            score *= 0.2
+    # "XFM" over "presents": the line above "presents" is the presenter.
+    if following is not None and _PRESENTS_ALONE.fullmatch(lines[following].text):
+        score *= 0.2
     if _EVENT_WORDS.search(line.text):
         score *= 0.6
     if _VENUE_WORDS.search(line.text):
@@ -1407,12 +1408,11 @@ def _find_act(
         base = 0.95 if score > 1 else 0.55 + 0.4 * margin
         performer_value = FieldValue(name, _score(base, line))
         used.update(indices)
-    event_value = _find_event(lines, used, scored, performer)
+    event_value = _find_event(used, scored, performer)
     return performer_value, event_value
 
 
 def _find_event(
-    lines: Sequence[OcrLine],
     used: set[int],
     scored: list[tuple[float, list[int], OcrLine, str]],
     performer: tuple[float, list[int], OcrLine, str] | None,

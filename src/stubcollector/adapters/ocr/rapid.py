@@ -54,9 +54,7 @@ class RapidOcrReader:
 
     name = ENGINE_NAME
 
-    def __init__(
-        self, *, threads: int = -1, thresholds: Mapping[str, float] | None = None
-    ) -> None:
+    def __init__(self, *, threads: int = -1, thresholds: Mapping[str, float] | None = None) -> None:
         self._threads = threads
         self._thresholds = thresholds
 
