@@ -96,7 +96,7 @@ def looks_like_station(text: str) -> bool:
 
 
 def match_known(
-    text: str, known: Sequence[str], *, cutoff: float = 86.0
+    text: str, known: Sequence[str], *, cutoff: float = 82.0
 ) -> tuple[str, float] | None:
     """The known name ``text`` reads as (OCR slips allowed), and the match score 0..1.
 

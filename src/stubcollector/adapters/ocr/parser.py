@@ -972,7 +972,8 @@ def _label_kind(word: str, language: str) -> str | None:
 
 def _nearest_label_kind(word: str) -> str:
     token = word.strip(":.,;#").lower()
-    label = min(_LABEL_WORD_KIND, key=lambda label: Levenshtein.distance(token, label))
+    seat_labels = [label for label, kind in _LABEL_WORD_KIND.items() if kind != "other"]
+    label = min(seat_labels, key=lambda label: Levenshtein.distance(token, label))
     return _LABEL_WORD_KIND[label]
 
 
@@ -984,7 +985,11 @@ def _looks_like_label(word: str, language: str) -> bool:
     if len(token) < 2 or any(ch.isdigit() for ch in token):
         return False
     return any(
-        len(label) >= 3 and label[0] == token[0] and Levenshtein.distance(token, label) <= 1
+        # A letter misread in a longer label, or one dropped from a short one ("RJ").
+        (len(label) >= 4 or (len(label) == 3 and len(token) == 2))
+        and label[0] == token[0]
+        and _LABEL_WORD_KIND[label] != "other"
+        and Levenshtein.distance(token, label) <= 1
         for label in _LABEL_WORD_KIND
     )
 
@@ -1063,7 +1068,7 @@ def _find_seating(
             paired.add(index)
     for head in words_of(glued):
         glued_value = _GLUED_LABEL_VALUE.match(head.text)
-        if glued_value:
+        if glued_value and head.text.isupper() and _label_kind(head.text, language) is None:
             # "ROWAA", "SEC112" on a tear-off: label and value without their space.
             glued_kind = _label_kind(glued_value["label"], language) or ""
             put(glued_kind, _seat_value(glued_kind, glued_value["value"]), 0.75, head.line)
@@ -1100,6 +1105,12 @@ def _find_seating(
                 used.add(beside[0].line)
                 continue
         under_words = below(head, words)
+        if kind == "other":
+            # "Eingang Nord": the entrance is not a seat, nor is its value anything else.
+            for neighbour in (*beside[:1], *under_words[:1]):
+                if not _looks_like_label(neighbour.text, language):
+                    used.add(neighbour.line)
+            continue
         if under_words and not _looks_like_label(under_words[0].text, language):
             read = _seat_value(kind, under_words[0].text)
             if read is not None:
@@ -1123,7 +1134,7 @@ def _is_only_admission(text: str) -> bool:
 # --- venue and city -------------------------------------------------------------------------
 
 _STREET = re.compile(
-    r"(?i)(?:[\wäöüß\-]*(?:straße|strasse|str\.|weg|allee|ring|damm|platz|ufer|gasse|chaussee|"
+    r"(?i)(?:[\wäöüß\-]{2,}(?:straße|strasse|str\.|weg|allee|ring|damm|platz|ufer|gasse|chaussee|"
     r"anlage|plaza|road|street|avenue|ave\.?|blvd|boulevard|laan|straat|plein|kade|gracht)"
     r"\s+\d+[a-z]?(?:\s*-\s*\d+)?\b)|"
     r"(?:\b(?:rue|calle|via|viale|piazza|avenida|paseo|am|an\s+der|im)\s+[\w\-' ]+?\s*,?\s*\d+\b)|"
@@ -1137,7 +1148,7 @@ _CITY_AFTER_POSTCODE = re.compile(
 
 def is_address(text: str) -> bool:
     """A street address or a postcode line: where the venue is, not what it is called."""
-    if not (_STREET.search(text) or _POSTCODE.search(text)):
+    if not (_STREET.search(text) or _POSTCODE.search(text)) or _INLINE_SEAT.search(text):
         return False
     # "25 juni 2023 Aanvang": a year before a word is not a postcode.
     return not _dates_in(text, True, ("de", "fr", "es", "it", "nl"))
