@@ -175,7 +175,7 @@ def test_looks_right_marks_suggestions_as_right_with_the_form(
         venue="Riverside Hall",
         performer="The Revue",
         seat=None,
-        field_confidence={"event_name": 0.95, "venue": 0.4, "performer": 0.75},
+        field_confidence={"event_name": 0.95, "venue": 0.4, "performer": 0.65},
     )
     url = f"/collection/stubs/{stub.id}"
     page = owner_client.get(url, headers=HTML).get_data(as_text=True)

@@ -13,11 +13,12 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from stubcollector.adapters.jobs import InProcessJobQueue
-from stubcollector.adapters.ocr.base import FieldValue, StubReading
+from stubcollector.adapters.ocr.base import FieldValue, KnownNames, StubReading
 from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User
+from stubcollector.services.stubs import KnownNamesCache
 from tests.support.clients import AuthActions
 from tests.support.doubles import DeferredJobQueue, ScriptedReader
 from tests.support.factories import SellerFactory, StubFactory, UserFactory
@@ -276,6 +277,77 @@ def test_the_reading_job_fills_fields_but_never_the_owners_corrections(
     assert stub["raw_text"].startswith("PEARL JAM")
 
 
+def test_names_owners_corrected_are_known_to_the_reader(
+    stub_app: Flask, owner_client: FlaskClient, owner: User
+) -> None:
+    """Corrections feed the reader's gazetteer: distinct, most used first, cached per app."""
+    reader = ScriptedReader(StubReading(fields={}, raw_text="", engine="scripted"))
+    container(stub_app).reader = reader
+    # Typed at upload or corrected later count; values only read (not confirmed) do not.
+    StubFactory.create(owner=owner, performer="Helene Fischer", corrected_fields=["performer"])
+    StubFactory.create(owner=owner, performer="Helene Fischer", corrected_fields=["performer"])
+    StubFactory.create(
+        owner=owner, performer="Die Ärzte", venue="Zenith", corrected_fields=["performer", "venue"]
+    )
+    StubFactory.create(owner=owner, performer="NJOY", venue="Spiridon-Louis-Ring 21")
+    db.session.commit()
+
+    upload(owner_client, image_bytes(render_stub()))
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    assert reader.known == [
+        KnownNames(performers=("Helene Fischer", "Die Ärzte"), venues=("Zenith",))
+    ]
+
+    # A correction through the API is known too, once the cached names have expired.
+    stub_id = upload(owner_client, image_bytes(render_stub())).json["stub"]["id"]
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    patched = owner_client.patch(f"/api/stubs/{stub_id}", json={"venue": "Olympiahalle"})
+    assert patched.status_code == 200
+    assert owner_client.post(f"/api/stubs/{stub_id}/read", json={}).status_code == 202
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    assert reader.known[-1] == reader.known[0]  # within the TTL: the cached names
+    stub_app.extensions.pop("stubcollector.known_names")
+    assert owner_client.post(f"/api/stubs/{stub_id}/read", json={}).status_code == 202
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    latest = reader.known[-1]
+    assert latest is not None
+    assert set(latest.venues) == {"Zenith", "Olympiahalle"}
+
+
+def test_names_owners_marked_as_right_are_known_to_the_reader(
+    stub_app: Flask, owner_client: FlaskClient, owner: User
+) -> None:
+    from stubcollector.services.stubs import confirmed_names
+
+    read = StubFactory.create(
+        owner=owner, performer="Kraftwerk", venue="Kling Klang", field_confidence={"venue": 0.6}
+    )
+    db.session.commit()
+    with stub_app.app_context():
+        assert confirmed_names() == KnownNames()
+    confirmed = owner_client.patch(f"/api/stubs/{read.id}", json={"confirmed_fields": ["venue"]})
+    assert confirmed.status_code == 200, confirmed.json
+    with stub_app.app_context():
+        assert confirmed_names() == KnownNames(venues=("Kling Klang",))
+
+
+def test_known_names_are_fetched_again_after_their_ttl(stub_app: Flask, owner: User) -> None:
+    now = [1000.0]
+    cache = KnownNamesCache(ttl_seconds=60, clock=lambda: now[0])
+
+    def names() -> KnownNames:
+        with stub_app.app_context():
+            return cache.get()
+
+    assert names() == KnownNames()
+    StubFactory.create(owner=owner, venue="Zenith", corrected_fields=["venue"])
+    db.session.commit()
+    now[0] += 59
+    assert names() == KnownNames()
+    now[0] += 1
+    assert names() == KnownNames(venues=("Zenith",))
+
+
 def test_a_failed_reading_is_a_state_the_owner_sees_and_can_retry(
     stub_app: Flask, owner_client: FlaskClient
 ) -> None:
@@ -382,13 +454,14 @@ def test_patch_validates_every_field_and_changes_nothing_on_error(
 
 
 def _read_with_doubts(owner: User) -> Stub:
-    """A stub as a reading left it: the event sure, the performer (70 %) and venue not."""
+    """A stub as a reading left it: the event and the city (70 %, just sure) sure, the
+    performer (65 %) and venue not."""
     stub: Stub = StubFactory.create(
         owner=owner,
         performer="Bjork",
         venue="Theatre du Chatelet",
         seat=None,
-        field_confidence={"event_name": 0.95, "performer": 0.7, "venue": 0.45, "city": 0.9},
+        field_confidence={"event_name": 0.95, "performer": 0.65, "venue": 0.45, "city": 0.7},
     )
     return stub
 
@@ -415,7 +488,7 @@ def test_confirmed_fields_mark_values_as_right_without_retyping_them(
     assert shown["corrected_fields"] == []
     assert shown["unsure_fields"] == ["performer"]
     assert shown["field_confidence"]["venue"] == 1.0
-    assert shown["field_confidence"]["performer"] == 0.7
+    assert shown["field_confidence"]["performer"] == 0.65
 
     # Added to those confirmed before; a correction in the same request is a correction.
     both = owner_client.patch(
@@ -488,7 +561,10 @@ def test_a_new_reading_keeps_confirmed_fields(
     assert owner_client.patch(url, json={"confirmed_fields": ["venue"]}).status_code == 200
     container(stub_app).reader = ScriptedReader(
         StubReading(
-            fields={"venue": FieldValue("CHATELET THEATRE", 0.6), "city": FieldValue("PARlS", 0.7)},
+            fields={
+                "venue": FieldValue("CHATELET THEATRE", 0.6),
+                "city": FieldValue("PARlS", 0.65),
+            },
             raw_text="",
             engine="scripted",
         )

@@ -99,7 +99,7 @@ class StubOut(ResponseModel):
     confirmed_fields: list[str] = Field(description="Fields the owner marked as right as read")
     unsure_fields: list[str] = Field(
         description=(
-            "Fields read with low confidence (below 0.8) that the owner has neither "
+            "Fields read with low confidence (below 0.7) that the owner has neither "
             "corrected nor confirmed: suggestions to check"
         )
     )
