@@ -206,6 +206,16 @@ def test_looks_right_marks_suggestions_as_right_with_the_form(
     db.session.refresh(stub)
     assert (stub.confirmed_fields, stub.corrected_fields) == (["performer", "venue"], ["seat"])
 
+    # "Looks right" on a field the owner has just retyped: their correction, said as such.
+    retyped = owner_client.post(
+        url, data={**form, "performer": "The Revue Band", "confirm": "performer"}, headers=HTML
+    )
+    assert retyped.status_code == 302
+    shown = owner_client.get(url, headers=HTML).get_data(as_text=True)
+    assert "Your corrections are saved." in shown
+    db.session.refresh(stub)
+    assert (stub.confirmed_fields, stub.corrected_fields) == (["venue"], ["performer", "seat"])
+
     # A field with nothing read has nothing to confirm: said, and nothing saved.
     empty = owner_client.post(url, data={**form, "confirm": "row"}, headers=HTML)
     assert empty.status_code == 302
@@ -215,7 +225,7 @@ def test_looks_right_marks_suggestions_as_right_with_the_form(
     unknown = owner_client.post(url, data={**form, "confirm": "notes"}, headers=HTML)
     assert unknown.status_code == 422
     db.session.refresh(stub)
-    assert stub.confirmed_fields == ["performer", "venue"]
+    assert stub.confirmed_fields == ["venue"]
 
 
 def test_another_users_stub_is_a_404_page_not_json(

@@ -185,8 +185,10 @@ def update(stub_id: int) -> ResponseReturnValue:
             flash(_sentence(error.message) + ".", "warning")
             return redirect(url_for("collection.stub", stub_id=stub_id))
         else:
-            flash(_saved_message(changes, confirm), "success")
-            anchor = f"field-{confirm[0]}" if len(confirm) == 1 and not changes else None
+            # A field the owner changed is their correction, whatever button they pressed.
+            confirmed = [name for name in confirm if name not in changes]
+            flash(_saved_message(changes, confirmed), "success")
+            anchor = f"field-{confirmed[0]}" if len(confirmed) == 1 and not changes else None
             return redirect(url_for("collection.stub", stub_id=stub_id, _anchor=anchor))
     return render_stub_page(current, form=form, status=422)
 
