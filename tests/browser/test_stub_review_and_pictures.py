@@ -180,10 +180,11 @@ def test_the_face_value_keeps_its_own_currency(page: Page, live_server: LiveServ
     stub_id = live_server.run(lambda: _read_stub(account.id))
     log_in(page, account.username)
     card = page.locator(".stub-card")
-    for viewport in (PHONE, LAPTOP):
+    for viewport, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
         page.set_viewport_size(viewport)  # type: ignore[arg-type]
         page.goto("/collection")
         expect(card.locator(".stub-card__face")).to_have_text("Face €36.45")
+        screenshot(page, f"collection-face-value-{name}")
     page.goto(f"/collection/stubs/{stub_id}")
     expect(page.get_by_label("Face value")).to_have_value("36.45")
     expect(page.get_by_label("Currency")).to_have_value("EUR")
@@ -349,4 +350,5 @@ def test_marketplace_search_forgives_accents_and_case(
         cards = page.locator(".market-card")
         expect(cards).to_have_count(1)
         expect(cards).to_contain_text(f"ST. LOUIS CÁRDINALS {tag}")
-        screenshot(page, f"marketplace-forgiving-search-{name}")
+        typed = "plain" if query.isascii() else "accented"
+        screenshot(page, f"marketplace-forgiving-search-{typed}-{name}")
