@@ -54,9 +54,11 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():
-        downgrade(revision="c001")
+        # As the code before r001 left a refund: on the payment (and the sandbox's PI). The
+        # rows are written at the head revision (the models' columns) with nothing in the
+        # tables r001 creates, then the schema goes down to c001 and up again: written at
+        # c001 through today's models, they would name columns c001 does not have.
         try:
-            # As the code before r001 left a refund: on the payment (and the sandbox's PI).
             order = OrderFactory.create(order_status="refunded")
             refunded_at = utcnow()
             db.session.add_all(
@@ -95,7 +97,8 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
             order_id = order.id
         finally:
             db.session.remove()
-            upgrade()
+        downgrade(revision="c001")
+        upgrade()
         refund = db.session.scalars(select(StubRefund)).one()
         assert (refund.order_id, refund.attempt, refund.idempotency_key) == (
             order_id,
