@@ -33,7 +33,7 @@ REASON_RESERVED = "another buyer is paying for this listing; try again later"
 REASON_OWN = "this is your listing"
 REASON_SELLER_NOT_READY = "seller is not set up to receive payments"
 REASON_SELLER_DISCONNECTED = (
-    "the seller can no longer be paid: they disconnected their Stripe account from Stub Collector"
+    "the seller can no longer be paid (they disconnected their Stripe account from Stub Collector)"
 )
 
 

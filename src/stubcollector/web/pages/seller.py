@@ -143,7 +143,9 @@ def account_page() -> ResponseReturnValue:
     sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
     payout_dates = views.payout_dates([order.id for order in sales.orders])
     recent_payouts = payouts.recent_payouts(user.id)
-    failed_payout = payouts.payout_problem(recent_payouts)
+    # Once disconnected, the card about that says where the money is; no second call to act.
+    connected = account is None or account.deauthorized_at is None
+    failed_payout = payouts.payout_problem(recent_payouts) if connected else None
     fee = settings().stripe_platform_fee.as_fraction * 100
     return render_template(
         "seller/account.html",
