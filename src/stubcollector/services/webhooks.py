@@ -122,7 +122,6 @@ def receive(
             "live" if gateway.livemode else "test",
         )
         return Receipt(event.event_id, event.type, duplicate=False, ignored=True)
-    _check_api_version(event, gateway.api_version)
     return store(event)
 
 
@@ -188,12 +187,13 @@ def store(event: WebhookEvent) -> Receipt:
     wake-up or the scheduled sweep and the delivery is still acknowledged: the event is
     safe, and the provider has nothing more to send.
     """
-    provider = payment_gateway().name
-    row_id = _insert_once(provider, event)
+    gateway = payment_gateway()
+    row_id = _insert_once(gateway.name, event)
     if row_id is None:
         log.info("duplicate delivery of %s acknowledged and ignored", event.event_id)
-        _retry_if_failed(provider, event.event_id)
+        _retry_if_failed(gateway.name, event.event_id)
         return Receipt(event.event_id, event.type, duplicate=True)
+    _check_api_version(event, gateway.api_version)  # once per event, not per delivery
     try:
         container().jobs.enqueue_unless_queued(DISPATCH_JOB)
     except ServiceUnavailable:
