@@ -8,6 +8,7 @@ in-memory rate limiter and the sandbox payment backend.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import InvalidOperation
@@ -24,6 +25,17 @@ ENVIRONMENTS = ("development", "testing", "production")
 PAYMENT_BACKENDS = ("sandbox", "stripe")
 OCR_BACKENDS = ("offline", "gemini")
 LOG_FORMATS = ("json", "text")
+# Seller payout hold (Stripe ``settings.payouts.schedule.delay_days``) in days. Stripe refuses a
+# delay below the account's country minimum ("can't be less than ... the default payout
+# schedule for the account", docs.stripe.com/connect/manage-payout-schedule); our sellers
+# are US accounts, where that minimum is 2 business days (third-party sources; unconfirmed
+# by Stripe). Stripe's maximum for v1 ``delay_days`` is not documented; 31 is the maximum
+# of its Balance Settings ``delay_days_override``, the documented successor.
+PAYOUT_HOLD_MIN_DAYS = 2
+PAYOUT_HOLD_MAX_DAYS = 31
+# What an idempotency key namespace may contain: it starts every key we send to Stripe,
+# whose keys are at most 255 characters.
+IDEMPOTENCY_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 class ConfigError(ValueError):
@@ -64,6 +76,20 @@ def _parse_int(name: str, raw: str, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
+
+
+_PAYOUT_HOLD_RULE = (
+    f"STRIPE_PAYOUT_HOLD_DAYS must be between {PAYOUT_HOLD_MIN_DAYS} and "
+    f"{PAYOUT_HOLD_MAX_DAYS} days, got {{}}: Stripe refuses a payout delay below the "
+    f"account's minimum (2 days in the US) and documents at most {PAYOUT_HOLD_MAX_DAYS}"
+)
+
+
+def _parse_payout_hold(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"STRIPE_PAYOUT_HOLD_DAYS must be a whole number, got {raw!r}") from exc
 
 
 def _parse_list(raw: str) -> tuple[str, ...]:
@@ -109,6 +135,9 @@ class Settings:
     stripe_payout_hold_days: int = 7
     stripe_platform_fee: FeeRate = field(default_factory=lambda: FeeRate.parse("0.10"))
     stripe_account_liability: str = "application"
+    # Starts every idempotency key we send (services/idempotency.py); empty: the namespace
+    # this database generated for itself (app_settings).
+    idempotency_key_prefix: str = ""
     webhook_ip_allowlist: tuple[str, ...] = ()
     reservation_minutes: int = 15
     marketplace_total_cache_seconds: int = 10
@@ -141,9 +170,17 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, base_dir: Path | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        base_dir: Path | None = None,
+        webhook_setup: bool = False,
     ) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``), validating every value."""
+        """Read settings from ``environ`` (default: ``os.environ``), validating every value.
+
+        ``webhook_setup``: for ``flask payments create-webhook-endpoints`` only, which runs
+        before the webhook signing secrets exist (it is what prints them).
+        """
         env = dict(os.environ if environ is None else environ)
         base = base_dir or Path.cwd()
         instance = Path(env.get("INSTANCE_PATH") or base / "instance").resolve()
@@ -207,16 +244,19 @@ class Settings:
             payments_backend=backend,
             stripe_secret_key=stripe_secret,
             stripe_public_key=get("STRIPE_PUBLIC_KEY"),
-            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET", cls.stripe_webhook_secret),
+            # The sandbox signs its own events and has defaults; Stripe's secrets have none.
+            stripe_webhook_secret=get(
+                "STRIPE_WEBHOOK_SECRET", cls.stripe_webhook_secret if backend == "sandbox" else ""
+            ),
             stripe_connect_webhook_secret=get(
-                "STRIPE_CONNECT_WEBHOOK_SECRET", cls.stripe_connect_webhook_secret
+                "STRIPE_CONNECT_WEBHOOK_SECRET",
+                cls.stripe_connect_webhook_secret if backend == "sandbox" else "",
             ),
             stripe_api_base=get("STRIPE_API_BASE").rstrip("/"),
-            stripe_payout_hold_days=_parse_int(
-                "STRIPE_PAYOUT_HOLD_DAYS", get("STRIPE_PAYOUT_HOLD_DAYS", "7"), 0, 31
-            ),
+            stripe_payout_hold_days=_parse_payout_hold(get("STRIPE_PAYOUT_HOLD_DAYS", "7")),
             stripe_platform_fee=fee,
             stripe_account_liability=liability,
+            idempotency_key_prefix=get("IDEMPOTENCY_KEY_PREFIX"),
             webhook_ip_allowlist=_parse_list(get("WEBHOOK_IP_ALLOWLIST")),
             reservation_minutes=_parse_int(
                 "RESERVATION_MINUTES", get("RESERVATION_MINUTES", "15"), 1, 24 * 60
@@ -255,7 +295,7 @@ class Settings:
                 "PERIODIC_JOBS_IN_PROCESS", get("PERIODIC_JOBS_IN_PROCESS", "true")
             ),
         )
-        settings.validate()
+        settings.validate(webhook_secrets=not webhook_setup)
         return settings
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -268,8 +308,12 @@ class Settings:
         updated.validate()
         return updated
 
-    def validate(self) -> None:
-        """Refuse configurations that would be unsafe or cannot work."""
+    def validate(self, *, webhook_secrets: bool = True) -> None:
+        """Refuse configurations that would be unsafe or cannot work.
+
+        ``webhook_secrets=False`` skips only the check that Stripe mode has both webhook
+        signing secrets (see :meth:`from_env`'s ``webhook_setup``).
+        """
         if self.is_production:
             if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
                 raise ConfigError("SECRET_KEY must be set to a private random value in production")
@@ -277,13 +321,33 @@ class Settings:
                 raise ConfigError("SECRET_KEY must be at least 32 characters in production")
         if self.payments_backend == "stripe" and not self.stripe_secret_key:
             raise ConfigError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
-        if self.payments_backend == "stripe" and self.is_production:
-            for name, secret in (
-                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-                ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
-            ):
-                if not secret or secret.startswith("whsec_sandbox"):
-                    raise ConfigError(f"{name} must be the endpoint's signing secret in production")
+        if self.payments_backend == "stripe" and webhook_secrets:
+            # In every APP_ENV: without its secret an endpoint refuses every delivery, and
+            # payments, refunds and disputes would be learnt only by reconciliation.
+            missing = [
+                name
+                for name, secret in (
+                    ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                    ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+                )
+                if not secret or secret.startswith("whsec_sandbox")
+            ]
+            if missing:
+                raise ConfigError(
+                    f"PAYMENTS_BACKEND=stripe needs {' and '.join(missing)}: the signing "
+                    "secrets of the account and Connect webhook endpoints. Create the "
+                    "endpoints and print their secrets with `flask --app stubcollector.wsgi "
+                    "payments create-webhook-endpoints` (docs/DEPLOYMENT.md)."
+                )
+        if self.idempotency_key_prefix and not IDEMPOTENCY_PREFIX_PATTERN.fullmatch(
+            self.idempotency_key_prefix
+        ):
+            raise ConfigError(
+                "IDEMPOTENCY_KEY_PREFIX must be 1 to 40 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        if not PAYOUT_HOLD_MIN_DAYS <= self.stripe_payout_hold_days <= PAYOUT_HOLD_MAX_DAYS:
+            raise ConfigError(_PAYOUT_HOLD_RULE.format(self.stripe_payout_hold_days))
         if self.ocr_backend == "gemini" and not self.gemini_api_key:
             raise ConfigError("OCR_BACKEND=gemini needs GEMINI_API_KEY")
         if not self.database_url:

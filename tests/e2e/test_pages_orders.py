@@ -577,7 +577,10 @@ def test_admin_disputes_page_lists_disputes(app: Flask, seller: User, listing: S
 
 def test_stripe_mode_lets_seller_forms_redirect_to_stripe_connect(make_app: object) -> None:
     stripe_app: Flask = make_app(  # type: ignore[operator]
-        payments_backend="stripe", stripe_secret_key="sk_test_page_csp"
+        payments_backend="stripe",
+        stripe_secret_key="sk_test_page_csp",
+        stripe_webhook_secret="whsec_page_platform",
+        stripe_connect_webhook_secret="whsec_page_connect",
     )
     policy = stripe_app.test_client().get("/", headers=HTML).headers["Content-Security-Policy"]
     assert "form-action 'self' https://connect.stripe.com;" in policy
@@ -589,6 +592,8 @@ def test_stripe_mode_checkout_renders_the_payment_element_for_the_connected_acco
     stripe_app: Flask = make_app(  # type: ignore[operator]
         payments_backend="stripe",
         stripe_secret_key="sk_test_page_checkout",
+        stripe_webhook_secret="whsec_page_platform",
+        stripe_connect_webhook_secret="whsec_page_connect",
         stripe_public_key="pk_test_page_checkout",
     )
     with stripe_app.app_context():

@@ -54,22 +54,20 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():
-        # The order, its listing, stub and users through today's models, before going back:
-        # their tables gained columns after c001, which the rows simply lose on the way down.
-        order = OrderFactory.create(order_status="refunded")
-        order_id = order.id
-        db.session.remove()
-        downgrade(revision="c001")
+        # As the code before r001 left a refund: on the payment (and the sandbox's PI). The
+        # rows are written at the head revision (the models' columns) with nothing in the
+        # tables r001 creates, then the schema goes down to c001 and up again: written at
+        # c001 through today's models, they would name columns c001 does not have.
         try:
-            # As the code before r001 left a refund: on the payment (and the sandbox's PI).
+            order = OrderFactory.create(order_status="refunded")
             refunded_at = utcnow()
             db.session.add_all(
                 [
                     StubPayment(
-                        order_id=order_id,
+                        order_id=order.id,
                         stripe_account_id="acct_legacy",
                         payment_intent_id="pi_legacy",
-                        idempotency_key=f"order:{order_id}:payment_intent",
+                        idempotency_key=f"order:{order.id}:payment_intent",
                         amount_total_cents=2500,
                         platform_fee_cents=250,
                         amount_refunded_cents=2500,
@@ -96,9 +94,11 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
                 )
             )
             db.session.commit()
+            order_id = order.id
         finally:
             db.session.remove()
-            upgrade()
+        downgrade(revision="c001")
+        upgrade()
         refund = db.session.scalars(select(StubRefund)).one()
         assert (refund.order_id, refund.attempt, refund.idempotency_key) == (
             order_id,
@@ -119,3 +119,59 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
         )
         assert sandbox_refund.status == "succeeded"
         db.session.remove()
+
+
+def test_z001_gives_each_database_its_own_key_namespace_and_keeps_existing_holds(
+    make_app: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from stubcollector.models import AppSetting, User
+
+    def namespace() -> str | None:
+        return db.session.scalar(
+            sa.select(AppSetting.value).where(AppSetting.name == "idempotency_namespace")
+        )
+
+    app = make_app()  # type: ignore[operator]
+    with app.app_context():
+        downgrade(revision="d001")
+        # Two sellers' rows as the code before z001 left them: one with an account (its
+        # hold was set before its id was stored), one without.
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO users (username, email, password_hash, session_token, "
+                    "is_admin, is_seller, is_active_account, stripe_account_id, "
+                    "stripe_account_status, stripe_onboarding_completed, "
+                    "stripe_charges_enabled, stripe_payouts_enabled, stripe_details_submitted, "
+                    "stripe_requirements_due, created_at, updated_at) VALUES "
+                    "('legacy', 'legacy@example.com', 'x', 'tok1', false, true, true, "
+                    "'acct_legacy', 'active', true, true, true, true, '[]', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                    "('buyer', 'buyer@example.com', 'x', 'tok2', false, false, true, NULL, "
+                    "'pending', false, false, false, false, '[]', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        statuses = dict(
+            db.session.execute(sa.select(User.username, User.stripe_payout_schedule_status)).all()
+        )
+        assert statuses == {"legacy": "set", "buyer": None}
+        first = namespace()
+        assert first is not None
+        assert len(first) == 12
+        db.session.remove()
+
+    # Another database (a fresh SQLite file) gets a namespace of its own.
+    other = make_app(  # type: ignore[operator]
+        database_url=f"sqlite:///{Path(str(tmp_path)) / 'other.db'}"
+    )
+    with other.app_context():
+        upgrade()
+        assert namespace() not in (None, first)
+        db.session.remove()
+        db.engine.dispose()

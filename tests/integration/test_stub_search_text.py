@@ -19,8 +19,9 @@ from tests.support.factories import StubFactory, UserFactory
 # More than two batches of the refill, so that batch boundaries are crossed.
 ROWS = 2 * REFILL_BATCH + 500
 
-# The stubs table as revision d001 left it (only the columns a row needs, and the searched).
-STUBS_AT_D001 = sa.table(
+# The stubs table as it was before w001 (only the columns a row needs, and the searched).
+BEFORE_W001 = "z002"
+STUBS_BEFORE_W001 = sa.table(
     "stubs",
     sa.column("id", sa.Integer),
     sa.column("owner_id", sa.Integer),
@@ -44,12 +45,12 @@ def test_w001_fills_the_search_text_of_every_stub_stored_before_it(
     with app.app_context():
         owner_id = UserFactory.create().id
         db.session.remove()
-        downgrade(revision="d001")
+        downgrade(revision=BEFORE_W001)
         try:
             now = utcnow()
             with db.engine.begin() as connection:
                 connection.execute(
-                    sa.insert(STUBS_AT_D001),
+                    sa.insert(STUBS_BEFORE_W001),
                     [
                         {
                             "owner_id": owner_id,
@@ -69,7 +70,7 @@ def test_w001_fills_the_search_text_of_every_stub_stored_before_it(
                 )
                 # Nothing printed was read: empty search text, not a missing one.
                 connection.execute(
-                    sa.insert(STUBS_AT_D001),
+                    sa.insert(STUBS_BEFORE_W001),
                     {
                         "owner_id": owner_id,
                         "event_name": None,

@@ -1,7 +1,7 @@
 """stubs.search_text and stubs.search_venue: accent- and case-folded search columns
 
 Revision ID: w001
-Revises: d001
+Revises: z002
 Create Date: 2026-12-06 15:30:00
 
 Search forgives accents and case ("munchen" finds München, "cardinals" finds CÁRDINALS)
@@ -43,7 +43,7 @@ from stubcollector.models.search import refill_search_columns
 
 # revision identifiers, used by Alembic.
 revision = "w001"
-down_revision = "d001"
+down_revision = "z002"
 branch_labels = None
 depends_on = None
 
@@ -86,7 +86,7 @@ def downgrade():
             )
             op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_stubs_search_venue_trgm")
             op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_stubs_search_text_trgm")
-    # ALTER TABLE DROP COLUMN on both databases (SQLite 3.35+): a batch operation would
-    # copy the table on SQLite, which its foreign keys refuse while other rows refer to it.
+    # ALTER TABLE DROP COLUMN on both databases (SQLite 3.35+): no copy of the whole table,
+    # which a batch operation makes on SQLite.
     op.drop_column("stubs", "search_venue")
     op.drop_column("stubs", "search_text")

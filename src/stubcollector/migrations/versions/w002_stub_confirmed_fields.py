@@ -23,9 +23,8 @@ depends_on = None
 
 
 def upgrade():
-    # Plain ALTER TABLE on both databases, both ways (SQLite 3.35+ drops columns): a batch
-    # operation would copy the table on SQLite, which its foreign keys refuse while other
-    # rows refer to it.
+    # Plain ALTER TABLE on both databases, both ways (SQLite 3.35+ drops columns): no copy
+    # of the whole table, which a batch operation makes on SQLite.
     op.add_column(
         "stubs",
         sa.Column("confirmed_fields", sa.JSON(), server_default=sa.text("'[]'"), nullable=False),

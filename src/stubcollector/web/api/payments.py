@@ -63,6 +63,14 @@ class AccountOut(ResponseModel):
     can_accept_payments: bool
     payout_schedule_days: int
     synced_at: str | None
+    payout_schedule_status: str | None = Field(
+        description="Setting the payout hold: pending (retried), set, or skipped (the "
+        "provider refused it; see payout_schedule_note)"
+    )
+    payout_schedule_note: str | None
+    deauthorized_at: str | None = Field(
+        description="When the seller disconnected the account from the platform"
+    )
 
 
 class AccountEnvelope(SuccessEnvelope):

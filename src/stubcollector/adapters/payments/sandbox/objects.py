@@ -16,6 +16,7 @@ from typing import Any
 from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
     SandboxPaymentIntent,
+    SandboxPayout,
     SandboxRefund,
 )
 
@@ -26,6 +27,10 @@ CARD_FEE_BASIS_POINTS = 290
 CARD_FEE_FIXED_CENTS = 30
 DISPUTE_FEE_CENTS = 1500
 TERMINAL_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+# The platform's Connect application, as an account.application.deauthorized names it.
+SANDBOX_APPLICATION_ID = "ca_sandboxStubCollector"
+# Capabilities the platform requests for every seller (stripe_gateway.create_seller_account).
+CAPABILITIES = ("card_payments", "transfers")
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -41,8 +46,80 @@ def card_processing_fee(amount: int) -> int:
     return (amount * CARD_FEE_BASIS_POINTS + 5000) // 10000 + CARD_FEE_FIXED_CENTS
 
 
+def capability_status(account: SandboxAccount) -> str:
+    return "active" if account.charges_enabled else "inactive"
+
+
+def capability_object(account: SandboxAccount, name: str) -> dict[str, Any]:
+    """A Capability (``capability.updated``), shaped like Stripe's fixture."""
+    due = list(account.requirements_due)
+    return {
+        "account": account.id,
+        "future_requirements": _requirements([]),
+        "id": name,
+        "object": "capability",
+        "requested": True,
+        "requested_at": unix(account.created_at),
+        "requirements": {
+            **_requirements(due),
+            "disabled_reason": account.disabled_reason,
+            "past_due": due if account.disabled_reason else [],
+        },
+        "status": capability_status(account),
+    }
+
+
+def _requirements(due: list[str]) -> dict[str, Any]:
+    return {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": due,
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": due,
+        "past_due": [],
+        "pending_verification": [],
+    }
+
+
+def application_object() -> dict[str, Any]:
+    """The platform's Application (``account.application.deauthorized``)."""
+    return {"id": SANDBOX_APPLICATION_ID, "name": "Stub Collector", "object": "application"}
+
+
+def payout_object(payout: SandboxPayout) -> dict[str, Any]:
+    """A Payout, shaped like Stripe's fixture."""
+    return {
+        "amount": payout.amount,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "arrival_date": unix(payout.arrival_date),
+        "automatic": True,
+        "balance_transaction": payout.balance_transaction_id,
+        "created": unix(payout.created_at),
+        "currency": payout.currency,
+        "description": "STRIPE PAYOUT",
+        "destination": "ba_sandboxBankAccount",
+        "failure_balance_transaction": payout.failure_balance_transaction_id,
+        "failure_code": payout.failure_code,
+        "failure_message": payout.failure_message,
+        "id": payout.id,
+        "livemode": False,
+        "metadata": {},
+        "method": "standard",
+        "object": "payout",
+        "original_payout": None,
+        "reconciliation_status": "completed" if payout.status == "paid" else "not_applicable",
+        "reversed_by": None,
+        "source_type": "card",
+        "statement_descriptor": None,
+        "status": payout.status,
+        "type": "bank_account",
+    }
+
+
 def account_object(account: SandboxAccount) -> dict[str, Any]:
-    capability = "active" if account.charges_enabled else "inactive"
+    capability = capability_status(account)
     return {
         "id": account.id,
         "object": "account",
@@ -127,7 +204,7 @@ def charge_object(
         "amount": pi.amount,
         "amount_captured": pi.amount,
         "amount_refunded": pi.amount_refunded,
-        "application_fee_amount": pi.application_fee_amount,
+        "application_fee_amount": pi.application_fee_amount or None,
         # Expanded, as with ``expand=["latest_charge.balance_transaction"]``, so the
         # processing fee travels with the event.
         "balance_transaction": balance_transaction_object(pi),
@@ -163,7 +240,8 @@ def payment_intent_object(pi: SandboxPaymentIntent) -> dict[str, Any]:
         "amount": pi.amount,
         "amount_capturable": 0,
         "amount_received": pi.amount if pi.status == "succeeded" else 0,
-        "application_fee_amount": pi.application_fee_amount,
+        # A fee of 0 is one the platform did not send (stripe_gateway omits it): null.
+        "application_fee_amount": pi.application_fee_amount or None,
         "automatic_payment_methods": {"enabled": True},
         "canceled_at": unix(pi.canceled_at),
         "cancellation_reason": pi.cancellation_reason,
