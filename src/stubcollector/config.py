@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -81,6 +82,15 @@ def _parse_limits(name: str, raw: str) -> tuple[str, ...]:
     return items
 
 
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the site's address, like https://stubs.example.com; "
+            f"got {url!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed settings. Build with :meth:`from_env`; tests change values with ``with_overrides``."""
@@ -92,7 +102,11 @@ class Settings:
     upload_folder: Path = field(default_factory=lambda: Path.cwd() / "instance" / "uploads")
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    public_base_url: str = "http://127.0.0.1:5000"
+    # PUBLIC_BASE_URL as configured; empty: links follow the address in use (the request's
+    # host, else 127.0.0.1 and PORT). Production refuses to start without it.
+    public_base_url: str = ""
+    # PORT: where `make run` serves the app (the base of links made outside a request).
+    port: int = 5000
     cors_origins: tuple[str, ...] = ()
     trusted_proxy_count: int = 0
     redis_url: str = ""
@@ -138,6 +152,12 @@ class Settings:
     @property
     def queue_enabled(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def local_base_url(self) -> str:
+        """Where ``make run`` serves the app on this machine: the base of links made outside
+        a request when ``PUBLIC_BASE_URL`` is not set (never in production)."""
+        return f"http://127.0.0.1:{self.port}"
 
     @classmethod
     def from_env(
@@ -193,7 +213,8 @@ class Settings:
             max_image_pixels=_parse_int(
                 "MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "40000000"), 10_000, 500_000_000
             ),
-            public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            public_base_url=get("PUBLIC_BASE_URL").rstrip("/"),
+            port=_parse_int("PORT", get("PORT") or "5000", 1, 65535),
             cors_origins=_parse_list(get("CORS_ORIGINS")),
             trusted_proxy_count=_parse_int(
                 "TRUSTED_PROXY_COUNT", get("TRUSTED_PROXY_COUNT", "0"), 0, 5
@@ -268,22 +289,43 @@ class Settings:
         updated.validate()
         return updated
 
-    def validate(self) -> None:
-        """Refuse configurations that would be unsafe or cannot work."""
+    def missing_variables(self) -> list[str]:
+        """The variables this configuration needs and does not have (or has at a
+        development default), in the order ``.env.example`` lists them."""
+        missing: list[str] = []
         if self.is_production:
             if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
-                raise ConfigError("SECRET_KEY must be set to a private random value in production")
-            if len(self.secret_key) < 32:
-                raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+                missing.append("SECRET_KEY")
+            if not self.public_base_url:
+                missing.append("PUBLIC_BASE_URL")
         if self.payments_backend == "stripe" and not self.stripe_secret_key:
-            raise ConfigError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
+            missing.append("STRIPE_SECRET_KEY")
         if self.payments_backend == "stripe" and self.is_production:
             for name, secret in (
                 ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
                 ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
             ):
                 if not secret or secret.startswith("whsec_sandbox"):
-                    raise ConfigError(f"{name} must be the endpoint's signing secret in production")
+                    missing.append(name)
+        return missing
+
+    def validate(self) -> None:
+        """Refuse configurations that would be unsafe or cannot work."""
+        missing = self.missing_variables()
+        if missing:
+            where = (
+                "APP_ENV=production"
+                if self.is_production
+                else f"PAYMENTS_BACKEND={self.payments_backend}"
+            )
+            raise ConfigError(
+                f"{where} needs {', '.join(missing)} (missing, or still a development "
+                "default); see .env.example"
+            )
+        if self.is_production and len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if self.public_base_url:
+            _check_base_url(self.public_base_url)
         if self.ocr_backend == "gemini" and not self.gemini_api_key:
             raise ConfigError("OCR_BACKEND=gemini needs GEMINI_API_KEY")
         if not self.database_url:

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from stubcollector.adapters.payments.ports import WebhookEndpoint
-from stubcollector.container import settings
 from stubcollector.extensions import limiter
 from stubcollector.observability import context
 from stubcollector.services import checkout, onboarding, webhooks
@@ -18,6 +17,7 @@ from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
 from stubcollector.web.json import to_json
+from stubcollector.web.public_url import external_url
 from stubcollector.web.schemas import (
     QueryModel,
     RedirectResponse,
@@ -196,8 +196,8 @@ class WebhookAck(SuccessEnvelope):
 
 # --- onboarding ------------------------------------------------------------------------
 def _external(endpoint: str) -> str:
-    # Built from PUBLIC_BASE_URL, never from the request's Host header.
-    return settings().public_base_url + url_for(endpoint)
+    # PUBLIC_BASE_URL where set (always in production); see web/public_url.py.
+    return external_url(url_for(endpoint))
 
 
 def _onboarding_response(result: onboarding.Onboarding, code: int) -> ResponseReturnValue:

@@ -33,6 +33,7 @@ from stubcollector.services import onboarding
 from stubcollector.services.orders import views
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
+from stubcollector.web.public_url import external_url
 
 bp = Blueprint("seller", __name__, url_prefix="/seller")
 
@@ -90,10 +91,9 @@ def disabled_text(reason: str | None) -> str | None:
 
 
 def _urls() -> dict[str, str]:
-    base = settings().public_base_url
     return {
-        "return_url": base + url_for("seller.onboarding_return"),
-        "refresh_url": base + url_for("seller.onboarding_refresh"),
+        "return_url": external_url(url_for("seller.onboarding_return")),
+        "refresh_url": external_url(url_for("seller.onboarding_refresh")),
     }
 
 
