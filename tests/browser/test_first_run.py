@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from tests.support.browser import LAPTOP, screenshot_at_both_widths
 from tests.support.journeys import sign_up
@@ -41,12 +41,12 @@ def first_run_page(browser: Browser, first_run_url: str) -> Iterator[Page]:
     page = context.new_page()
     problems: list[str] = []
     # A CSP refusal (a form whose redirect leaves the origin) is a console error.
-    page.on(
-        "console",
-        lambda message: problems.append(f"console {message.type} on {page.url}: {message.text}")
-        if message.type == "error"
-        else None,
-    )
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console error on {page.url}: {message.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     yield page
     context.close()
@@ -97,4 +97,3 @@ def test_the_served_app_names_no_other_port_in_its_links(
     )
     assert started.ok, started.text()
     assert started.json()["onboarding_url"].startswith(f"{first_run_url}/sandbox/onboarding/")
-

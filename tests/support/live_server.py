@@ -121,10 +121,21 @@ def serve_like_make_run(
         **(environ or {}),
     }
     flask = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
+    subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [*flask, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True
+    )
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads", "--no-reload"],
+        [
+            *flask,
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--with-threads",
+            "--no-reload",
+        ],
         cwd=workdir,
         env=env,
         stdout=log,

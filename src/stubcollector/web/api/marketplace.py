@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
+from stubcollector.ratelimits import NEW_LISTINGS
 from stubcollector.services import onboarding
 from stubcollector.services.marketplace import browsing, selling
 from stubcollector.services.marketplace.views import ListingPage
@@ -279,7 +280,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
 
 
 @bp.post("/listings")
-@limiter.per_user("60 per hour")
+@limiter.per_user_budget(NEW_LISTINGS)
 @api_endpoint(
     summary="List a stub from your collection for sale",
     description=(

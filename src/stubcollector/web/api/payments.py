@@ -11,6 +11,7 @@ from pydantic import Field
 from stubcollector.adapters.payments.ports import WebhookEndpoint
 from stubcollector.extensions import limiter
 from stubcollector.observability import context
+from stubcollector.ratelimits import CHECKOUTS
 from stubcollector.services import checkout, onboarding, webhooks
 from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.api_endpoint import api_endpoint
@@ -309,7 +310,7 @@ def connect_balance() -> ResponseReturnValue:
 
 # --- checkout and orders ---------------------------------------------------------------
 @bp.post("/create-payment-intent")
-@limiter.per_user("20 per hour")
+@limiter.per_user_budget(CHECKOUTS)
 @api_endpoint(
     summary="Reserve a listing and create its order and direct-charge PaymentIntent",
     tags=["payments"],

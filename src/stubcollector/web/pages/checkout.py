@@ -36,6 +36,8 @@ from stubcollector.domain.errors import (
     ValidationFailed,
 )
 from stubcollector.domain.statuses import OrderStatus
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import CHECKOUTS
 from stubcollector.services import checkout
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import status_for
@@ -70,6 +72,7 @@ def _explain(error: DomainError) -> str:
 
 
 @bp.post("/")
+@limiter.per_user_budget(CHECKOUTS)
 @login_required
 def start() -> ResponseReturnValue:
     # The listing page's one-button form carries it in its action URL

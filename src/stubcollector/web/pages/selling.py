@@ -21,6 +21,8 @@ from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from stubcollector.domain.statuses import ListingStatus
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import NEW_LISTINGS
 from stubcollector.services import onboarding, stubs
 from stubcollector.services.marketplace import browsing, selling
 from stubcollector.services.marketplace.views import ListingView
@@ -65,6 +67,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.post("/stubs/<int:stub_id>")
+@limiter.per_user_budget(NEW_LISTINGS)
 @login_required
 def create(stub_id: int) -> ResponseReturnValue:
     user = require_user()
