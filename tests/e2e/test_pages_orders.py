@@ -423,7 +423,11 @@ def test_orders_list_has_purchases_and_sales_tabs(
     sales = text(as_seller.get("/orders/?tab=sales", headers=HTML))
     assert f"#{order_id}" in sales
     assert "$1,111.05" in sales
-    assert "No purchases yet" in text(as_seller.get("/orders/", headers=HTML))
+    assert "No purchases yet" in text(as_seller.get("/orders/?tab=purchases", headers=HTML))
+    # A seller who never bought opens the page on their sales.
+    opened = text(as_seller.get("/orders/", headers=HTML))
+    assert 'aria-current="page">Sales (1)</a>' in opened
+    assert f"#{order_id}" in opened
 
 
 # --- seller account --------------------------------------------------------------------

@@ -147,6 +147,17 @@ class OrderOut(ResponseModel):
     stripe_fee_cents: int | None = Field(
         description="The provider's processing fee in cents, once its charge reports it"
     )
+    stripe_fee_paid_by: Literal["platform", "seller"] = Field(
+        description="Who pays stripe_fee_cents: the platform under the default "
+        "STRIPE_ACCOUNT_LIABILITY=application, the seller's account under stripe"
+    )
+    seller_receives_cents: int | None = Field(
+        description="What the seller gets from this order as things stand: the price minus "
+        "the platform fee, minus Stripe's fee where the seller pays it, minus refunds made "
+        "or on their way (with the part of the fee they return) and amounts withdrawn by "
+        "disputes; 0 for a refunded order (negative where Stripe kept the seller's fee); "
+        "null while the order is not paid"
+    )
     total_amount: str = Field(
         description="total_amount_cents as a decimal string in dollars", examples=["42.50"]
     )
@@ -175,7 +186,9 @@ class OrderOut(ResponseModel):
         description="Days the seller's payout is held after the payment, fixed at checkout"
     )
     expected_payout_date: str | None = Field(
-        description="Payment day plus seller_payout_schedule_days (ISO 8601 date); null until paid"
+        description="Payment day plus seller_payout_schedule_days (ISO 8601 date) while a "
+        "payout is to come; null until paid, and when none is (refunded or being refunded "
+        "in full, disputed)"
     )
     created_at: str
     payment_confirmed_at: str | None

@@ -9,8 +9,10 @@ are made when the seller clicks (POST), never rendered into the page.
   re-reads it (what was last stored, with a note, when the provider is unreachable):
   requirement codes as plain items (:data:`REQUIREMENT_LABELS`), the disabled reason as a
   sentence (:data:`DISABLED_REASONS`), balance available and pending, the fee and payout
-  hold, and the last sales with their payout dates (``services.orders.views.my_orders``,
-  ``payout_dates``).
+  hold, and the last paid sales with what the seller gets from each and its payout date
+  (none for a refunded or disputed sale; ``services.orders.views.my_orders`` with
+  ``paid=True``); checkouts of their stubs that were not paid are only counted, with a link
+  to them on the Orders page.
 - ``seller.start_onboarding`` (POST) creates the account if needed and redirects to a fresh
   onboarding link; ``seller.onboarding_return`` re-reads the account and says whether it is
   ready; ``seller.onboarding_refresh`` (an expired or used link) makes a new link;
@@ -112,8 +114,7 @@ def account_page() -> ResponseReturnValue:
             # Show what we last knew; the provider is asked again on the next visit.
             account = onboarding.seller_account(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
-    sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
-    payouts = views.payout_dates([order.id for order in sales.orders])
+    sales = views.my_orders(user.id, role="sales", paid=True, per_page=RECENT_SALES)
     fee = settings().stripe_platform_fee.as_fraction * 100
     return render_template(
         "seller/account.html",
@@ -123,7 +124,8 @@ def account_page() -> ResponseReturnValue:
         requirements=requirement_labels(account.requirements_due) if account else [],
         disabled=disabled_text(account.disabled_reason) if account else None,
         sales=sales,
-        payouts=payouts,
+        unpaid_checkouts=views.order_counts(user.id).unpaid_checkouts,
+        seller_pays_stripe_fee=views.seller_pays_stripe_fee(),
         fee_percent=f"{fee.normalize():f}",
         hold_days=settings().stripe_payout_hold_days,
     )
