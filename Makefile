@@ -52,7 +52,7 @@ migration: install ## New migration from model changes: make migration m="what c
 seed: install migrate ## Demo users and stubs (password: stubs-demo-2026)
 	$(FLASK) demo seed
 
-admin: install migrate ## Create an admin: make admin u=name e=mail (prompts for the password)
+admin: install migrate ## Create an admin: make admin u=name e=mail (password: ADMIN_PASSWORD, stdin, or asked twice)
 	$(FLASK) users create-admin --username "$(u)" --email "$(e)"
 
 clean: ## Remove the virtualenv and caches (keeps instance/ data)
