@@ -134,13 +134,13 @@ def test_a_seller_sees_what_each_order_brought_them(page: Page, live_server: Liv
     screenshot_at_both_widths(page, "seller-figures-refunded-order")
 
     page.goto(f"/orders/{orders['sale']}")
-    expect(page.locator("#order-seller-receives")).to_contain_text("You receive$40.50")
+    expect(page.locator("#order-seller-amount")).to_contain_text("You receive$40.50")
     expect(page.locator("#order-payout")).to_be_visible()
     # The platform pays Stripe's fee under the default settings: not the seller's row.
     expect(page.locator("main")).not_to_contain_text("Stripe processing fee")
 
     page.goto(f"/orders/{orders['declined']}")
-    expect(page.locator("#order-seller-receives")).to_contain_text("Nothing: not paid")
+    expect(page.locator("#order-seller-amount")).to_contain_text("Nothing: not paid")
     expect(page.locator("main")).not_to_contain_text("$40.50")
 
     page.goto("/seller/")

@@ -14,7 +14,6 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ FLASK = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def env(tmp_path: Path) -> dict[str, str]:
     environ = {
         **{k: v for k, v in os.environ.items() if k not in ("ADMIN_PASSWORD", "REDIS_URL")},
         "APP_ENV": "development",
@@ -37,7 +36,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
         [*FLASK, "db", "upgrade"], env=environ, cwd=tmp_path, check=True, capture_output=True
     )
-    yield environ
+    return environ
 
 
 def _admins(env: dict[str, str]) -> list[str]:
