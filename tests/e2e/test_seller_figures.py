@@ -16,7 +16,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from stubcollector.adapters.payments.sandbox.cards import CARD_DECLINED, CARD_SUCCESS
+from stubcollector.adapters.payments.sandbox.cards import (
+    CARD_DECLINED,
+    CARD_DISPUTE,
+    CARD_SUCCESS,
+)
 from stubcollector.models import User
 from stubcollector.services import onboarding
 from tests.support.clients import client_for
@@ -131,6 +135,23 @@ def test_where_the_seller_pays_stripes_fee_it_is_shown_and_taken_off(
         # Stripe keeps its fee after a refund: the sale cost the seller that much.
         assert _order(as_seller, order_id)["seller_receives_cents"] == -stripe_fee
         assert _rows(as_seller, "sales")[order_id]["seller_receives_cents"] == -stripe_fee
+
+
+def test_a_disputed_sale_shows_the_withdrawal_and_no_payout(app: Flask) -> None:
+    seller = _seller(app)
+    _, order_id = _buy(app, listing_of(seller, 4500).id, CARD_DISPUTE)
+    as_seller = client_for(app, seller)
+    order = _order(as_seller, order_id)
+    assert order["order_status"] == "disputed"
+    assert order["dispute"]["funds_withdrawn_cents"] == 4500
+    # The price went back to the bank; the platform's fee is not returned on a dispute.
+    assert order["seller_receives_cents"] == 4050 - 4500
+    assert order["expected_payout_date"] is None
+    assert _rows(as_seller, "sales")[order_id]["expected_payout_date"] is None
+    page = html.unescape(as_seller.get(f"/orders/{order_id}", headers=HTML).get_data(True))
+    assert f"Withdrawn by the dispute</dt><dd>{MINUS} $45.00" in page
+    assert "Expected payout" not in page
+    assert "comes back to the seller if the dispute is won" in page
 
 
 def test_the_orders_page_opens_on_the_tab_with_the_newest_order(app: Flask) -> None:

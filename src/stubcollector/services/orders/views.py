@@ -174,6 +174,19 @@ def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
     ).first()
 
 
+def _withdrawn_by_disputes(session: Session, order_id: int) -> int:
+    """What the order's disputes withdrew from the seller and did not reinstate."""
+    withdrawn = session.scalar(
+        select(
+            func.coalesce(
+                func.sum(StubDispute.funds_withdrawn_cents - StubDispute.funds_reinstated_cents),
+                0,
+            )
+        ).where(StubDispute.order_id == order_id)
+    )
+    return max(0, int(withdrawn or 0))
+
+
 def expected_payout_date(
     money: OrderMoney, paid_at: datetime | None, hold_days: int
 ) -> date | None:
@@ -201,9 +214,7 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
         seller_pays_stripe_fee=seller_pays,
         # Out of the seller's balance as soon as made: succeeded and on their way.
         refunded_cents=sum(r.amount_cents for r in refunds if not r.status.is_unsuccessful),
-        dispute_withdrawn_cents=0
-        if dispute is None
-        else max(0, dispute.funds_withdrawn_cents - dispute.funds_reinstated_cents),
+        dispute_withdrawn_cents=_withdrawn_by_disputes(session, order.id),
     )
     holds = (
         listing is not None
