@@ -366,6 +366,9 @@ class StubQuery:
     year: int | None = None
     venue: str | None = None
     reading_status: str | None = None
+    # Only stubs that can be listed now: none of their listings is live (on sale, reserved
+    # or sold); a cancelled listing does not count.
+    listable: bool = False
     sort: str = "created_at"
     descending: bool = True
     page: int = 1
@@ -411,6 +414,11 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
         conditions.append(_contains(Stub.venue, query.venue))
     if query.reading_status:
         conditions.append(Stub.reading_status == query.reading_status)
+    if query.listable:
+        live = select(StubListing.id).where(
+            StubListing.stub_id == Stub.id, StubListing.status.in_(_LIVE)
+        )
+        conditions.append(~live.exists())
     column = SORT_COLUMNS[query.sort]
     ordering = column.desc() if query.descending else column.asc()
     statement: Select[tuple[Stub]] = (
