@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -107,6 +108,15 @@ def _parse_limits(name: str, raw: str) -> tuple[str, ...]:
     return items
 
 
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the site's address, like https://stubs.example.com; "
+            f"got {url!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed settings. Build with :meth:`from_env`; tests change values with ``with_overrides``."""
@@ -118,7 +128,11 @@ class Settings:
     upload_folder: Path = field(default_factory=lambda: Path.cwd() / "instance" / "uploads")
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    public_base_url: str = "http://127.0.0.1:5000"
+    # PUBLIC_BASE_URL as configured; empty: links follow the address in use (the request's
+    # host, else 127.0.0.1 and PORT). Production refuses to start without it.
+    public_base_url: str = ""
+    # PORT: where `make run` serves the app (the base of links made outside a request).
+    port: int = 5000
     cors_origins: tuple[str, ...] = ()
     trusted_proxy_count: int = 0
     redis_url: str = ""
@@ -167,6 +181,12 @@ class Settings:
     @property
     def queue_enabled(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def local_base_url(self) -> str:
+        """Where ``make run`` serves the app on this machine: the base of links made outside
+        a request when ``PUBLIC_BASE_URL`` is not set (never in production)."""
+        return f"http://127.0.0.1:{self.port}"
 
     @classmethod
     def from_env(
@@ -230,7 +250,8 @@ class Settings:
             max_image_pixels=_parse_int(
                 "MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "40000000"), 10_000, 500_000_000
             ),
-            public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            public_base_url=get("PUBLIC_BASE_URL").rstrip("/"),
+            port=_parse_int("PORT", get("PORT") or "5000", 1, 65535),
             cors_origins=_parse_list(get("CORS_ORIGINS")),
             trusted_proxy_count=_parse_int(
                 "TRUSTED_PROXY_COUNT", get("TRUSTED_PROXY_COUNT", "0"), 0, 5
@@ -308,37 +329,57 @@ class Settings:
         updated.validate()
         return updated
 
-    def validate(self, *, webhook_secrets: bool = True) -> None:
-        """Refuse configurations that would be unsafe or cannot work.
+    def missing_variables(self, *, webhook_secrets: bool = True) -> list[str]:
+        """The variables this configuration needs and does not have (or has at a
+        development default), in the order ``.env.example`` lists them.
 
-        ``webhook_secrets=False`` skips only the check that Stripe mode has both webhook
-        signing secrets (see :meth:`from_env`'s ``webhook_setup``).
+        ``webhook_secrets=False`` leaves out the two webhook signing secrets (see
+        :meth:`from_env`'s ``webhook_setup``).
         """
+        missing: list[str] = []
         if self.is_production:
             if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
-                raise ConfigError("SECRET_KEY must be set to a private random value in production")
-            if len(self.secret_key) < 32:
-                raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+                missing.append("SECRET_KEY")
+            if not self.public_base_url:
+                missing.append("PUBLIC_BASE_URL")
         if self.payments_backend == "stripe" and not self.stripe_secret_key:
-            raise ConfigError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
+            missing.append("STRIPE_SECRET_KEY")
         if self.payments_backend == "stripe" and webhook_secrets:
             # In every APP_ENV: without its secret an endpoint refuses every delivery, and
             # payments, refunds and disputes would be learnt only by reconciliation.
-            missing = [
-                name
-                for name, secret in (
-                    ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-                    ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+            for name, secret in (
+                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+            ):
+                if not secret or secret.startswith("whsec_sandbox"):
+                    missing.append(name)
+        return missing
+
+    def validate(self, *, webhook_secrets: bool = True) -> None:
+        """Refuse configurations that would be unsafe or cannot work."""
+        missing = self.missing_variables(webhook_secrets=webhook_secrets)
+        if missing:
+            where = (
+                "APP_ENV=production"
+                if self.is_production
+                else f"PAYMENTS_BACKEND={self.payments_backend}"
+            )
+            how = ""
+            if any(name.endswith("_WEBHOOK_SECRET") for name in missing):
+                how = (
+                    " The webhook secrets are the signing secrets of the account and Connect "
+                    "webhook endpoints: create the endpoints and print their secrets with "
+                    "`flask --app stubcollector.wsgi payments create-webhook-endpoints` "
+                    "(docs/DEPLOYMENT.md)."
                 )
-                if not secret or secret.startswith("whsec_sandbox")
-            ]
-            if missing:
-                raise ConfigError(
-                    f"PAYMENTS_BACKEND=stripe needs {' and '.join(missing)}: the signing "
-                    "secrets of the account and Connect webhook endpoints. Create the "
-                    "endpoints and print their secrets with `flask --app stubcollector.wsgi "
-                    "payments create-webhook-endpoints` (docs/DEPLOYMENT.md)."
-                )
+            raise ConfigError(
+                f"{where} needs {', '.join(missing)} (missing, or still a development "
+                f"default); see .env.example.{how}"
+            )
+        if self.is_production and len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if self.public_base_url:
+            _check_base_url(self.public_base_url)
         if self.idempotency_key_prefix and not IDEMPOTENCY_PREFIX_PATTERN.fullmatch(
             self.idempotency_key_prefix
         ):

@@ -176,7 +176,7 @@ def test_without_the_secrets_the_app_refuses_to_start_and_the_setup_command_runs
 ) -> None:
     refused = _flask(tmp_path, fake_stripe, "payments", "reconcile")
     assert refused.returncode != 0
-    assert "STRIPE_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET" in refused.stderr
+    assert "STRIPE_WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET" in refused.stderr
 
     setup = _flask(tmp_path, fake_stripe, "payments", "create-webhook-endpoints")
 

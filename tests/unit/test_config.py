@@ -35,15 +35,52 @@ def test_relative_sqlite_path_goes_to_the_instance_folder() -> None:
     assert normalize_database_url("sqlite:///app.db", Path("/inst")) == "sqlite:////inst/app.db"
 
 
+PUBLIC = {"PUBLIC_BASE_URL": "https://stubs.example.com"}
+
+
 @pytest.mark.parametrize("secret", ["", DEFAULT_SECRET_KEY, "short"])
 def test_production_refuses_a_default_or_weak_secret(secret: str) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": secret})
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": secret, **PUBLIC})
 
 
-def test_production_starts_with_a_real_secret() -> None:
-    settings = Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 40})
+def test_production_starts_with_a_real_secret_and_its_public_address() -> None:
+    settings = Settings.from_env(
+        {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": "https://s.example/"}
+    )
     assert settings.is_production
+    assert settings.public_base_url == "https://s.example"
+
+
+def test_production_refusal_names_every_missing_variable() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"APP_ENV": "production"})
+    assert "SECRET_KEY, PUBLIC_BASE_URL" in str(refused.value)
+    with pytest.raises(ConfigError, match=r"needs PUBLIC_BASE_URL \("):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 40})
+    with pytest.raises(ConfigError) as stripe_refused:
+        Settings.from_env(
+            {"APP_ENV": "production", "PAYMENTS_BACKEND": "stripe", "SECRET_KEY": "x" * 40}
+        )
+    assert (
+        "PUBLIC_BASE_URL, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET"
+        in str(stripe_refused.value)
+    )
+
+
+def test_without_public_base_url_development_links_follow_the_port() -> None:
+    settings = Settings.from_env({"PORT": "5055"})
+    assert settings.public_base_url == ""
+    assert settings.local_base_url == "http://127.0.0.1:5055"
+    assert Settings.from_env({}).local_base_url == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    "url", ["stubs.example.com", "ftp://stubs.example.com", "https://", "https://s.example/?a=1"]
+)
+def test_a_public_base_url_that_is_not_an_address_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        Settings.from_env({"PUBLIC_BASE_URL": url})
 
 
 STRIPE_SECRETS = {
@@ -132,6 +169,7 @@ def test_idempotency_key_prefix_is_checked(tmp_path: Path) -> None:
         ({"APP_ENV": "staging"}, "APP_ENV"),
         ({"OCR_BACKEND": "gemini"}, "GEMINI_API_KEY"),
         ({"RATELIMIT_ENABLED": "maybe"}, "RATELIMIT_ENABLED"),
+        ({"PORT": "http"}, "PORT"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(env: dict[str, str], message: str) -> None:
@@ -148,7 +186,7 @@ def test_redis_url_moves_the_limiter_to_redis() -> None:
 def test_logs_are_json_in_production_and_text_elsewhere(tmp_path: Path) -> None:
     assert Settings.from_env({}, base_dir=tmp_path).log_format == "text"
     production = Settings.from_env(
-        {"APP_ENV": "production", "SECRET_KEY": "s" * 40}, base_dir=tmp_path
+        {"APP_ENV": "production", "SECRET_KEY": "s" * 40, **PUBLIC}, base_dir=tmp_path
     )
     assert production.log_format == "json"
     with pytest.raises(ConfigError, match="LOG_FORMAT"):

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from stubcollector.adapters.images import prepare_upload
 from stubcollector.adapters.jobs import job
@@ -409,6 +409,9 @@ class StubQuery:
     year: int | None = None
     venue: str | None = None
     reading_status: str | None = None
+    # Only stubs that can be listed now: none of their listings is live (on sale, reserved
+    # or sold); a cancelled listing does not count.
+    listable: bool = False
     sort: str = "created_at"
     descending: bool = True
     page: int = 1
@@ -464,15 +467,19 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
         conditions.append(_folded_contains(Stub.search_venue, venue))
     if query.reading_status:
         conditions.append(Stub.reading_status == query.reading_status)
+    if query.listable:
+        live = select(StubListing.id).where(
+            StubListing.stub_id == Stub.id, StubListing.status.in_(_LIVE)
+        )
+        conditions.append(~live.exists())
     column = SORT_COLUMNS[query.sort]
     ordering = column.desc() if query.descending else column.asc()
-    # Each stub with its live listing, if any, for the card's "On sale" / "Sold".
+    # Each stub with its live listing, if any, for the card's "On sale" / "Sold" (an alias:
+    # a condition above may have a subquery of its own on the listings).
+    shown = aliased(StubListing)
     statement: Select[tuple[Stub, StubListing]] = (
-        select(Stub, StubListing)
-        .outerjoin(
-            StubListing,
-            and_(StubListing.stub_id == Stub.id, StubListing.status.in_(_LIVE)),
-        )
+        select(Stub, shown)
+        .outerjoin(shown, and_(shown.stub_id == Stub.id, shown.status.in_(_LIVE)))
         .where(*conditions)
         # Stubs without the sorted value go last either way; the id keeps pages stable.
         .order_by(column.is_(None), ordering, Stub.id.desc() if query.descending else Stub.id)

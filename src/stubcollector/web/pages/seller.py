@@ -10,8 +10,10 @@ are made when the seller clicks (POST), never rendered into the page.
   requirement codes as plain items (:data:`REQUIREMENT_LABELS`), the disabled reason as a
   sentence (:data:`DISABLED_REASONS`), balance available and pending, the fee and payout
   hold (and why Stripe's own schedule applies when it refused ours), the last payouts to
-  the bank with a failed one flagged (:data:`PAYOUT_FAILURES`), the last sales with their
-  payout dates (``services.orders.views.my_orders``, ``payout_dates``), and, once the
+  the bank with a failed one flagged (:data:`PAYOUT_FAILURES`), the last paid sales with
+  what the seller gets from each and its payout date (none for a refunded or disputed sale;
+  ``services.orders.views.my_orders`` with ``paid=True``) — checkouts of their stubs that
+  were not paid are only counted, with a link to them on the Orders page — and, once the
   seller disconnected their account from the platform, that they cannot be paid and may
   connect a new account.
 - ``seller.start_onboarding`` (POST) creates the account if needed and redirects to a fresh
@@ -36,6 +38,7 @@ from stubcollector.services import onboarding, payouts
 from stubcollector.services.orders import views
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
+from stubcollector.web.public_url import external_url
 
 bp = Blueprint("seller", __name__, url_prefix="/seller")
 
@@ -117,10 +120,9 @@ def disabled_text(reason: str | None) -> str | None:
 
 
 def _urls() -> dict[str, str]:
-    base = settings().public_base_url
     return {
-        "return_url": base + url_for("seller.onboarding_return"),
-        "refresh_url": base + url_for("seller.onboarding_refresh"),
+        "return_url": external_url(url_for("seller.onboarding_return")),
+        "refresh_url": external_url(url_for("seller.onboarding_refresh")),
     }
 
 
@@ -140,8 +142,7 @@ def account_page() -> ResponseReturnValue:
             # Show what we last knew; the provider is asked again on the next visit.
             account = onboarding.seller_account(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
-    sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
-    payout_dates = views.payout_dates([order.id for order in sales.orders])
+    sales = views.my_orders(user.id, role="sales", paid=True, per_page=RECENT_SALES)
     recent_payouts = payouts.recent_payouts(user.id)
     # Once disconnected, the card about that says where the money is; no second call to act.
     connected = account is None or account.deauthorized_at is None
@@ -155,11 +156,12 @@ def account_page() -> ResponseReturnValue:
         requirements=requirement_labels(account.requirements_due) if account else [],
         disabled=disabled_text(account.disabled_reason) if account else None,
         sales=sales,
-        payouts=payout_dates,
         recent_payouts=recent_payouts,
         failed_payout=failed_payout,
         failed_payout_text=payout_failure_text(failed_payout) if failed_payout else None,
         payout_failure_text=payout_failure_text,
+        unpaid_checkouts=views.order_counts(user.id).unpaid_checkouts,
+        seller_pays_stripe_fee=views.seller_pays_stripe_fee(),
         fee_percent=f"{fee.normalize():f}",
         hold_days=settings().stripe_payout_hold_days,
     )

@@ -17,7 +17,7 @@ package around it plays the provider's other parts:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,9 +86,12 @@ class SandboxGateway:
         jobs: JobQueue,
         receiver: WebhookReceiver | None = None,
         subscribed_events: Collection[str] | None = None,
+        base_url: Callable[[], str] | None = None,
     ) -> None:
         self._settings = settings
-        self._base_url = settings.public_base_url.rstrip("/")
+        # Asked at each link, since without PUBLIC_BASE_URL the address follows the request
+        # (the app passes web.public_url.public_base_url).
+        self._base_url = base_url or (lambda: settings.public_base_url or settings.local_base_url)
         self.events = SandboxEvents(
             settings, jobs=jobs, receiver=receiver, subscribed_events=subscribed_events
         )
@@ -108,7 +111,8 @@ class SandboxGateway:
             account = SandboxAccount(
                 id=objects.new_id("acct", 16),
                 email=email,
-                fees_payer="application",
+                # Stripe's controller: the seller pays Stripe's fee under Stripe liability.
+                fees_payer="account" if liability == "stripe" else "application",
                 losses_payer="application" if liability == "application" else "stripe",
                 requirements_due=[
                     "business_profile.url",
@@ -146,7 +150,7 @@ class SandboxGateway:
             )
             unit.session.add(link)
         return OnboardingLink(
-            url=f"{self._base_url}/sandbox/onboarding/{link.token}", expires_at=link.expires_at
+            url=f"{self._base_url()}/sandbox/onboarding/{link.token}", expires_at=link.expires_at
         )
 
     def retrieve_account(self, account_id: str) -> ConnectedAccount:
@@ -169,7 +173,7 @@ class SandboxGateway:
                     expires_at=now + LOGIN_LINK_LIFETIME,
                 )
             )
-        return f"{self._base_url}/sandbox/dashboard/{token}"
+        return f"{self._base_url()}/sandbox/dashboard/{token}"
 
     def balance(self, account_id: str) -> Balance:
         with self._store.reading() as session:
@@ -270,7 +274,7 @@ class SandboxGateway:
             amount_cents=int(response["amount"]),
             application_fee_cents=int(response["application_fee_amount"] or 0),
             sandbox_checkout_url=(
-                f"{self._base_url}/sandbox/checkout/{response['id']}"
+                f"{self._base_url()}/sandbox/checkout/{response['id']}"
                 f"?client_secret={response['client_secret']}"
             ),
         )

@@ -14,6 +14,7 @@ is one unit of sandbox work (``store.py``) that emits the events Stripe would se
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,7 +89,7 @@ class DashboardView:
 class SandboxHostedPages:
     """The operations of the sandbox's hosted pages, over the gateway's own store."""
 
-    def __init__(self, store: SandboxStore, *, base_url: str) -> None:
+    def __init__(self, store: SandboxStore, *, base_url: Callable[[], str]) -> None:
         self._store = store
         self._base_url = base_url
 
@@ -119,7 +120,7 @@ class SandboxHostedPages:
             unit.emit("account.updated", objects.account_object(account), account=account.id)
             _emit_capabilities(unit, account, capability_before)
             result = connected_account(account)
-            return_url = link.return_url or self._base_url
+            return_url = link.return_url or self._base_url()
         return result, return_url
 
     # --- checkout ---------------------------------------------------------------------
