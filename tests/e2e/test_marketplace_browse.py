@@ -225,6 +225,98 @@ class TestSearchAndFilters:
 REASON_OWN = "this is your listing"
 
 
+class TestForgivingSearch:
+    """Accents and case never stand between a collector and a stub; a year finds its events."""
+
+    @pytest.fixture
+    def printed(self, app: Flask) -> dict[str, StubListing]:
+        return {
+            "munich": listing(
+                age_minutes=30,
+                performer="Die Ärzte",
+                event_name="Jazz ist anders Tour",
+                venue="Olympiahalle",
+                city="München",
+                event_date=dt.date(2008, 11, 14),
+            ),
+            "cards": listing(
+                age_minutes=20,
+                performer="ST. LOUIS CÁRDINALS",
+                event_name="Opening Day",
+                venue="Busch Stadium",
+                city="St. Louis",
+                event_date=dt.date(1997, 4, 1),
+            ),
+            "paris": listing(
+                age_minutes=10,
+                performer="Björk",
+                event_name="Homogenic",
+                venue="Théâtre du Châtelet",
+                city="Paris",
+                event_date=dt.date(1998, 2, 3),
+            ),
+        }
+
+    SEARCHES = (
+        ("Munchen", ["munich"]),
+        ("MÜNCHEN", ["munich"]),
+        ("münchen", ["munich"]),
+        ("arzte", ["munich"]),
+        ("cardinals", ["cards"]),
+        ("Cárdinals", ["cards"]),
+        ("bjork", ["paris"]),
+        ("BJÖRK homogenic", ["paris"]),
+        ("chatelet", ["paris"]),
+        ("1997", ["cards"]),
+        ("1997 cardinals", ["cards"]),
+        ("199", ["paris", "cards"]),
+        ("1997 bjork", []),
+    )
+
+    def test_words_match_whatever_their_accents_and_case(
+        self, client: FlaskClient, printed: dict[str, StubListing]
+    ) -> None:
+        for q, expected in self.SEARCHES:
+            found = ids(client.get(URL, query_string={"q": q}))
+            assert found == [printed[name].id for name in expected], q
+
+    def test_the_venue_filter_forgives_too(
+        self, client: FlaskClient, printed: dict[str, StubListing]
+    ) -> None:
+        for venue in ("theatre du chatelet", "THÉÂTRE", "Chatelet"):
+            found = ids(client.get(URL, query_string={"venue": venue}))
+            assert found == [printed["paris"].id], venue
+
+    def test_a_corrected_stub_is_found_by_its_new_text_only(
+        self, client: FlaskClient, auth: AuthActions, printed: dict[str, StubListing]
+    ) -> None:
+        listed = printed["cards"]
+        seller = db.session.get(User, listed.seller_id)
+        assert seller is not None
+        auth.login(seller.username)
+        changed = client.patch(
+            f"/api/stubs/{listed.stub_id}",
+            json={"performer": "Kansas City Royals", "event_date": "1985-10-27"},
+        )
+        assert changed.status_code == 200, changed.json
+        assert ids(client.get(URL, query_string={"q": "royals 1985"})) == [listed.id]
+        assert ids(client.get(URL, query_string={"q": "cardinals"})) == []
+        assert ids(client.get(URL, query_string={"q": "1997"})) == []
+
+    @pytest.mark.parametrize("q", ["band", "BÄND", "2019", "bänd 2019"])
+    def test_folded_searches_run_the_same_statements(
+        self, app: Flask, client: FlaskClient, q: str
+    ) -> None:
+        for number in range(30):
+            listing(age_minutes=number, performer=f"Bänd {number}", event_date=dt.date(2019, 1, 1))
+        browsing.totals.clear()
+        with counting_queries(app) as statements:
+            response = client.get(URL, query_string={"per_page": 10, "q": q})
+        assert response.json["total"] == 30
+        # One page query and one count, as for any search.
+        assert len(statements) == 2, statements
+
+
 class TestInvalidParameters:
     @pytest.mark.parametrize(
         ("params", "field"),

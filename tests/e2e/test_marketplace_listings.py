@@ -420,3 +420,18 @@ class TestEditAndCancel:
         assert response.status_code == 409
         db.session.expire_all()
         assert db.session.get(StubListing, listing.id).status == "payment_pending"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("currency", "shown"),
+    [("EUR", "€36.45"), ("GBP", "£36.45"), ("CHF", "CHF 36.45"), (None, "36.45")],
+)
+def test_a_listed_stubs_face_value_is_shown_in_its_own_currency(
+    client: FlaskClient, seller: User, currency: str | None, shown: str
+) -> None:
+    stub = StubFactory.create(owner=seller, face_value_cents=3645, currency=currency)
+    listing = ListingFactory.create(seller=seller, stub=stub)
+    listed = client.get(f"{URL}/{listing.id}").json["listing"]["stub"]
+    assert (listed["face_value_display"], listed["currency"]) == (shown, currency)
+    page = client.get(f"/marketplace/listings/{listing.id}", headers={"Accept": "text/html"})
+    assert f"<dd>{shown}</dd>" in page.get_data(as_text=True)

@@ -96,11 +96,11 @@ def test_upload_shows_progress_then_the_fields_read_with_their_confidence(
     assert "http-equiv" not in done
     assert 'value="Midnight Revue"' in done
     assert 'value="18.50"' in done
-    # The venue was read with 40% confidence: highlighted for the owner to check.
-    assert re.search(r'review-field--low[^"]*" data-field="venue"', done)
-    assert "Not sure (40%)" in done
+    # The venue was read with 40% confidence: a suggestion for the owner to check.
+    assert re.search(r'review-field--unsure[^"]*"[^>]*data-field="venue"', done)
+    assert "Suggestion, 40% sure" in done
     # What the owner typed at upload is theirs, not the reader's.
-    assert re.search(r'review-field--corrected[^"]*" data-field="performer"', done)
+    assert re.search(r'review-field--corrected[^"]*"[^>]*data-field="performer"', done)
     assert f'src="/api/stubs/{stub_id}/thumbnail"' in done
 
 
@@ -165,6 +165,67 @@ def test_corrections_are_saved_and_errors_shown_next_to_the_field(
     assert stub.face_value_cents == 1850
     # Only the fields that changed became corrections.
     assert set(stub.corrected_fields) == {"venue", "event_date", "face_value"}
+
+
+def test_looks_right_marks_suggestions_as_right_with_the_form(
+    stub_app: Flask, owner_client: FlaskClient, owner: User
+) -> None:
+    stub = StubFactory.create(
+        owner=owner,
+        venue="Riverside Hall",
+        performer="The Revue",
+        seat=None,
+        field_confidence={"event_name": 0.95, "venue": 0.4, "performer": 0.65},
+    )
+    url = f"/collection/stubs/{stub.id}"
+    page = owner_client.get(url, headers=HTML).get_data(as_text=True)
+    assert (
+        "We are not sure about 2 fields</strong>: <span data-unsure-list>Performer, Venue" in page
+    )
+    assert 'name="confirm" value="venue"' in page
+    assert 'aria-label="Venue looks right"' in page
+    form = {"csrf_token": csrf_token(owner_client, url), "venue": "Riverside Hall"}
+
+    one = owner_client.post(url, data={**form, "confirm": "venue"}, headers=HTML)
+    assert one.status_code == 302
+    assert one.headers["Location"] == f"{url}#field-venue"
+    shown = owner_client.get(url, headers=HTML).get_data(as_text=True)
+    assert "Marked as right: Venue." in shown
+    assert "We are not sure about 1 field</strong>: <span data-unsure-list>Performer" in shown
+    db.session.refresh(stub)
+    assert (stub.confirmed_fields, stub.corrected_fields) == (["venue"], [])
+
+    # Every suggestion at once, with an edit made meanwhile saved too.
+    everything = owner_client.post(
+        url, data={**form, "seat": "7", "confirm_all": "1"}, headers=HTML
+    )
+    assert everything.status_code == 302
+    shown = owner_client.get(url, headers=HTML).get_data(as_text=True)
+    assert "Your corrections are saved, and marked as right: Performer." in shown
+    assert "data-unsure-notice" not in shown
+    db.session.refresh(stub)
+    assert (stub.confirmed_fields, stub.corrected_fields) == (["performer", "venue"], ["seat"])
+
+    # "Looks right" on a field the owner has just retyped: their correction, said as such.
+    retyped = owner_client.post(
+        url, data={**form, "performer": "The Revue Band", "confirm": "performer"}, headers=HTML
+    )
+    assert retyped.status_code == 302
+    shown = owner_client.get(url, headers=HTML).get_data(as_text=True)
+    assert "Your corrections are saved." in shown
+    db.session.refresh(stub)
+    assert (stub.confirmed_fields, stub.corrected_fields) == (["venue"], ["performer", "seat"])
+
+    # A field with nothing read has nothing to confirm: said, and nothing saved.
+    empty = owner_client.post(url, data={**form, "confirm": "row"}, headers=HTML)
+    assert empty.status_code == 302
+    assert "Nothing was read to confirm in row." in owner_client.get(url, headers=HTML).get_data(
+        as_text=True
+    )
+    unknown = owner_client.post(url, data={**form, "confirm": "notes"}, headers=HTML)
+    assert unknown.status_code == 422
+    db.session.refresh(stub)
+    assert stub.confirmed_fields == ["venue"]
 
 
 def test_another_users_stub_is_a_404_page_not_json(

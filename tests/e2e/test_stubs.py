@@ -314,6 +314,23 @@ def test_names_owners_corrected_are_known_to_the_reader(
     assert set(latest.venues) == {"Zenith", "Olympiahalle"}
 
 
+def test_names_owners_marked_as_right_are_known_to_the_reader(
+    stub_app: Flask, owner_client: FlaskClient, owner: User
+) -> None:
+    from stubcollector.services.stubs import confirmed_names
+
+    read = StubFactory.create(
+        owner=owner, performer="Kraftwerk", venue="Kling Klang", field_confidence={"venue": 0.6}
+    )
+    db.session.commit()
+    with stub_app.app_context():
+        assert confirmed_names() == KnownNames()
+    confirmed = owner_client.patch(f"/api/stubs/{read.id}", json={"confirmed_fields": ["venue"]})
+    assert confirmed.status_code == 200, confirmed.json
+    with stub_app.app_context():
+        assert confirmed_names() == KnownNames(venues=("Kling Klang",))
+
+
 def test_known_names_are_fetched_again_after_their_ttl(stub_app: Flask, owner: User) -> None:
     now = [1000.0]
     cache = KnownNamesCache(ttl_seconds=60, clock=lambda: now[0])
@@ -431,6 +448,230 @@ def test_patch_validates_every_field_and_changes_nothing_on_error(
     assert updated["event_name"] == stub.event_name  # not sent, not changed
     assert set(updated["corrected_fields"]) == {"venue", "face_value", "currency", "city"}
     assert updated["field_confidence"]["venue"] == 1.0
+
+
+# --- settling what was read: "looks right", the face value's currency -----------------------
+
+
+def _read_with_doubts(owner: User) -> Stub:
+    """A stub as a reading left it: the event and the city (70 %, just sure) sure, the
+    performer (65 %) and venue not."""
+    stub: Stub = StubFactory.create(
+        owner=owner,
+        performer="Bjork",
+        venue="Theatre du Chatelet",
+        seat=None,
+        field_confidence={"event_name": 0.95, "performer": 0.65, "venue": 0.45, "city": 0.7},
+    )
+    return stub
+
+
+def test_unsure_fields_are_the_values_read_below_the_sure_confidence(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    stub = _read_with_doubts(owner)
+    shown = owner_client.get(f"/api/stubs/{stub.id}").json["stub"]
+    assert shown["unsure_fields"] == ["performer", "venue"]
+    assert shown["confirmed_fields"] == []
+
+
+def test_confirmed_fields_mark_values_as_right_without_retyping_them(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    stub = _read_with_doubts(owner)
+    url = f"/api/stubs/{stub.id}"
+    response = owner_client.patch(url, json={"confirmed_fields": ["venue"]})
+    assert response.status_code == 200, response.json
+    shown = response.json["stub"]
+    assert shown["venue"] == "Theatre du Chatelet"  # the value read is kept as it is
+    assert shown["confirmed_fields"] == ["venue"]
+    assert shown["corrected_fields"] == []
+    assert shown["unsure_fields"] == ["performer"]
+    assert shown["field_confidence"]["venue"] == 1.0
+    assert shown["field_confidence"]["performer"] == 0.65
+
+    # Added to those confirmed before; a correction in the same request is a correction.
+    both = owner_client.patch(
+        url, json={"confirmed_fields": ["performer", "performer"], "city": "Paris"}
+    ).json["stub"]
+    assert (both["confirmed_fields"], both["corrected_fields"]) == (
+        ["performer", "venue"],
+        ["city"],
+    )
+    assert both["unsure_fields"] == []
+    # Correcting a confirmed field makes it the owner's correction; confirming a corrected
+    # one leaves it a correction.
+    corrected = owner_client.patch(
+        url, json={"venue": "Olympia", "confirmed_fields": ["city"]}
+    ).json["stub"]
+    assert (corrected["confirmed_fields"], corrected["corrected_fields"]) == (
+        ["performer"],
+        ["city", "venue"],
+    )
+    assert owner_client.patch(url, json={"confirmed_fields": []}).status_code == 200
+    assert owner_client.patch(url, json={"confirmed_fields": None}).status_code == 200
+
+
+def test_confirming_what_cannot_be_confirmed_changes_nothing(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    stub = _read_with_doubts(owner)
+    url = f"/api/stubs/{stub.id}"
+    before = owner_client.get(url).json["stub"]
+    for body in (
+        {"confirmed_fields": ["notes"]},
+        {"confirmed_fields": ["owner_id"]},
+        {"confirmed_fields": "venue"},
+        {"confirmed_fields": [7]},
+        {"confirmed_fields": ["venue"] * 12},
+    ):
+        refused = owner_client.patch(url, json=body)
+        assert refused.status_code == 422, (body, refused.json)
+        assert any(name.startswith("confirmed_fields") for name in refused.json["errors"]), body
+    # Nothing was read for the seat: there is nothing to confirm (and the venue typed in
+    # the same request is not saved either).
+    empty = owner_client.patch(url, json={"confirmed_fields": ["seat"], "venue": "Olympia"})
+    assert empty.status_code == 409, empty.json
+    assert "seat" in empty.json["message"]
+    assert owner_client.get(url).json["stub"] == before
+    other = owner_client.patch(
+        f"/api/stubs/{StubFactory.create().id}", json={"confirmed_fields": ["venue"]}
+    )
+    assert other.status_code == 404
+
+
+def test_a_new_reading_keeps_confirmed_fields(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    container(stub_app).reader = ScriptedReader(
+        StubReading(
+            fields={
+                "performer": FieldValue("BJÖRK", 0.9),
+                "venue": FieldValue("CHATELET", 0.5),
+                "city": FieldValue("PARIS", 0.9),
+            },
+            raw_text="BJÖRK",
+            engine="scripted",
+        )
+    )
+    stub_id = upload(owner_client, image_bytes(render_stub())).json["stub"]["id"]
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    url = f"/api/stubs/{stub_id}"
+    assert owner_client.get(url).json["stub"]["unsure_fields"] == ["venue"]
+    assert owner_client.patch(url, json={"confirmed_fields": ["venue"]}).status_code == 200
+    container(stub_app).reader = ScriptedReader(
+        StubReading(
+            fields={
+                "venue": FieldValue("CHATELET THEATRE", 0.6),
+                "city": FieldValue("PARlS", 0.65),
+            },
+            raw_text="",
+            engine="scripted",
+        )
+    )
+    assert owner_client.post(f"{url}/read", json={}).status_code == 202
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    stub = owner_client.get(url).json["stub"]
+    assert (stub["venue"], stub["city"]) == ("CHATELET", "PARlS")
+    assert stub["field_confidence"]["venue"] == 1.0
+    assert stub["confirmed_fields"] == ["venue"]
+    assert stub["unsure_fields"] == ["city"]
+
+
+def test_the_face_value_currency_is_shown_and_set_under_either_name(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    stub = StubFactory.create(owner=owner, face_value_cents=3645, currency="EUR")
+    url = f"/api/stubs/{stub.id}"
+    shown = owner_client.get(url).json["stub"]
+    assert (shown["face_value"], shown["face_value_currency"], shown["currency"]) == (
+        "36.45",
+        "EUR",
+        "EUR",
+    )
+    changed = owner_client.patch(url, json={"face_value_currency": " gbp "})
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["stub"]["face_value_currency"], changed.json["stub"]["currency"]) == (
+        "GBP",
+        "GBP",
+    )
+    assert "currency" in changed.json["stub"]["corrected_fields"]
+    same = owner_client.patch(url, json={"face_value_currency": "chf", "currency": "CHF"})
+    assert same.status_code == 200
+    assert same.json["stub"]["face_value_currency"] == "CHF"
+    clash = owner_client.patch(url, json={"face_value_currency": "EUR", "currency": "USD"})
+    assert clash.status_code == 422
+    assert "face_value_currency" in clash.json["errors"]
+    bad = owner_client.patch(url, json={"face_value_currency": "euro"})
+    assert bad.status_code == 422
+    assert owner_client.get(url).json["stub"]["face_value_currency"] == "CHF"
+    cleared = owner_client.patch(url, json={"face_value_currency": None}).json["stub"]
+    assert (cleared["face_value"], cleared["face_value_currency"]) == ("36.45", None)
+
+    uploaded = upload(owner_client, image_bytes(render_stub()), face_value_currency="eur")
+    assert uploaded.status_code == 201, uploaded.json
+    assert uploaded.json["stub"]["face_value_currency"] == "EUR"
+
+
+def test_the_stub_says_whether_it_is_on_sale_or_sold(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    from stubcollector.models import utcnow
+
+    never = StubFactory.create(owner=owner)
+    on_sale = StubFactory.create(owner=owner)
+    sold = StubFactory.create(owner=owner)
+    withdrawn = StubFactory.create(owner=owner)
+    db.session.add_all(
+        [
+            StubListing(stub_id=on_sale.id, seller_id=owner.id, asking_price_cents=900),
+            StubListing(
+                stub_id=sold.id,
+                seller_id=owner.id,
+                asking_price_cents=900,
+                status=ListingStatus.SOLD.value,
+                sold_at=utcnow(),
+            ),
+            StubListing(
+                stub_id=withdrawn.id,
+                seller_id=owner.id,
+                asking_price_cents=900,
+                status=ListingStatus.CANCELLED.value,
+            ),
+        ]
+    )
+    db.session.commit()
+    listed = {
+        stub["id"]: (stub["listing_status"], stub["listing_id"] is not None)
+        for stub in owner_client.get("/api/stubs").json["stubs"]
+    }
+    assert listed == {
+        never.id: (None, False),
+        on_sale.id: ("active", True),
+        sold.id: ("sold", True),
+        withdrawn.id: (None, False),
+    }
+    one = owner_client.get(f"/api/stubs/{sold.id}").json["stub"]
+    assert one["listing_status"] == "sold"
+
+
+def test_the_openapi_document_describes_confirming_and_the_currency(client: FlaskClient) -> None:
+    from typing import get_args
+
+    from stubcollector.domain.stub_fields import READ_FIELDS
+    from stubcollector.web.api.stubs import ReadField
+
+    assert get_args(ReadField) == READ_FIELDS
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    request = schemas["StubFieldsRequest"]["properties"]
+    confirmed = request["confirmed_fields"]
+    names = next(option for option in confirmed["anyOf"] if option.get("type") == "array")
+    assert names["items"]["enum"] == list(READ_FIELDS)
+    assert "looks right" in confirmed["description"]
+    assert "face_value_currency" in request
+    stub = schemas["StubOut"]["properties"]
+    for name in ("face_value_currency", "confirmed_fields", "unsure_fields", "listing_status"):
+        assert name in stub, name
 
 
 def test_others_cannot_see_change_or_delete_a_stub(
@@ -553,6 +794,43 @@ def test_collection_search_filter_sort_and_pages(
         {"page": -1},
     ):
         assert owner_client.get("/api/stubs", query_string=bad).status_code == 422
+
+
+def test_collection_search_forgives_accents_and_case_and_finds_a_year(
+    stub_app: Flask, owner: User, owner_client: FlaskClient
+) -> None:
+    import datetime as dt
+
+    StubFactory.create(
+        owner=owner,
+        performer="Die Ärzte",
+        venue="Olympiahalle",
+        city="München",
+        event_date=dt.date(2008, 11, 14),
+        section="Innenraum",
+        notes="Mit Oma gekauft",
+    )
+    StubFactory.create(
+        owner=owner,
+        performer="ST. LOUIS CÁRDINALS",
+        venue="Busch Stadium",
+        city="St. Louis",
+        event_date=dt.date(1997, 4, 1),
+    )
+
+    def names(**params: Any) -> list[str]:
+        response = owner_client.get("/api/stubs", query_string=params)
+        assert response.status_code == 200, response.json
+        return [stub["performer"] for stub in response.json["stubs"]]
+
+    assert names(q="Munchen") == ["Die Ärzte"]
+    assert names(q="ARZTE olympiahalle") == ["Die Ärzte"]
+    assert names(q="cardinals") == ["ST. LOUIS CÁRDINALS"]
+    assert names(q="1997") == ["ST. LOUIS CÁRDINALS"]
+    assert names(venue="OLYMPIAHALLE") == ["Die Ärzte"]
+    # The section and the owner's notes are searched too (ignoring case).
+    assert names(q="innenraum") == ["Die Ärzte"]
+    assert names(q="OMA") == ["Die Ärzte"]
 
 
 def test_unknown_stub_is_404(stub_app: Flask, owner_client: FlaskClient) -> None:

@@ -12,7 +12,7 @@ from flask import Flask
 from stubcollector.cli import register_commands
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUPS = ("users", "demo", "jobs", "payments", "marketplace")
+GROUPS = ("users", "demo", "jobs", "payments", "marketplace", "stubs")
 # `flask [--app X] <group> <command>` in prose, or `$(FLASK) <group> <command>` in the Makefile.
 MENTION = re.compile(
     r"(?:\bflask|\$\(FLASK\))(?:\s+--app\s+\S+)?\s+(" + "|".join(GROUPS) + r")\s+([a-z][a-z-]*)"

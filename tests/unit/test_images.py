@@ -31,6 +31,17 @@ def test_transparent_png_stays_png_and_its_thumbnail_is_flattened() -> None:
     assert Image.open(io.BytesIO(prepared.thumbnail)).mode == "RGB"
 
 
+@pytest.mark.parametrize(
+    ("size", "thumbnail"),
+    [((900, 420), (480, 224)), ((420, 900), (224, 480)), ((300, 90), (300, 90))],
+)
+def test_thumbnails_hold_the_whole_stub(size: tuple[int, int], thumbnail: tuple[int, int]) -> None:
+    # Scaled to fit 480 px, never cropped or enlarged: the cards letterbox them (app.css), so
+    # every thumbnail stored so far shows the whole stub as it is.
+    prepared = prepare_upload(image_bytes(render_stub(size=size), "PNG"), **LIMITS)
+    assert Image.open(io.BytesIO(prepared.thumbnail)).size == thumbnail
+
+
 def test_exif_gps_is_gone_and_orientation_applied() -> None:
     prepared = prepare_upload(jpeg_with_gps(render_stub(size=(400, 200)), orientation=8), **LIMITS)
     stored = Image.open(io.BytesIO(prepared.data))

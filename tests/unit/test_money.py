@@ -89,6 +89,11 @@ def test_display_formats() -> None:
     assert format_cents(123456) == "$1,234.56"
     assert format_cents(5) == "$0.05"
     assert format_cents(-250) == "-$2.50"
-    assert format_cents(6990, "EUR") == "69.90 EUR"
+    # A face value shows its own currency, never a dollar sign it was not printed with.
+    assert format_cents(3645, "EUR") == "€36.45"
+    assert format_cents(4750, "GBP") == "£47.50"
+    assert format_cents(123456, "CHF") == "CHF 1,234.56"
+    assert format_cents(-250, "CAD") == "-CAD 2.50"
+    assert format_cents(3645, None) == "36.45"
     assert cents_to_decimal_string(1250) == "12.50"
     assert cents_to_decimal_string(-7) == "-0.07"

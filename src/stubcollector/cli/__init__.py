@@ -9,6 +9,7 @@ group           module                          commands
                                                 ``failed``, ``replay``
 ``payments``    ``cli/payments.py``             ``reconcile``, ``refresh-accounts``
 ``marketplace`` ``cli/marketplace.py``          ``release-expired``
+``stubs``       ``cli/stubs.py``                ``refresh-search``
 ==============  ==============================  =========================================
 
 Commands are thin: they parse options, call one service function and print its report.
@@ -24,6 +25,7 @@ from stubcollector.cli.demo import demo_cli
 from stubcollector.cli.jobs import jobs_cli
 from stubcollector.cli.marketplace import marketplace_cli
 from stubcollector.cli.payments import payments_cli
+from stubcollector.cli.stubs import stubs_cli
 from stubcollector.cli.users import users_cli
 
 
@@ -34,3 +36,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(marketplace_cli)
+    app.cli.add_command(stubs_cli)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Final
 
 from stubcollector.domain.errors import ValidationFailed
 
@@ -52,13 +53,23 @@ def parse_price_cents(
     return int(amount * 100)
 
 
-def format_cents(cents: int, currency: str = CURRENCY) -> str:
-    """Display form: ``$1,234.50`` for USD, ``1,234.50 EUR`` otherwise."""
+# Currencies shown with their sign; any other shows its ISO 4217 code ("CHF 36.45"). "$"
+# is the US dollar's alone: a Canadian or Australian dollar shows its code.
+CURRENCY_SIGNS: Final = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def format_cents(cents: int, currency: str | None = CURRENCY) -> str:
+    """Display form: ``$1,234.50``, ``€36.45``, ``£47.50``, ``CHF 36.45``; no currency at all
+    when it is not known (``None``: a face value whose currency nobody read or typed,
+    ``36.45``), rather than a guessed one."""
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
-    if currency == "USD":
-        return f"{sign}${whole:,}.{part:02d}"
-    return f"{sign}{whole:,}.{part:02d} {currency}"
+    amount = f"{whole:,}.{part:02d}"
+    if currency is None:
+        return f"{sign}{amount}"
+    if currency in CURRENCY_SIGNS:
+        return f"{sign}{CURRENCY_SIGNS[currency]}{amount}"
+    return f"{sign}{currency} {amount}"
 
 
 def cents_to_decimal_string(cents: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from time import monotonic
@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from stubcollector.adapters.images import prepare_upload
 from stubcollector.adapters.jobs import job
@@ -41,10 +41,18 @@ from stubcollector.domain.errors import (
     ServiceUnavailable,
 )
 from stubcollector.domain.money import cents_to_decimal_string
+from stubcollector.domain.search_text import fold, search_words
 from stubcollector.domain.statuses import LIVE_LISTING_STATUSES, ReadingStatus
-from stubcollector.domain.stub_fields import validate_stub_fields
+from stubcollector.domain.stub_fields import (
+    SURE_CONFIDENCE,
+    validate_confirmed_fields,
+    validate_stub_fields,
+)
+from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User, utcnow
+from stubcollector.models.search import refill_search_columns
 from stubcollector.services import audit
+from stubcollector.services.marketplace.listing_status import effective_status
 from stubcollector.services.results import PAGE_ONLY
 from stubcollector.services.transaction import transaction
 
@@ -124,7 +132,7 @@ def _reload(stub_id: int) -> StubView:
         stub = session.get(Stub, stub_id, populate_existing=True)
         if stub is None:
             raise NotFound("stub not found")
-        return _view(stub)
+        return _view(stub, _live_listing(session, stub_id))
 
 
 @job(READ_JOB)
@@ -205,7 +213,8 @@ def known_names() -> KnownNames:
 
 
 def confirmed_names(limit: int = MAX_KNOWN_NAMES) -> KnownNames:
-    """Performers and venues that owners typed or corrected on a stub, most used first."""
+    """Performers and venues that owners typed, corrected or marked as right on a stub, most
+    used first."""
     with transaction() as session:
         return KnownNames(
             performers=_confirmed(session, Stub.performer, "performer", limit),
@@ -214,13 +223,18 @@ def confirmed_names(limit: int = MAX_KNOWN_NAMES) -> KnownNames:
 
 
 def _confirmed(session: Session, column: Any, field_name: str, limit: int) -> tuple[str, ...]:
-    # corrected_fields is a JSON list; its text form names the field in quotes on SQLite
-    # and PostgreSQL alike.
-    corrected = cast(Stub.corrected_fields, String).contains(f'"{field_name}"')
+    # corrected_fields and confirmed_fields are JSON lists; their text form names the field
+    # in quotes on SQLite and PostgreSQL alike. A value the owner marked as right ("looks
+    # right") is as good as one they typed.
+    quoted = f'"{field_name}"'
+    settled = or_(
+        cast(Stub.corrected_fields, String).contains(quoted),
+        cast(Stub.confirmed_fields, String).contains(quoted),
+    )
     uses = func.count(Stub.id)
     rows = session.execute(
         select(column)
-        .where(column.is_not(None), corrected)
+        .where(column.is_not(None), settled)
         .group_by(column)
         .order_by(uses.desc(), column)
         .limit(limit)
@@ -238,18 +252,19 @@ def _record_failure(stub_id: int, message: str) -> None:
 
 
 def apply_reading(stub: Stub, reading: StubReading) -> None:
-    """Copy what was read onto ``stub``, never over a field its owner set by hand.
+    """Copy what was read onto ``stub``, never over a field its owner set by hand or
+    marked as right.
 
     Each value passes the same validation as an owner's input; one the engine got wrong
     in form (an impossible date, a 300-character seat) is dropped, not stored.
     """
-    corrected = set(stub.corrected_fields or [])
-    confidence = dict.fromkeys(corrected, 1.0)
+    kept = set(stub.corrected_fields or []) | set(stub.confirmed_fields or [])
+    confidence = dict.fromkeys(kept, 1.0)
     for name in READ_FIELDS:
-        if name in corrected:
+        if name in kept:
             continue
         found = reading.fields.get(name)
-        column = "face_value_cents" if name == "face_value" else name
+        column = _column(name)
         value: Any = None
         if found is not None:
             try:
@@ -306,26 +321,54 @@ def _has_live_listing(session: Session, stub_id: int) -> bool:
     return found is not None
 
 
+def _live_listing(session: Session, stub_id: int) -> StubListing | None:
+    """The stub's listing on sale, reserved or sold (at most one: a partial unique index)."""
+    return session.scalars(
+        select(StubListing).where(StubListing.stub_id == stub_id, StubListing.status.in_(_LIVE))
+    ).first()
+
+
 def get_stub(owner: User, stub_id: int) -> StubView:
     with transaction() as session:
-        return _view(_owned(session, owner, stub_id))
+        return _view(_owned(session, owner, stub_id), _live_listing(session, stub_id))
 
 
-def update_stub(owner: User, stub_id: int, changes: dict[str, Any]) -> StubView:
-    """Correct fields; each corrected field is the owner's from then on (confidence 1)."""
-    if not changes:
+def update_stub(
+    owner: User, stub_id: int, changes: dict[str, Any], *, confirm: Sequence[str] = ()
+) -> StubView:
+    """Correct fields, and mark fields as right as read ("looks right").
+
+    A corrected field is the owner's from then on: confidence 1, never overwritten by a
+    reading. A confirmed field keeps the value read, with confidence 1, and a new reading
+    keeps it too; only a field holding a value can be confirmed (409 otherwise). A field
+    corrected now or before is a correction, not a confirmation: a field is one or the
+    other, and a correction of a confirmed field makes it a correction.
+    """
+    if not changes and not confirm:
         return get_stub(owner, stub_id)
     values = validate_stub_fields(changes)
+    confirming = set(validate_confirmed_fields(list(confirm)))
     with transaction() as session:
         stub = _owned(session, owner, stub_id, lock=True)
         for column, value in values.items():
             setattr(stub, column, value)
         touched = _field_names(values)
-        stub.corrected_fields = sorted(set(stub.corrected_fields or []) | touched)
+        corrected = set(stub.corrected_fields or []) | touched
+        empty = sorted(
+            name for name in confirming - corrected if getattr(stub, _column(name)) is None
+        )
+        if empty:
+            raise Conflict(f"nothing was read to confirm in {', '.join(empty)}")
+        stub.corrected_fields = sorted(corrected)
+        stub.confirmed_fields = sorted((set(stub.confirmed_fields or []) | confirming) - corrected)
         confidence = dict(stub.field_confidence or {})
-        confidence.update(dict.fromkeys(touched, 1.0))
+        confidence.update(dict.fromkeys(touched | confirming, 1.0))
         stub.field_confidence = confidence
     return _reload(stub_id)
+
+
+def _column(name: str) -> str:
+    return "face_value_cents" if name == "face_value" else name
 
 
 def delete_stub(owner: User, stub_id: int) -> None:
@@ -388,21 +431,31 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
+def _folded_contains(column: Any, word: str) -> ColumnElement[bool]:
+    # The search columns are folded already (domain/search_text.py), and so is the word.
+    found: ColumnElement[bool] = column.contains(word, autoescape=True)
+    return found
+
+
 def list_stubs(owner: User, query: StubQuery) -> StubPage:
-    """The owner's stubs, searched, filtered, sorted and paged."""
+    """The owner's stubs, searched, filtered, sorted and paged.
+
+    A word is found in the event, performer, venue, city or the event's year with accents
+    and case ignored (the stub's search text: "munchen" finds München, "1997" the events
+    of 1997), or in the section or the owner's notes ignoring case.
+    """
     conditions: list[ColumnElement[bool]] = [Stub.owner_id == owner.id]
     if query.text:
-        words = query.text.split()[:8]
-        searchable = (
-            Stub.event_name,
-            Stub.performer,
-            Stub.venue,
-            Stub.city,
-            Stub.section,
-            Stub.notes,
-        )
+        words = search_words(query.text)[:8]
         # Every word must match some field: "pearl garden" finds Pearl Jam at the Garden.
-        conditions.extend(or_(*(_contains(col, word) for col in searchable)) for word in words)
+        conditions.extend(
+            or_(
+                _folded_contains(Stub.search_text, word),
+                _contains(Stub.section, word),
+                _contains(Stub.notes, word),
+            )
+            for word in words
+        )
     if query.year is not None:
         conditions.append(
             and_(
@@ -410,8 +463,8 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
                 Stub.event_date <= date(query.year, 12, 31),
             )
         )
-    if query.venue:
-        conditions.append(_contains(Stub.venue, query.venue))
+    if query.venue and (venue := fold(query.venue)):
+        conditions.append(_folded_contains(Stub.search_venue, venue))
     if query.reading_status:
         conditions.append(Stub.reading_status == query.reading_status)
     if query.listable:
@@ -421,8 +474,12 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
         conditions.append(~live.exists())
     column = SORT_COLUMNS[query.sort]
     ordering = column.desc() if query.descending else column.asc()
-    statement: Select[tuple[Stub]] = (
-        select(Stub)
+    # Each stub with its live listing, if any, for the card's "On sale" / "Sold" (an alias:
+    # a condition above may have a subquery of its own on the listings).
+    shown = aliased(StubListing)
+    statement: Select[tuple[Stub, StubListing]] = (
+        select(Stub, shown)
+        .outerjoin(shown, and_(shown.stub_id == Stub.id, shown.status.in_(_LIVE)))
         .where(*conditions)
         # Stubs without the sorted value go last either way; the id keeps pages stable.
         .order_by(column.is_(None), ordering, Stub.id.desc() if query.descending else Stub.id)
@@ -431,8 +488,32 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
     )
     with transaction() as session:
         total = session.scalar(select(func.count(Stub.id)).where(*conditions)) or 0
-        stubs = tuple(_view(stub) for stub in session.scalars(statement))
+        now = utcnow()
+        stubs = tuple(_view(stub, listing, now) for stub, listing in session.execute(statement))
     return StubPage(stubs=stubs, page=query.page, per_page=query.per_page, total=total)
+
+
+# --- search text ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchTextRefresh:
+    """What ``flask stubs refresh-search`` did: stubs read, and those whose text it wrote."""
+
+    read: int
+    written: int
+
+
+def refresh_search_text(*, every_row: bool = False) -> SearchTextRefresh:
+    """Write the search text of stubs that have none (written by a release before w001
+    while it was being deployed), or check every stub's (``every_row``: after a change to
+    the folding), in batches each committed on its own (``models.search``)."""
+    with db.engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        read, written = refill_search_columns(autocommit, only_missing=not every_row)
+    # The engine's write watcher (database.after_writes_to) has advanced the listing change
+    # counter: no page of search results kept before is reused.
+    return SearchTextRefresh(read=read, written=written)
 
 
 # --- images -----------------------------------------------------------------------------------
@@ -486,10 +567,17 @@ class StubView:
     seat: str | None
     face_value: str | None  # the API's decimal string, "45.00"
     face_value_cents: int | None = field(metadata=PAGE_ONLY)
+    # ISO 4217 code of the face value as printed (the reader's, or the owner's); ``currency``
+    # is the same value under the name the API has always used.
+    face_value_currency: str | None
     currency: str | None
     notes: str | None
     field_confidence: Mapping[str, float]
     corrected_fields: tuple[str, ...]
+    confirmed_fields: tuple[str, ...]
+    # Fields holding a value read with less than SURE_CONFIDENCE that the owner has neither
+    # corrected nor confirmed: suggestions to check against the photo.
+    unsure_fields: tuple[str, ...]
     reading_status: str
     reading_error: str | None
     extraction_engine: str | None
@@ -499,11 +587,28 @@ class StubView:
     thumbnail_url: str | None
     image_width: int | None
     image_height: int | None
+    # The stub's listing on the marketplace (on sale, reserved or sold), if any; a hold
+    # that ran out reads as ``active``.
+    listing_id: int | None
+    listing_status: str | None
     created_at: datetime
     updated_at: datetime
 
 
-def _view(stub: Stub) -> StubView:
+def _unsure_fields(stub: Stub) -> tuple[str, ...]:
+    settled = set(stub.corrected_fields or []) | set(stub.confirmed_fields or [])
+    confidence = stub.field_confidence or {}
+    return tuple(
+        name
+        for name in READ_FIELDS
+        if name not in settled
+        and name in confidence
+        and confidence[name] < SURE_CONFIDENCE
+        and getattr(stub, _column(name)) is not None
+    )
+
+
+def _view(stub: Stub, listing: StubListing | None, now: datetime | None = None) -> StubView:
     face = stub.face_value_cents
     return StubView(
         id=stub.id,
@@ -518,10 +623,13 @@ def _view(stub: Stub) -> StubView:
         seat=stub.seat,
         face_value=cents_to_decimal_string(face) if face is not None else None,
         face_value_cents=face,
+        face_value_currency=stub.currency,
         currency=stub.currency,
         notes=stub.notes,
         field_confidence=dict(stub.field_confidence or {}),
         corrected_fields=tuple(stub.corrected_fields or ()),
+        confirmed_fields=tuple(stub.confirmed_fields or ()),
+        unsure_fields=_unsure_fields(stub),
         reading_status=stub.reading_status,
         reading_error=stub.reading_error,
         extraction_engine=stub.extraction_engine,
@@ -531,6 +639,8 @@ def _view(stub: Stub) -> StubView:
         thumbnail_url=f"/api/stubs/{stub.id}/thumbnail" if stub.thumbnail_key else None,
         image_width=stub.image_width,
         image_height=stub.image_height,
+        listing_id=None if listing is None else listing.id,
+        listing_status=None if listing is None else effective_status(listing, now).value,
         created_at=stub.created_at,
         updated_at=stub.updated_at,
     )

@@ -1,6 +1,7 @@
-// Collection pages: instant preview of the chosen photo, and live progress while a stub
-// is being read. Progressive enhancement: without this file the upload still works and the
-// stub page refreshes itself (<noscript> meta refresh) until the reading ends.
+// Collection pages: instant preview of the chosen photo, live progress while a stub is
+// being read, and "Looks right" without reloading. Progressive enhancement: without this
+// file the upload still works, the stub page refreshes itself (<noscript> meta refresh)
+// until the reading ends, and "Looks right" posts the review form.
 (function () {
   "use strict";
 
@@ -76,8 +77,83 @@
     window.setTimeout(poll, 1000);
   }
 
+  // "Looks right" ([data-confirm-field] submit buttons of #review-form): mark the field as
+  // right through PATCH /api/stubs/<id> (the form's data-stub-api) and update the page in
+  // place, keeping whatever else the owner is typing. The buttons stay submit buttons: if
+  // the owner edited that field, or the request fails, the form is posted as without this
+  // script (the server saves the edits and the confirmation together).
+  function setUpConfirmButtons() {
+    var form = document.getElementById("review-form");
+    if (!form || !window.fetch) return;
+    var api = form.getAttribute("data-stub-api");
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("[data-confirm-field]");
+      if (!button || !api || button.getAttribute("aria-disabled") === "true") return;
+      var name = button.getAttribute("data-confirm-field");
+      var input = form.elements[name];
+      if (input && input.value !== input.defaultValue) return;
+      event.preventDefault();
+      button.setAttribute("aria-disabled", "true");
+      fetch(api, {
+        method: "PATCH",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ confirmed_fields: [name] }),
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.json();
+        })
+        .then(function (body) {
+          showConfirmed(name);
+          updateNotice(form, (body && body.stub && body.stub.unsure_fields) || []);
+        })
+        .catch(function () {
+          button.removeAttribute("aria-disabled");
+          if (form.requestSubmit) form.requestSubmit(button);
+          else form.submit();
+        });
+    });
+  }
+
+  function showConfirmed(name) {
+    var box = document.querySelector('[data-field="' + name + '"]');
+    var note = document.getElementById("confirmed-note");
+    if (!box || !note) return;
+    box.classList.remove("review-field--unsure");
+    box.classList.add("review-field--confirmed");
+    var confidence = box.querySelector(".confidence");
+    if (!confidence) return;
+    confidence.className = "confidence confidence--confirmed";
+    confidence.replaceChildren(note.content.cloneNode(true));
+  }
+
+  // The notice above the form lists the suggestions left; it goes when none is.
+  function updateNotice(form, unsure) {
+    var notice = document.querySelector("[data-unsure-notice]");
+    if (!notice) return;
+    if (!unsure.length) {
+      notice.remove();
+      return;
+    }
+    var labels = unsure.map(function (name) {
+      var label = form.querySelector('label[for="' + name + '"]');
+      return label ? label.textContent.trim() : name;
+    });
+    var count = notice.querySelector("[data-unsure-count]");
+    var list = notice.querySelector("[data-unsure-list]");
+    var all = notice.querySelector("[data-confirm-all]");
+    if (count) {
+      count.textContent =
+        "We are not sure about " + unsure.length + " field" + (unsure.length === 1 ? "" : "s");
+    }
+    if (list) list.textContent = labels.join(", ");
+    if (all) all.textContent = unsure.length === 1 ? "It looks right" : "They all look right";
+  }
+
   ready(function () {
     setUpPreviews();
     setUpReadingPoll();
+    setUpConfirmButtons();
   });
 })();

@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from stubcollector.container import container, settings
 from stubcollector.domain.errors import NotFound, ValidationFailed
 from stubcollector.domain.money import parse_price_cents
+from stubcollector.domain.search_text import fold, search_words
 from stubcollector.extensions import db
 from stubcollector.models import utcnow
 from stubcollector.models.listing import ON_SALE_SQL
@@ -76,7 +77,12 @@ _VENUE_TEXT: ColumnElement[str] = literal_column(VENUE_TEXT_SQL)
 
 @dataclass(frozen=True)
 class ListingFilters:
-    """A validated browse request (hashable: it keys the total cache)."""
+    """A validated browse request (hashable: it keys the total cache).
+
+    ``terms`` and ``venue`` are folded (``domain.search_text.fold``: no accents, case
+    folded), as the stubs' search columns are: "munchen" finds München, "1997" the events
+    of 1997.
+    """
 
     terms: tuple[str, ...] = ()
     min_price_cents: int | None = None
@@ -103,7 +109,7 @@ def listing_filters(
 ) -> ListingFilters:
     """Check browse parameters against the domain rules; errors name the parameter."""
     errors: dict[str, str] = {}
-    terms = tuple(dict.fromkeys((q or "").lower().split()))
+    terms = search_words(q or "")
     if len(terms) > MAX_SEARCH_TERMS:
         errors["q"] = f"use at most {MAX_SEARCH_TERMS} words"
     low = high = None
@@ -133,7 +139,7 @@ def listing_filters(
         max_price_cents=high,
         date_from=date_from,
         date_to=date_to,
-        venue=(venue or "").lower() or None,
+        venue=fold(venue or "") or None,
         seller_id=seller_id,
         seller_username=(seller or "").lower() or None,
         sort=sort,

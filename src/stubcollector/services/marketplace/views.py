@@ -290,8 +290,9 @@ def listing_view(row: Row[Any], viewer_id: int | None, now: datetime) -> Listing
             row=row_name,
             seat=seat,
             face_value_cents=face_value,
+            # In the currency printed on the stub; none shown when nobody knows it.
             face_value_display=(
-                None if face_value is None else format_cents(face_value, stub_currency or "USD")
+                None if face_value is None else format_cents(face_value, stub_currency)
             ),
             currency=stub_currency,
         ),

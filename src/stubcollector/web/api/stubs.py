@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from stubcollector.domain.errors import UnsupportedMedia, ValidationFailed
-from stubcollector.domain.stub_fields import EDITABLE_FIELDS
+from stubcollector.domain.stub_fields import EDITABLE_FIELDS, READ_FIELDS
 from stubcollector.extensions import limiter
 from stubcollector.ratelimits import READINGS, UPLOADS
 from stubcollector.services import stubs
@@ -27,6 +27,22 @@ from stubcollector.web.schemas import (
 bp = Blueprint("stubs", __name__, url_prefix="/api/stubs")
 
 _FIELD_DESCRIPTION = "Leave out to keep; empty string or null clears."
+# The fields read from a photo (domain.stub_fields.READ_FIELDS, which a test holds equal).
+ReadField = Literal[
+    "event_name",
+    "performer",
+    "venue",
+    "city",
+    "event_date",
+    "event_time",
+    "section",
+    "row",
+    "seat",
+    "face_value",
+    "currency",
+]
+# Another name of ``currency``: the currency of the face value.
+CURRENCY_ALIAS = "face_value_currency"
 
 
 class StubFieldsRequest(RequestModel):
@@ -42,8 +58,24 @@ class StubFieldsRequest(RequestModel):
     row: str | None = None
     seat: str | None = None
     face_value: str | None = Field(default=None, examples=["45.00"])
+    face_value_currency: str | None = Field(
+        default=None,
+        examples=["EUR"],
+        description="ISO 4217 code of the face value; the same field as `currency`.",
+    )
     currency: str | None = Field(default=None, examples=["USD"])
     notes: str | None = None
+    confirmed_fields: list[ReadField] | None = Field(
+        default=None,
+        max_length=len(READ_FIELDS),
+        examples=[["venue", "event_date"]],
+        description=(
+            'Fields to mark as right as read, without retyping them ("looks right"): each '
+            "keeps its value, gets confidence 1, leaves `unsure_fields` and is kept by a new "
+            "reading. Added to those confirmed before; a field corrected now or before stays "
+            "a correction. A field without a value cannot be confirmed (409)."
+        ),
+    )
 
 
 class StubOut(ResponseModel):
@@ -58,10 +90,20 @@ class StubOut(ResponseModel):
     row: str | None
     seat: str | None
     face_value: str | None
-    currency: str | None
+    face_value_currency: str | None = Field(
+        description="ISO 4217 code of the face value as printed (EUR, GBP, USD...), or null"
+    )
+    currency: str | None = Field(description="The same as `face_value_currency`")
     notes: str | None
     field_confidence: dict[str, float]
-    corrected_fields: list[str]
+    corrected_fields: list[str] = Field(description="Fields the owner set by hand")
+    confirmed_fields: list[str] = Field(description="Fields the owner marked as right as read")
+    unsure_fields: list[str] = Field(
+        description=(
+            "Fields read with low confidence (below 0.7) that the owner has neither "
+            "corrected nor confirmed: suggestions to check"
+        )
+    )
     reading_status: Literal["pending", "reading", "done", "failed"]
     reading_error: str | None
     extraction_engine: str | None
@@ -71,6 +113,8 @@ class StubOut(ResponseModel):
     thumbnail_url: str | None
     image_width: int | None
     image_height: int | None
+    listing_id: int | None = Field(description="The stub's listing on sale, reserved or sold")
+    listing_status: Literal["active", "payment_pending", "sold"] | None
     created_at: str
     updated_at: str
 
@@ -108,9 +152,23 @@ UPLOAD_SCHEMA = {
             "format": "binary",
             "description": "PNG or JPEG; checked by decoding, size and pixel limits apply",
         },
-        **{name: {"type": "string"} for name in EDITABLE_FIELDS},
+        **{name: {"type": "string"} for name in (*EDITABLE_FIELDS, CURRENCY_ALIAS)},
     },
 }
+
+
+def _with_currency_alias(fields: dict[str, Any]) -> dict[str, Any]:
+    """``face_value_currency`` is ``currency`` by its other name; both at once must agree."""
+    if CURRENCY_ALIAS not in fields:
+        return fields
+    merged = dict(fields)
+    alias = merged.pop(CURRENCY_ALIAS)
+    if "currency" in merged and (merged["currency"] or "").strip().upper() != (
+        (alias or "").strip().upper()
+    ):
+        raise ValidationFailed(CURRENCY_ALIAS, "differs from currency; send one of them")
+    merged["currency"] = alias
+    return merged
 
 
 @bp.post("/upload")
@@ -136,12 +194,12 @@ def upload() -> ResponseReturnValue:
         raise ValidationFailed("image", "send exactly one file in the field 'image'")
     known: dict[str, str] = {}
     for name in request.form:
-        if name not in EDITABLE_FIELDS:
+        if name not in EDITABLE_FIELDS and name != CURRENCY_ALIAS:
             raise ValidationFailed(name, "is not a known field")
         known[name] = request.form[name]
     # The original file name is never used: storage picks a random one.
     data = files[0].stream.read()
-    stub = stubs.upload_stub(user, data, known)
+    stub = stubs.upload_stub(user, data, _with_currency_alias(known))
     return ok(201, message="stub uploaded", stub=stub)
 
 
@@ -189,7 +247,13 @@ def get_stub(stub_id: int) -> ResponseReturnValue:
 
 @bp.patch("/<int:stub_id>")
 @api_endpoint(
-    summary="Correct a stub's fields (corrected fields are never overwritten by a reading)",
+    summary="Correct a stub's fields, or mark them as right as read",
+    description=(
+        "Send the fields to change (null or an empty string clears one): each becomes the "
+        "owner's correction, never overwritten by a reading. Send `confirmed_fields` to "
+        "mark fields read from the photo as right without retyping them; both may come in "
+        "one request."
+    ),
     tags=["collection"],
     auth=True,
     body=StubFieldsRequest,
@@ -199,8 +263,13 @@ def update_stub(stub_id: int, body: StubFieldsRequest) -> ResponseReturnValue:
     user = require_user()
     # Only the fields actually sent: null clears a field, leaving it out keeps it.
     sent = read_json_object()
-    changes = {name: getattr(body, name) for name in body.model_fields_set if name in sent}
-    stub = stubs.update_stub(user, stub_id, changes)
+    changes = {
+        name: getattr(body, name)
+        for name in body.model_fields_set
+        if name in sent and name != "confirmed_fields"
+    }
+    confirm = body.confirmed_fields or ()
+    stub = stubs.update_stub(user, stub_id, _with_currency_alias(changes), confirm=confirm)
     return ok(message="stub updated", stub=stub)
 
 

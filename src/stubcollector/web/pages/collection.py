@@ -7,11 +7,16 @@
   ``blob:`` URL) and optional known fields, kept as the owner's corrections; then the stub
   page.
 - ``collection.stub`` / ``collection.update`` (``/collection/stubs/<id>``): photo and
-  thumbnail (the API's image routes), each field with its confidence (below
-  :data:`LOW_CONFIDENCE` and not corrected: highlighted as "not sure") and the correction
-  form. Only fields that changed become corrections; a field missing from the post is
-  unchanged. The same page shows whether the stub is on sale, what the owner still needs
-  to sell, and the "sell this stub" form (posting to ``selling.create``).
+  thumbnail (the API's image routes), each field with where its value came from and the
+  correction form. A field read with low confidence (the stub's ``unsure_fields``, below
+  ``domain.stub_fields.SURE_CONFIDENCE``) is a suggestion, marked as one and listed in a
+  notice, with a "Looks right" button that marks it as right without retyping it (a
+  submit button of the same form: ``confirm=<field>``, or ``confirm_all`` for every
+  suggestion; ``static/stubs.js`` sends the same through ``PATCH /api/stubs/<id>`` without
+  reloading when the field is unedited). Only fields that changed become corrections; a
+  field missing from the post is unchanged. The same page shows whether the stub is on
+  sale, what the owner still needs to sell, and the "sell this stub" form (posting to
+  ``selling.create``).
 - ``collection.read_again`` and ``collection.delete`` (POST): a refusal (a reading still
   running; a listed or sold stub, or one with listing history) is flashed with the
   service's reason.
@@ -39,7 +44,6 @@ from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.forms import show_errors
 from stubcollector.web.pages.market_forms import (
     COLLECTION_SORT_COLUMNS,
-    READ_FIELD_NAMES,
     STUB_FIELD_LABELS,
     CollectionFilterForm,
     ListingForm,
@@ -51,8 +55,6 @@ from stubcollector.web.pages.pagination import Pagination
 bp = Blueprint("collection", __name__, url_prefix="/collection")
 
 PER_PAGE = 24
-# Below this the reader was unsure: the field is highlighted for the owner to check.
-LOW_CONFIDENCE = 0.6
 BUSY = (ReadingStatus.PENDING.value, ReadingStatus.READING.value)
 
 
@@ -131,22 +133,17 @@ def render_stub_page(
     user = require_user()
     form = form or StubFieldsForm(formdata=None, data=_form_data(stub))
     listing_form = listing_form or ListingForm(formdata=None)
-    confidence = stub.field_confidence
-    corrected = set(stub.corrected_fields)
-    low = {
-        name
-        for name in READ_FIELD_NAMES
-        if name in confidence and name not in corrected and confidence[name] < LOW_CONFIDENCE
-    }
     page = render_template(
         "collection/stub.html",
         stub=stub,
         form=form,
         listing_form=listing_form,
         field_names=list(STUB_FIELD_LABELS),
-        confidence=confidence,
-        corrected=corrected,
-        low_confidence=low,
+        labels=STUB_FIELD_LABELS,
+        confidence=stub.field_confidence,
+        corrected=set(stub.corrected_fields),
+        confirmed=set(stub.confirmed_fields),
+        unsure=stub.unsure_fields,
         reading=stub.reading_status in BUSY,
         listing=selling.stub_listing(user.id, stub.id),
         selling=onboarding.payment_compatibility(user),
@@ -176,14 +173,36 @@ def update(stub_id: int) -> ResponseReturnValue:
             for name, value in form.changes().items()
             if name in request.form and value != before.get(name)
         }
+        # "Looks right" on one suggestion, or on all of them: the same form, so edits made
+        # meanwhile are saved too.
+        confirm = (
+            list(current.unsure_fields)
+            if request.form.get("confirm_all")
+            else request.form.getlist("confirm")
+        )
         try:
-            stubs.update_stub(user, stub_id, changes)
+            stubs.update_stub(user, stub_id, changes, confirm=confirm)
         except ValidationFailed as error:
             show_errors(form, error)
-        else:
-            flash("Your corrections are saved." if changes else "Nothing changed.", "success")
+        except Conflict as error:
+            flash(_sentence(error.message) + ".", "warning")
             return redirect(url_for("collection.stub", stub_id=stub_id))
+        else:
+            # A field the owner changed is their correction, whatever button they pressed.
+            confirmed = [name for name in confirm if name not in changes]
+            flash(_saved_message(changes, confirmed), "success")
+            anchor = f"field-{confirmed[0]}" if len(confirmed) == 1 and not changes else None
+            return redirect(url_for("collection.stub", stub_id=stub_id, _anchor=anchor))
     return render_stub_page(current, form=form, status=422)
+
+
+def _saved_message(changes: dict[str, str], confirmed: list[str]) -> str:
+    names = ", ".join(STUB_FIELD_LABELS.get(name, name) for name in confirmed)
+    if changes and confirmed:
+        return f"Your corrections are saved, and marked as right: {names}."
+    if confirmed:
+        return f"Marked as right: {names}."
+    return "Your corrections are saved." if changes else "Nothing changed."
 
 
 @bp.post("/stubs/<int:stub_id>/read")
@@ -195,7 +214,7 @@ def read_again(stub_id: int) -> ResponseReturnValue:
     except Conflict as error:
         flash(_sentence(error.message) + ".", "warning")
     else:
-        flash("Reading the photo again. Fields you corrected are kept.", "info")
+        flash("Reading the photo again. Fields you corrected or marked as right are kept.", "info")
     return redirect(url_for("collection.stub", stub_id=stub_id))
 
 

@@ -24,7 +24,8 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from stubcollector.domain.stub_fields import TEXT_LIMITS
 
-# The correctable fields in the order the review form shows them, with their labels.
+# The correctable fields in the order the review form shows them (two a row on wide
+# screens: the face value beside its currency), with their labels.
 STUB_FIELD_LABELS: dict[str, str] = {
     "event_name": "Event",
     "performer": "Performer",
@@ -32,15 +33,13 @@ STUB_FIELD_LABELS: dict[str, str] = {
     "city": "City",
     "event_date": "Date",
     "event_time": "Time",
+    "face_value": "Face value",
+    "currency": "Currency",
     "section": "Section",
     "row": "Row",
     "seat": "Seat",
-    "face_value": "Face value",
-    "currency": "Currency",
     "notes": "Notes",
 }
-# Fields the reader fills in (notes are the owner's own).
-READ_FIELD_NAMES = tuple(name for name in STUB_FIELD_LABELS if name != "notes")
 
 
 def _text(name: str, **extra: Any) -> StringField:
@@ -82,7 +81,7 @@ class StubFieldsForm(FlaskForm):  # type: ignore[misc]
     currency = StringField(
         "Currency",
         validators=[Optional(), Length(max=3)],
-        description="Three letters, e.g. USD",
+        description="Of the face value: three letters, e.g. USD, EUR, GBP",
         render_kw={"autocapitalize": "characters"},
     )
     notes = TextAreaField(

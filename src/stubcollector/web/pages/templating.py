@@ -1,6 +1,8 @@
 """Jinja filters and globals every page template can use.
 
 - ``{{ cents|money }}`` → ``$1,234.50`` (integer cents in, never floats);
+- ``{{ cents|face_value(currency) }}`` → ``€36.45``: a stub's printed price in its own
+  currency (``36.45`` when the currency is unknown);
 - ``{{ when|date }}`` → ``Nov 22, 2026`` (a date, datetime or ISO string);
 - ``status_label(status)`` / ``status_tone(status)`` behind the ``status_badge`` macro;
 - ``nav_items()`` and ``optional_url(endpoint)`` (see ``navigation``);
@@ -86,6 +88,13 @@ def money(cents: int | None) -> str:
     return format_cents(int(cents))
 
 
+def face_value(cents: int | None, currency: str | None) -> str:
+    """A stub's printed price in its own currency (``€36.45``); no sign when unknown."""
+    if cents is None:
+        return MISSING
+    return format_cents(int(cents), currency or None)
+
+
 def format_date(value: date | datetime | str | None) -> str:
     if value is None or value == "":
         return MISSING
@@ -140,6 +149,7 @@ def register(app: Flask) -> None:
     # {% do %} lets macros build attribute dicts (macros/forms.html).
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(money, "money")
+    app.add_template_filter(face_value, "face_value")
     app.add_template_filter(format_date, "date")
     app.add_template_global(status_label)
     app.add_template_global(status_tone)
