@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stubcollector.domain.money import CURRENCY
 from stubcollector.domain.statuses import (
+    LISTING_RELEASED_ORDER_STATUSES,
     OPEN_ORDER_STATUSES,
-    PAID_ORDER_STATUSES,
     LiabilityStatus,
     OrderStatus,
     PaymentStatus,
@@ -18,7 +18,17 @@ from stubcollector.models.base import Base, TimestampMixin, one_of
 from stubcollector.models.listing import StubListing
 from stubcollector.models.user import User
 
-_HOLDING = ", ".join(f"'{s.value}'" for s in (*OPEN_ORDER_STATUSES, *PAID_ORDER_STATUSES))
+_HOLDING = ", ".join(
+    f"'{s.value}'"
+    for s in (*OPEN_ORDER_STATUSES, OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
+)
+_RELEASED = ", ".join(f"'{s.value}'" for s in LISTING_RELEASED_ORDER_STATUSES)
+# The orders that hold their listing: open or paid, and disputed ones unless the dispute came
+# after the order had given the listing up (then the listing may belong to a newer order).
+HOLDS_LISTING_SQL = (
+    f"order_status IN ({_HOLDING}) OR (order_status = '{OrderStatus.DISPUTED.value}' AND "
+    f"(status_before_dispute IS NULL OR status_before_dispute NOT IN ({_RELEASED})))"
+)
 
 
 class StubOrder(TimestampMixin, Base):
@@ -44,8 +54,8 @@ class StubOrder(TimestampMixin, Base):
             "uq_stub_orders_holding_listing",
             "stub_listing_id",
             unique=True,
-            sqlite_where=text(f"order_status IN ({_HOLDING})"),
-            postgresql_where=text(f"order_status IN ({_HOLDING})"),
+            sqlite_where=text(HOLDS_LISTING_SQL),
+            postgresql_where=text(HOLDS_LISTING_SQL),
         ),
         Index("ix_stub_orders_buyer_created", "buyer_id", "created_at"),
         Index("ix_stub_orders_seller_created", "seller_id", "created_at"),
