@@ -38,13 +38,10 @@ def test_migrations_run_down_to_empty_and_up_again(make_app: object) -> None:
 
 
 def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: object) -> None:
+    import sqlalchemy as sa
     from sqlalchemy import select
 
-    from stubcollector.adapters.payments.sandbox.models import (
-        SandboxAccount,
-        SandboxPaymentIntent,
-        SandboxRefund,
-    )
+    from stubcollector.adapters.payments.sandbox.models import SandboxAccount, SandboxRefund
     from stubcollector.models import (
         StubPayment,
         StubRefund,
@@ -57,39 +54,44 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
         downgrade(revision="c001")
         try:
             # As the code before r001 left a refund: on the payment (and the sandbox's PI).
+            # Written as SQL: the models of today have columns revision c001 did not have.
             order = OrderFactory.create(order_status="refunded")
             refunded_at = utcnow()
-            db.session.add_all(
-                [
-                    StubPayment(
-                        order_id=order.id,
-                        stripe_account_id="acct_legacy",
-                        payment_intent_id="pi_legacy",
-                        idempotency_key=f"order:{order.id}:payment_intent",
-                        amount_total_cents=2500,
-                        platform_fee_cents=250,
-                        amount_refunded_cents=2500,
-                        payment_status="refunded",
-                        refund_id="re_legacy",
-                        refunded_at=refunded_at,
-                    ),
-                    SandboxAccount(id="acct_legacy"),
-                ]
-            )
+            db.session.add(SandboxAccount(id="acct_legacy"))
             db.session.flush()
-            db.session.add(
-                SandboxPaymentIntent(
-                    id="pi_legacy",
-                    account_id="acct_legacy",
-                    amount=2500,
-                    application_fee_amount=250,
-                    status="succeeded",
-                    client_secret="pi_legacy_secret",
-                    charge_id="ch_legacy",
-                    amount_refunded=2500,
-                    refund_id="re_legacy",
-                    refunded_at=refunded_at,
-                )
+            legacy = {
+                "order_id": order.id,
+                "key": f"order:{order.id}:payment_intent",
+                "refunded_at": refunded_at,
+                "now": utcnow(),
+            }
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO stub_payments (order_id, stripe_account_id, payment_intent_id,"
+                    " idempotency_key, amount_total_cents, platform_fee_cents,"
+                    " amount_refunded_cents, currency, payment_status, liability_shift_status,"
+                    " refund_id, refunded_at, created_at, updated_at)"
+                    " VALUES (:order_id, 'acct_legacy', 'pi_legacy', :key, 2500, 250, 2500, 'USD',"
+                    " 'refunded', 'pending', 're_legacy', :refunded_at, :now, :now)"
+                ).bindparams(
+                    sa.bindparam("refunded_at", type_=StubPayment.__table__.c.refunded_at.type),
+                    sa.bindparam("now", type_=StubPayment.__table__.c.created_at.type),
+                ),
+                legacy,
+            )
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO sandbox_payment_intents (id, account_id, amount,"
+                    " application_fee_amount, currency, status, client_secret, metadata,"
+                    " created_at, charge_id, amount_refunded, refund_id, refunded_at)"
+                    " VALUES ('pi_legacy', 'acct_legacy', 2500, 250, 'usd', 'succeeded',"
+                    " 'pi_legacy_secret', '{}', :now, 'ch_legacy', 2500, 're_legacy',"
+                    " :refunded_at)"
+                ).bindparams(
+                    sa.bindparam("refunded_at", type_=StubPayment.__table__.c.refunded_at.type),
+                    sa.bindparam("now", type_=StubPayment.__table__.c.created_at.type),
+                ),
+                {"refunded_at": refunded_at, "now": utcnow()},
             )
             db.session.commit()
             order_id = order.id

@@ -8,7 +8,14 @@ from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
 from stubcollector.models.jobs import PeriodicJobLease
 from stubcollector.models.listing import StubListing
-from stubcollector.models.order import StubDispute, StubOrder, StubPayment, StubRefund
+from stubcollector.models.order import (
+    StubDispute,
+    StubDisputeFile,
+    StubOrder,
+    StubOrderCost,
+    StubPayment,
+    StubRefund,
+)
 from stubcollector.models.stub import STUB_FIELDS, Stub
 from stubcollector.models.user import User
 
@@ -20,8 +27,10 @@ __all__ = [
     "ProviderEvent",
     "Stub",
     "StubDispute",
+    "StubDisputeFile",
     "StubListing",
     "StubOrder",
+    "StubOrderCost",
     "StubPayment",
     "StubRefund",
     "User",
