@@ -36,7 +36,9 @@ class EvidenceField:
     max_length: int = FIELD_MAX_CHARACTERS
 
 
-# Text evidence, in the order the form shows it. Names are Stripe's evidence keys.
+# Text evidence, in the order the form shows it. Names are Stripe's evidence keys. The
+# buyer's email address is sent too (``customer_email_address``), by the app itself: the
+# seller does not get to see it.
 TEXT_FIELDS: Final[Mapping[str, EvidenceField]] = {
     "product_description": EvidenceField(
         "What was sold",
@@ -44,9 +46,6 @@ TEXT_FIELDS: Final[Mapping[str, EvidenceField]] = {
         multiline=True,
     ),
     "customer_name": EvidenceField("Buyer's name", "As the buyer gave it.", max_length=5000),
-    "customer_email_address": EvidenceField(
-        "Buyer's email address", "The address the buyer used.", max_length=5000
-    ),
     "shipping_carrier": EvidenceField(
         "Shipping carrier", "USPS, UPS, FedEx, ...; several separated by commas.", max_length=5000
     ),

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from stubcollector.domain.disputes import needs_response
 from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.errors import ValidationFailed
 from stubcollector.domain.statuses import (
@@ -33,6 +34,7 @@ from stubcollector.models import (
     StubPayment,
     StubRefund,
     User,
+    utcnow,
 )
 from stubcollector.services.transaction import transaction
 
@@ -179,6 +181,13 @@ class DisputeRow:
     created_at: datetime
     closed_at: datetime | None
     order_status: str
+    has_evidence: bool = False
+    submission_count: int = 0
+
+    @property
+    def needs_response(self) -> bool:
+        """Waiting for evidence that can still be given (see domain.disputes)."""
+        return needs_response(self.status, self.evidence_due_by, utcnow())
 
 
 def list_disputes(
@@ -197,6 +206,8 @@ def list_disputes(
             StubDispute.created_at,
             StubDispute.closed_at,
             StubOrder.order_status,
+            StubDispute.has_evidence,
+            StubDispute.submission_count,
         )
         .join(StubOrder, StubOrder.id == StubDispute.order_id)
         .order_by(StubDispute.created_at.desc(), StubDispute.id.desc())

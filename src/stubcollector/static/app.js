@@ -30,7 +30,11 @@
     document.addEventListener("submit", function (event) {
       var form = event.target;
       if (!(form instanceof HTMLFormElement)) return;
-      var question = form.getAttribute("data-confirm");
+      // A button may ask its own question (a form with "Save" and "Submit once").
+      var submitter = event.submitter;
+      var question =
+        (submitter && submitter.getAttribute("data-confirm-button")) ||
+        form.getAttribute("data-confirm");
       if (question && !window.confirm(question)) {
         event.preventDefault();
         return;

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stubcollector.adapters.payments.ports import DisputeFacts
+from stubcollector.domain.disputes import ANSWERABLE_STATUSES
 from stubcollector.domain.statuses import ORDER_TRANSITIONS, OrderStatus, PaymentStatus
 from stubcollector.models import StubDispute, StubOrder, StubPayment, utcnow
 from stubcollector.services import audit
@@ -91,20 +92,29 @@ def _record_dispute(facts: DisputeFacts, actor: Actor) -> int:
                 order_id=order_id,
                 amount_cents=facts.amount_cents,
             )
-        elif dispute.status not in DISPUTE_TERMINAL or facts.status in DISPUTE_TERMINAL:
+            if facts.status in ANSWERABLE_STATUSES:
+                announce_needs_response(session, dispute, order_id)
+        elif dispute.status != facts.status and (
             # A late, older event must not reopen a closed dispute.
-            if dispute.status != facts.status:
-                audit.record(
-                    session,
-                    action="dispute.status_changed",
-                    object_type="dispute",
-                    object_id=facts.dispute_id,
-                    actor_kind=actor.kind,
-                    before=dispute.status,
-                    after=facts.status,
-                    order_id=order_id,
-                )
+            dispute.status not in DISPUTE_TERMINAL or facts.status in DISPUTE_TERMINAL
+        ):
+            waits_now = (
+                facts.status in ANSWERABLE_STATUSES and dispute.status not in ANSWERABLE_STATUSES
+            )
+            audit.record(
+                session,
+                action="dispute.status_changed",
+                object_type="dispute",
+                object_id=facts.dispute_id,
+                actor=actor.user,
+                actor_kind=actor.kind,
+                before=dispute.status,
+                after=facts.status,
+                order_id=order_id,
+            )
             dispute.status = facts.status
+            if waits_now:
+                announce_needs_response(session, dispute, order_id)
         dispute.funds_withdrawn_cents = max(
             dispute.funds_withdrawn_cents, facts.funds_withdrawn_cents
         )
@@ -116,6 +126,37 @@ def _record_dispute(facts: DisputeFacts, actor: Actor) -> int:
         if dispute.evidence_due_by is None:
             dispute.evidence_due_by = facts.evidence_due_by
         return order_id
+
+
+def announce_needs_response(session: Session, dispute: StubDispute, order_id: int) -> None:
+    """A dispute now waits for evidence: tell the order's seller and the admins.
+
+    The seam for notifications (PRODUCT.md, "Notifications": "dispute opened (seller and
+    admins, with the evidence deadline)"): for now an audit entry ``dispute.needs_response``
+    naming who is to be told, and the banner every page shows them
+    (``services.orders.evidence.needs_response_summary``); the notifications issue creates
+    the in-app notification and the email here, in this same transaction (its outbox).
+    """
+    seller_id = session.scalar(select(StubOrder.seller_id).where(StubOrder.id == order_id))
+    audit.record(
+        session,
+        action="dispute.needs_response",
+        object_type="dispute",
+        object_id=dispute.dispute_id,
+        actor_kind="system",
+        after=dispute.status,
+        order_id=order_id,
+        notify_user_id=seller_id,
+        notify_admins=True,
+        evidence_due_by=(dispute.evidence_due_by.isoformat() if dispute.evidence_due_by else None),
+    )
+    log.info(
+        "dispute %s on order %s needs a response by %s",
+        dispute.dispute_id,
+        order_id,
+        dispute.evidence_due_by,
+        extra={"order_id": order_id, "dispute_id": dispute.dispute_id},
+    )
 
 
 def _settle_dispute_status(
