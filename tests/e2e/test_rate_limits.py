@@ -156,6 +156,9 @@ class TestPerUserLimitsOnExpensiveRoutes:
             ("/api/stubs/upload", "30 per hour", {"json": {}}),
             ("/api/payments/create-payment-intent", "20 per hour", {"json": {"listing_id": 0}}),
             ("/api/marketplace/listings", "60 per hour", {"json": {"stub_id": 0}}),
+            # Each evidence update reaches the provider (a dispute's answer, its files).
+            ("/api/disputes/dp_x/evidence", "30 per hour", {"json": {"unknown": 1}}),
+            ("/api/disputes/dp_x/files", "30 per hour", {"json": {}}),
         ],
     )
     def test_the_user_is_throttled_not_the_address(
