@@ -223,6 +223,14 @@ class SandboxHostedPages:
             if not owner:
                 raise NotFound("No such dispute")
 
+    def dashboard_dispute_id(self, account_id: str, payment_intent_id: str) -> str | None:
+        """The dispute of a PaymentIntent, as the dashboard lists it (tests look it up)."""
+        with self._store.reading() as session:
+            pi = session.get(SandboxPaymentIntent, payment_intent_id)
+            if pi is None or pi.account_id != account_id:
+                raise NotFound("No such payment_intent")
+            return pi.dispute_id
+
     def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
         """Decide a dispute, as the bank does after the evidence (or without it): in Stripe's
         test mode the evidence text decides; here the dashboard's buttons (and tests) do.
