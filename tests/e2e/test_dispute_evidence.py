@@ -340,3 +340,27 @@ def test_the_dispute_pages_list_show_and_send_evidence(app: Flask, disputed: Dis
 
     stranger = client_for(app, UserFactory.create())
     assert stranger.get(url, headers=HTML).status_code == 404
+
+
+def test_going_back_to_an_earlier_draft_or_file_reaches_the_provider(
+    app: Flask, disputed: Disputed
+) -> None:
+    """Keys come from the content (a retry is one request), and from what was sent before
+    it: an earlier draft sent again after another one is a new request, not a replay of the
+    old answer that would leave the provider with the later draft."""
+    seller = client_for(app, disputed.seller)
+    url = f"/api/disputes/{disputed.dispute_id}/evidence"
+    for text in ("first draft", "second draft", "first draft"):
+        assert seller.post(url, json={"uncategorized_text": text}).status_code == 200
+    assert disputed.sandbox_pi().dispute_evidence["uncategorized_text"] == "first draft"
+
+    other = PDF.replace(b"1.4", b"1.7")
+    ids = [
+        _upload(seller, disputed.dispute_id, content, "r.pdf", "receipt").json["file"]["file_id"]  # type: ignore[attr-defined]
+        for content in (PDF, other, PDF)
+    ]
+    assert ids[0] == ids[2] != ids[1]  # the same file is one upload
+    shown = seller.get(f"/api/disputes/{disputed.dispute_id}").json["dispute"]["files"]
+    assert [(f["field"], f["file_id"]) for f in shown] == [("receipt", ids[0])]
+    assert seller.post(url, json={"uncategorized_text": "x"}).status_code == 200
+    assert disputed.sandbox_pi().dispute_evidence["receipt"] == ids[0]

@@ -270,7 +270,7 @@ def _current_files(session: Session, dispute: StubDispute) -> tuple[EvidenceFile
     rows = session.scalars(
         select(StubDisputeFile)
         .where(StubDisputeFile.dispute_row_id == dispute.id)
-        .order_by(StubDisputeFile.id)
+        .order_by(StubDisputeFile.updated_at, StubDisputeFile.id)
     ).all()
     latest = {row.field: row for row in rows}
     return tuple(
@@ -474,6 +474,10 @@ def upload_evidence_file(
                 size=row.size,
             )
             _record_admin_action(session, user, dispute, "dispute_file_uploaded", ip_address)
+        else:
+            # The same file again (its key replays the same upload): it is the field's
+            # current one once more.
+            row.updated_at = utcnow()
         return EvidenceFileView(
             field=row.field,
             file_id=row.file_id,
@@ -516,9 +520,12 @@ def send_evidence(
         email = _buyer_email(session, dispute)
         if email:
             evidence["customer_email_address"] = email
-    digest = hashlib.sha256(json.dumps([evidence, submit], sort_keys=True).encode()).hexdigest()[
-        :32
-    ]
+        previous = dict(dispute.evidence or {})
+    # The key names this answer given the one before it: a retry of an unanswered request is
+    # the same request at the provider, while going back to an earlier draft after another
+    # one is a new request (the earlier key would only replay its old answer).
+    content = json.dumps([previous, evidence, submit], sort_keys=True).encode()
+    digest = hashlib.sha256(content).hexdigest()[:32]
     answered = payment_gateway().submit_dispute_evidence(
         account_id,
         dispute_id,
