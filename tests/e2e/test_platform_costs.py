@@ -181,9 +181,12 @@ def test_success_event_with_latest_charge_as_an_id_records_the_fee_once_it_exist
     assert payment.application_fee_id == sale.charge["application_fee"]
     assert payment.costs_recorded_at is not None
 
-    # The same event again, or another one about the charge, records nothing twice.
+    # Another charge.updated (Stripe sends one for any change of the charge) records
+    # nothing twice, and does not even ask Stripe again.
+    reads = len(fake_stripe.requests_to("GET", f"/v1/payment_intents/{sale.pi_id}"))
     _deliver(client, fake_stripe, "charge.updated", charge, account=sale.account)
     assert _costs(sale.order_id) == [("processing_fee", "platform", STRIPE_FEE)]
+    assert len(fake_stripe.requests_to("GET", f"/v1/payment_intents/{sale.pi_id}")) == reads
 
 
 def test_reconciliation_reads_the_fee_when_no_event_brings_it(

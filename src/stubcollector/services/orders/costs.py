@@ -52,8 +52,9 @@ class CostsRead:
 def record_charge_costs(order_id: int, actor: Actor = WEBHOOK) -> CostsRead:
     """Read the charge's fees from the provider and record the new ones (idempotent).
 
-    Nothing is read for an order whose charge has not succeeded. ``settled=False`` means
-    the provider has no balance transaction for the charge yet: read again later.
+    Nothing is read for an order whose charge has not succeeded, nor again once its
+    processing fee is recorded. ``settled=False`` means the provider has no balance
+    transaction for the charge yet: read again later.
     """
     with transaction() as session:
         payment = session.scalars(
@@ -61,6 +62,9 @@ def record_charge_costs(order_id: int, actor: Actor = WEBHOOK) -> CostsRead:
         ).first()
         if payment is None or payment.processed_at is None:
             return CostsRead(order_id, settled=False, recorded=0)
+        if payment.costs_recorded_at is not None:
+            # Read already: charge.updated also comes for other changes of the charge.
+            return CostsRead(order_id, settled=True, recorded=0)
         account_id, pi_id = payment.stripe_account_id, payment.payment_intent_id
     costs = payment_gateway().charge_costs(account_id, pi_id)
     if not costs.settled:
