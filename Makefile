@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT ?= 5000
+# `make run`'s port: from the command line or the environment, else from .env, else 5000.
+PORT ?= $(or $(shell sed -n 's/^[[:space:]]*PORT=\([0-9][0-9]*\)[[:space:]]*$$/\1/p' .env 2>/dev/null | tail -n 1),5000)
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app stubcollector.wsgi
 
@@ -23,7 +24,8 @@ install: $(STAMP) ## Create .venv and install the app with its dev tools
 
 run: install ## Install, apply migrations and serve on http://$(HOST):$(PORT)
 	$(FLASK) db upgrade
-	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads --no-reload
+	@# The app gets PORT too: without PUBLIC_BASE_URL its links follow the port it serves on.
+	PORT=$(PORT) $(FLASK) run --host $(HOST) --port $(PORT) --with-threads --no-reload
 
 test: install lint typecheck pytest ## Run the whole suite: ruff, mypy, pytest (SQLite + PostgreSQL)
 
@@ -50,7 +52,7 @@ migration: install ## New migration from model changes: make migration m="what c
 seed: install migrate ## Demo users and stubs (password: stubs-demo-2026)
 	$(FLASK) demo seed
 
-admin: install migrate ## Create an admin: make admin u=name e=mail (prompts for the password)
+admin: install migrate ## Create an admin: make admin u=name e=mail (password: ADMIN_PASSWORD, stdin, or asked twice)
 	$(FLASK) users create-admin --username "$(u)" --email "$(e)"
 
 clean: ## Remove the virtualenv and caches (keeps instance/ data)

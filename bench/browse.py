@@ -248,6 +248,7 @@ def serve(url: str, workdir: Path, workers: int) -> Iterator[int]:
         "DATABASE_URL": url,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "INSTANCE_PATH": str(workdir),
         "LOG_LEVEL": "WARNING",
     }

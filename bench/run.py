@@ -202,6 +202,7 @@ def server_env(args: argparse.Namespace, database_url: str, log_dir: Path) -> di
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(log_dir / "instance"),
         "PAYMENTS_BACKEND": "sandbox",

@@ -37,6 +37,7 @@ from stubcollector.services.marketplace import browsing
 from stubcollector.web import register_blueprints
 from stubcollector.web.errors import register_error_handlers
 from stubcollector.web.json import AppJSONProvider
+from stubcollector.web.public_url import public_base_url
 from stubcollector.web.routing import install_converters
 from stubcollector.web.security import add_security_headers, require_non_form_content
 
@@ -70,6 +71,7 @@ def create_app(
             jobs=jobs,
             webhook_receiver=webhooks.receive,
             subscribed_events=webhooks.SUBSCRIBED_EVENT_TYPES,
+            base_url=public_base_url,
         ),
         redis=redis,
         listing_changes=(

@@ -8,11 +8,13 @@ in-memory rate limiter and the sandbox payment backend.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -30,6 +32,17 @@ ENVIRONMENTS = ("development", "testing", "production")
 PAYMENT_BACKENDS = ("sandbox", "stripe")
 OCR_BACKENDS = ("offline", "gemini")
 LOG_FORMATS = ("json", "text")
+# Seller payout hold (Stripe ``settings.payouts.schedule.delay_days``) in days. Stripe refuses a
+# delay below the account's country minimum ("can't be less than ... the default payout
+# schedule for the account", docs.stripe.com/connect/manage-payout-schedule); our sellers
+# are US accounts, where that minimum is 2 business days (third-party sources; unconfirmed
+# by Stripe). Stripe's maximum for v1 ``delay_days`` is not documented; 31 is the maximum
+# of its Balance Settings ``delay_days_override``, the documented successor.
+PAYOUT_HOLD_MIN_DAYS = 2
+PAYOUT_HOLD_MAX_DAYS = 31
+# What an idempotency key namespace may contain: it starts every key we send to Stripe,
+# whose keys are at most 255 characters.
+IDEMPOTENCY_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 class ConfigError(ValueError):
@@ -72,6 +85,20 @@ def _parse_int(name: str, raw: str, minimum: int, maximum: int) -> int:
     return value
 
 
+_PAYOUT_HOLD_RULE = (
+    f"STRIPE_PAYOUT_HOLD_DAYS must be between {PAYOUT_HOLD_MIN_DAYS} and "
+    f"{PAYOUT_HOLD_MAX_DAYS} days, got {{}}: Stripe refuses a payout delay below the "
+    f"account's minimum (2 days in the US) and documents at most {PAYOUT_HOLD_MAX_DAYS}"
+)
+
+
+def _parse_payout_hold(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"STRIPE_PAYOUT_HOLD_DAYS must be a whole number, got {raw!r}") from exc
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -87,6 +114,15 @@ def _parse_limits(name: str, raw: str) -> tuple[str, ...]:
     return items
 
 
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be the site's address, like https://stubs.example.com; "
+            f"got {url!r}"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed settings. Build with :meth:`from_env`; tests change values with ``with_overrides``."""
@@ -98,7 +134,11 @@ class Settings:
     upload_folder: Path = field(default_factory=lambda: Path.cwd() / "instance" / "uploads")
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    public_base_url: str = "http://127.0.0.1:5000"
+    # PUBLIC_BASE_URL as configured; empty: links follow the address in use (the request's
+    # host, else 127.0.0.1 and PORT). Production refuses to start without it.
+    public_base_url: str = ""
+    # PORT: where `make run` serves the app (the base of links made outside a request).
+    port: int = 5000
     cors_origins: tuple[str, ...] = ()
     trusted_proxy_count: int = 0
     redis_url: str = ""
@@ -121,6 +161,9 @@ class Settings:
     )
     listing_min_price_cents: int = DEFAULT_LISTING_MIN_PRICE_CENTS
     stripe_account_liability: str = "application"
+    # Starts every idempotency key we send (services/idempotency.py); empty: the namespace
+    # this database generated for itself (app_settings).
+    idempotency_key_prefix: str = ""
     webhook_ip_allowlist: tuple[str, ...] = ()
     reservation_minutes: int = 15
     marketplace_total_cache_seconds: int = 10
@@ -151,11 +194,25 @@ class Settings:
     def queue_enabled(self) -> bool:
         return bool(self.redis_url)
 
+    @property
+    def local_base_url(self) -> str:
+        """Where ``make run`` serves the app on this machine: the base of links made outside
+        a request when ``PUBLIC_BASE_URL`` is not set (never in production)."""
+        return f"http://127.0.0.1:{self.port}"
+
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, base_dir: Path | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        base_dir: Path | None = None,
+        webhook_setup: bool = False,
     ) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``), validating every value."""
+        """Read settings from ``environ`` (default: ``os.environ``), validating every value.
+
+        ``webhook_setup``: for ``flask payments create-webhook-endpoints`` only, which runs
+        before the webhook signing secrets exist (it is what prints them).
+        """
         env = dict(os.environ if environ is None else environ)
         base = base_dir or Path.cwd()
         instance = Path(env.get("INSTANCE_PATH") or base / "instance").resolve()
@@ -213,7 +270,8 @@ class Settings:
             max_image_pixels=_parse_int(
                 "MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "40000000"), 10_000, 500_000_000
             ),
-            public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            public_base_url=get("PUBLIC_BASE_URL").rstrip("/"),
+            port=_parse_int("PORT", get("PORT") or "5000", 1, 65535),
             cors_origins=_parse_list(get("CORS_ORIGINS")),
             trusted_proxy_count=_parse_int(
                 "TRUSTED_PROXY_COUNT", get("TRUSTED_PROXY_COUNT", "0"), 0, 5
@@ -227,14 +285,16 @@ class Settings:
             payments_backend=backend,
             stripe_secret_key=stripe_secret,
             stripe_public_key=get("STRIPE_PUBLIC_KEY"),
-            stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET", cls.stripe_webhook_secret),
+            # The sandbox signs its own events and has defaults; Stripe's secrets have none.
+            stripe_webhook_secret=get(
+                "STRIPE_WEBHOOK_SECRET", cls.stripe_webhook_secret if backend == "sandbox" else ""
+            ),
             stripe_connect_webhook_secret=get(
-                "STRIPE_CONNECT_WEBHOOK_SECRET", cls.stripe_connect_webhook_secret
+                "STRIPE_CONNECT_WEBHOOK_SECRET",
+                cls.stripe_connect_webhook_secret if backend == "sandbox" else "",
             ),
             stripe_api_base=get("STRIPE_API_BASE").rstrip("/"),
-            stripe_payout_hold_days=_parse_int(
-                "STRIPE_PAYOUT_HOLD_DAYS", get("STRIPE_PAYOUT_HOLD_DAYS", "7"), 0, 31
-            ),
+            stripe_payout_hold_days=_parse_payout_hold(get("STRIPE_PAYOUT_HOLD_DAYS", "7")),
             stripe_platform_fee=fee,
             listing_min_price_cents=_parse_int(
                 "LISTING_MIN_PRICE_CENTS",
@@ -243,6 +303,7 @@ class Settings:
                 MAX_PRICE_CENTS,
             ),
             stripe_account_liability=liability,
+            idempotency_key_prefix=get("IDEMPOTENCY_KEY_PREFIX"),
             webhook_ip_allowlist=_parse_list(get("WEBHOOK_IP_ALLOWLIST")),
             reservation_minutes=_parse_int(
                 "RESERVATION_MINUTES", get("RESERVATION_MINUTES", "15"), 1, 24 * 60
@@ -281,7 +342,7 @@ class Settings:
                 "PERIODIC_JOBS_IN_PROCESS", get("PERIODIC_JOBS_IN_PROCESS", "true")
             ),
         )
-        settings.validate()
+        settings.validate(webhook_secrets=not webhook_setup)
         return settings
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -294,22 +355,66 @@ class Settings:
         updated.validate()
         return updated
 
-    def validate(self) -> None:
-        """Refuse configurations that would be unsafe or cannot work."""
+    def missing_variables(self, *, webhook_secrets: bool = True) -> list[str]:
+        """The variables this configuration needs and does not have (or has at a
+        development default), in the order ``.env.example`` lists them.
+
+        ``webhook_secrets=False`` leaves out the two webhook signing secrets (see
+        :meth:`from_env`'s ``webhook_setup``).
+        """
+        missing: list[str] = []
         if self.is_production:
             if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
-                raise ConfigError("SECRET_KEY must be set to a private random value in production")
-            if len(self.secret_key) < 32:
-                raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+                missing.append("SECRET_KEY")
+            if not self.public_base_url:
+                missing.append("PUBLIC_BASE_URL")
         if self.payments_backend == "stripe" and not self.stripe_secret_key:
-            raise ConfigError("PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY")
-        if self.payments_backend == "stripe" and self.is_production:
+            missing.append("STRIPE_SECRET_KEY")
+        if self.payments_backend == "stripe" and webhook_secrets:
+            # In every APP_ENV: without its secret an endpoint refuses every delivery, and
+            # payments, refunds and disputes would be learnt only by reconciliation.
             for name, secret in (
                 ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
                 ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
             ):
                 if not secret or secret.startswith("whsec_sandbox"):
-                    raise ConfigError(f"{name} must be the endpoint's signing secret in production")
+                    missing.append(name)
+        return missing
+
+    def validate(self, *, webhook_secrets: bool = True) -> None:
+        """Refuse configurations that would be unsafe or cannot work."""
+        missing = self.missing_variables(webhook_secrets=webhook_secrets)
+        if missing:
+            where = (
+                "APP_ENV=production"
+                if self.is_production
+                else f"PAYMENTS_BACKEND={self.payments_backend}"
+            )
+            how = ""
+            if any(name.endswith("_WEBHOOK_SECRET") for name in missing):
+                how = (
+                    " The webhook secrets are the signing secrets of the account and Connect "
+                    "webhook endpoints: create the endpoints and print their secrets with "
+                    "`flask --app stubcollector.wsgi payments create-webhook-endpoints` "
+                    "(docs/DEPLOYMENT.md)."
+                )
+            raise ConfigError(
+                f"{where} needs {', '.join(missing)} (missing, or still a development "
+                f"default); see .env.example.{how}"
+            )
+        if self.is_production and len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if self.public_base_url:
+            _check_base_url(self.public_base_url)
+        if self.idempotency_key_prefix and not IDEMPOTENCY_PREFIX_PATTERN.fullmatch(
+            self.idempotency_key_prefix
+        ):
+            raise ConfigError(
+                "IDEMPOTENCY_KEY_PREFIX must be 1 to 40 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        if not PAYOUT_HOLD_MIN_DAYS <= self.stripe_payout_hold_days <= PAYOUT_HOLD_MAX_DAYS:
+            raise ConfigError(_PAYOUT_HOLD_RULE.format(self.stripe_payout_hold_days))
         if not MIN_PRICE_CENTS <= self.listing_min_price_cents <= MAX_PRICE_CENTS:
             raise ConfigError(
                 f"LISTING_MIN_PRICE_CENTS must be at least {MIN_PRICE_CENTS} "

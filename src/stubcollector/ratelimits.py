@@ -9,8 +9,13 @@ their limits here (``@limits.per_ip(...)``, ``@limits.per_user(...)``, ...), and
 
 Names for the other areas (see docs/SECURITY.md, "Rate limits"):
 
-* ``@limiter.per_user("30 per hour")`` — uploads, checkout: keyed by the logged-in user
-  (the client IP for anonymous callers, who are refused by the view anyway).
+* ``@limiter.per_user_budget(UPLOADS)`` — work that costs (uploads, stub readings,
+  checkouts, new listings, dispute evidence and its files): one budget per logged-in user
+  (the client IP for anonymous callers, who are refused by the view anyway), **shared by
+  every route that does that work**: the JSON API route and its HTML form twin count
+  against the same budget, so a page is no way around the API's limit.
+  :data:`PER_USER_BUDGETS` lists them.
+* ``@limiter.per_user("30 per hour")`` — a per-user limit of one route alone.
 * ``@limiter.per_ip(...)`` / ``@limiter.per_account(..., identifier=...)`` — login and
   registration style throttles.
 * ``@limiter.exempt`` — webhooks: signed by the provider, retried by it, never throttled by
@@ -71,6 +76,27 @@ def json_field_key(*names: str) -> Callable[[], str]:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """How much of one kind of costly work a user may ask for, whichever route they use."""
+
+    name: str
+    value: str
+
+
+# Per logged-in user, shared by the API route and the page that do the same work.
+UPLOADS = Budget("uploads", "30 per hour")
+# A reading costs about 2 CPU-seconds of the offline engine (or a Gemini call).
+READINGS = Budget("re-reads", "20 per hour")
+CHECKOUTS = Budget("checkouts", "20 per hour")
+NEW_LISTINGS = Budget("new-listings", "60 per hour")
+# Each reaches the payment provider on the seller's account: a dispute's evidence (staged or
+# submitted) and the files uploaded for it.
+DISPUTE_EVIDENCE = Budget("dispute-evidence", "30 per hour")
+EVIDENCE_FILES = Budget("evidence-files", "30 per hour")
+PER_USER_BUDGETS = (UPLOADS, READINGS, CHECKOUTS, NEW_LISTINGS, DISPUTE_EVIDENCE, EVIDENCE_FILES)
+
+
+@dataclass(frozen=True)
 class LimitRule:
     value: str
     key_func: Callable[[], str]
@@ -79,6 +105,8 @@ class LimitRule:
     deduct_when: Callable[[Response], bool] | None = None
     # Only these HTTP methods count (a page's GET must not use up its form's POST budget).
     methods: tuple[str, ...] | None = None
+    # One counter for every view declaring this scope (a budget), not one per view.
+    shared: bool = False
 
 
 class RateLimits:
@@ -92,6 +120,7 @@ class RateLimits:
         scope: str | None = None,
         deduct_when: Callable[[Response], bool] | None = None,
         methods: list[str] | None = None,
+        shared: bool = False,
     ) -> Callable[[F], F]:
         rule = LimitRule(
             value,
@@ -99,6 +128,7 @@ class RateLimits:
             scope or "custom",
             deduct_when,
             tuple(methods) if methods is not None else None,
+            shared,
         )
 
         def declare(view: F) -> F:
@@ -113,6 +143,19 @@ class RateLimits:
 
     def per_user(self, value: str) -> Callable[[F], F]:
         return self.limit(value, key_func=user_key, scope="user")
+
+    def per_user_budget(
+        self, budget: Budget, *, methods: list[str] | None = None
+    ) -> Callable[[F], F]:
+        """Count the view against the user's ``budget``, together with every other view
+        declaring it. ``methods``: only these count (a page's GET is free)."""
+        return self.limit(
+            budget.value,
+            key_func=user_key,
+            scope=f"user-budget:{budget.name}",
+            methods=methods,
+            shared=True,
+        )
 
     def per_account(
         self,
@@ -155,12 +198,22 @@ class RateLimits:
                 continue
             wrapped: Any = view
             for rule in getattr(view, RULES_ATTRIBUTE, ()):
+                methods = list(rule.methods) if rule.methods is not None else None
+                if rule.shared:
+                    wrapped = limiter.shared_limit(
+                        rule.value,
+                        rule.scope,
+                        key_func=rule.key_func,
+                        deduct_when=rule.deduct_when,
+                        methods=methods,
+                    )(wrapped)
+                    continue
                 wrapped = limiter.limit(
                     rule.value,
                     key_func=rule.key_func,
                     scope=rule.scope,
                     deduct_when=rule.deduct_when,
-                    methods=list(rule.methods) if rule.methods is not None else None,
+                    methods=methods,
                 )(wrapped)
             app.view_functions[endpoint] = wrapped
         app.extensions[EXTENSION_KEY] = limiter

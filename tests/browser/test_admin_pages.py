@@ -99,3 +99,69 @@ def test_members_get_a_403_page_on_admin_pages(page: Page, live_server: LiveServ
     assert response is not None
     assert response.status == 403
     expect(page.get_by_role("heading", name="You can't open this page")).to_be_visible()
+
+
+# An entry with what makes details long: a provider id without spaces, a long sentence, an
+# IPv6 address, a URL (webhook rejections and refund reports look like this).
+LONG_DETAILS = {
+    "refund_id": "re_" + "3QxYzAbCdEfGhIjKlMnOpQrStUvWxYz0123456789" * 2,
+    "reason": "the provider refused the refund because the card was reported lost or "
+    "stolen after the purchase, so an admin must retry it by hand",
+    "endpoint": "https://stubs.example.com/api/payments/webhook/connect?attempt=3&ref=abc",
+    "amount_cents": 123456,
+}
+
+# Every .kv of the details and every cell ends inside the table's box: nothing is cut off
+# (the wrap clips with overflow: hidden) and nothing scrolls sideways.
+OVERFLOWING = """() => {
+  const wrap = document.querySelector('.audit-table').closest('.table-wrap');
+  const box = wrap.getBoundingClientRect();
+  const out = [];
+  if (wrap.scrollWidth > wrap.clientWidth + 1) {
+    out.push('the table scrolls: ' + wrap.scrollWidth + ' > ' + wrap.clientWidth);
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    out.push('the page scrolls sideways');
+  }
+  for (const el of wrap.querySelectorAll('td, .kv')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > box.right + 1 || r.left < box.left - 1) {
+      out.push(el.textContent.trim().slice(0, 40) + ': ' + r.right + ' past ' + box.right);
+    }
+  }
+  return out;
+}"""
+
+
+def test_audit_details_stay_inside_the_table_at_both_widths(
+    page: Page, live_server: LiveServer
+) -> None:
+    admin = create_account(live_server, "auditor", admin=True)
+
+    def record_long_entry() -> None:
+        from stubcollector.services import audit
+        from stubcollector.services.transaction import transaction
+
+        with transaction() as session:
+            audit.record(
+                session,
+                action="order.refund_failed",
+                object_type="order",
+                object_id=987654,
+                actor_kind="webhook",
+                before="refund_pending",
+                after="payment_completed",
+                ip_address="2001:db8:85a3:0000:0000:8a2e:0370:7334",
+                **LONG_DETAILS,
+            )
+
+    live_server.run(record_long_entry)
+    log_in(page, admin.username)
+    for viewport, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
+        page.set_viewport_size(viewport)  # type: ignore[arg-type]
+        page.goto("/admin/audit?object_id=987654")
+        details = page.locator("table.audit-table td.audit-details").first
+        expect(details).to_contain_text("re_3QxYz")
+        expect(details).to_contain_text("2001:db8:85a3")
+        assert page.evaluate(OVERFLOWING) == [], name
+        screenshot(page, f"admin-audit-long-details-{name}")

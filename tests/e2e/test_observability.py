@@ -20,6 +20,7 @@ METRICS_TOKEN = "scrape-token-0123456789"
 PRODUCTION = {
     "environment": "production",
     "secret_key": "p" * 40,
+    "public_base_url": "https://stubs.example.com",
     "periodic_jobs_in_process": False,
 }
 seen_request_ids: list[str | None] = []

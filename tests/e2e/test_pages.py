@@ -176,7 +176,12 @@ def test_pages_send_the_page_policy_and_json_keeps_its_own(client: FlaskClient) 
 
 
 def test_stripe_mode_lets_stripe_js_in_and_nothing_else(make_app: Any) -> None:
-    app: Flask = make_app(payments_backend="stripe", stripe_secret_key="sk_test_page_csp")
+    app: Flask = make_app(
+        payments_backend="stripe",
+        stripe_secret_key="sk_test_page_csp",
+        stripe_webhook_secret="whsec_page_platform",
+        stripe_connect_webhook_secret="whsec_page_connect",
+    )
     policy = app.test_client().get("/", headers=HTML).headers["Content-Security-Policy"]
     directives = dict(
         [*part.split(" ", 1), ""][:2]

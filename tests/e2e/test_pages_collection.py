@@ -188,7 +188,7 @@ def test_another_users_stub_is_a_404_page_not_json(
 
 def test_pages_need_login(stub_app: Flask) -> None:
     anonymous = stub_app.test_client()
-    for path in ("/collection", "/collection/upload", "/selling"):
+    for path in ("/collection", "/collection/upload", "/selling", "/selling/choose"):
         response = anonymous.get(path, headers=HTML)
         assert response.status_code == 302, path
         assert response.headers["Location"].startswith("/login?next=")

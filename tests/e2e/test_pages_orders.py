@@ -20,7 +20,6 @@ from stubcollector.adapters.payments.sandbox.cards import (
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
 )
-from stubcollector.container import container
 from stubcollector.extensions import db
 from stubcollector.models import AuditLogEntry, StubListing, StubOrder, StubPayment, User
 from tests.support.clients import anonymous_client, client_for
@@ -424,7 +423,11 @@ def test_orders_list_has_purchases_and_sales_tabs(
     sales = text(as_seller.get("/orders/?tab=sales", headers=HTML))
     assert f"#{order_id}" in sales
     assert "$1,111.05" in sales
-    assert "No purchases yet" in text(as_seller.get("/orders/", headers=HTML))
+    assert "No purchases yet" in text(as_seller.get("/orders/?tab=purchases", headers=HTML))
+    # A seller who never bought opens the page on their sales.
+    opened = text(as_seller.get("/orders/", headers=HTML))
+    assert 'aria-current="page">Sales (1)</a>' in opened
+    assert f"#{order_id}" in opened
 
 
 # --- seller account --------------------------------------------------------------------
@@ -577,7 +580,10 @@ def test_admin_disputes_page_lists_disputes(app: Flask, seller: User, listing: S
 
 def test_stripe_mode_lets_seller_forms_redirect_to_stripe_connect(make_app: object) -> None:
     stripe_app: Flask = make_app(  # type: ignore[operator]
-        payments_backend="stripe", stripe_secret_key="sk_test_page_csp"
+        payments_backend="stripe",
+        stripe_secret_key="sk_test_page_csp",
+        stripe_webhook_secret="whsec_page_platform",
+        stripe_connect_webhook_secret="whsec_page_connect",
     )
     policy = stripe_app.test_client().get("/", headers=HTML).headers["Content-Security-Policy"]
     assert "form-action 'self' https://connect.stripe.com;" in policy
@@ -589,7 +595,10 @@ def test_stripe_mode_checkout_renders_the_payment_element_for_the_connected_acco
     stripe_app: Flask = make_app(  # type: ignore[operator]
         payments_backend="stripe",
         stripe_secret_key="sk_test_page_checkout",
+        stripe_webhook_secret="whsec_page_platform",
+        stripe_connect_webhook_secret="whsec_page_connect",
         stripe_public_key="pk_test_page_checkout",
+        public_base_url="https://stubs.example.com",
     )
     with stripe_app.app_context():
         seller = UserFactory.create(
@@ -625,13 +634,13 @@ def test_stripe_mode_checkout_renders_the_payment_element_for_the_connected_acco
         order_id = order.id
         client = client_for(stripe_app, buyer)
         page = text(client.get(f"/checkout/{order_id}", headers=HTML))
-        base_url = container(stripe_app).settings.public_base_url
     assert '<script src="https://js.stripe.com/v3/" defer></script>' in page
     assert 'data-stripe-key="pk_test_page_checkout"' in page
     assert 'data-stripe-account="acct_pagecheckout1"' in page
     assert 'data-client-secret="pi_pagecheckout1_secret_abc"' in page
-    # Stripe sends the buyer back to the order page, on our public address.
-    assert f'data-return-url="{base_url}/orders/{order_id}"' in page
+    # Stripe sends the buyer back to the order page, on our public address (PUBLIC_BASE_URL
+    # when set, whatever host the request named).
+    assert f'data-return-url="https://stubs.example.com/orders/{order_id}"' in page
     assert "/sandbox/checkout" not in page
     assert "Pay $42.00" in page
 

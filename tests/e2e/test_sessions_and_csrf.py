@@ -34,7 +34,11 @@ class TestCookies:
     def test_production_cookies_are_secure_httponly_lax(
         self, app: Flask, make_app: Callable[..., Flask]
     ) -> None:
-        production = make_app(environment="production", secret_key=PRODUCTION_SECRET)
+        production = make_app(
+            environment="production",
+            secret_key=PRODUCTION_SECRET,
+            public_base_url="https://stubs.example.com",
+        )
         user = UserFactory.create()
         cookies = cookies_set(login(production.test_client(), user.username, remember=True))
         assert set(cookies) >= {"session", "remember_token"}

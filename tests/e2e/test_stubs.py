@@ -13,11 +13,12 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from stubcollector.adapters.jobs import InProcessJobQueue
-from stubcollector.adapters.ocr.base import FieldValue, StubReading
+from stubcollector.adapters.ocr.base import FieldValue, KnownNames, StubReading
 from stubcollector.container import container
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User
+from stubcollector.services.stubs import KnownNamesCache
 from tests.support.clients import AuthActions
 from tests.support.doubles import DeferredJobQueue, ScriptedReader
 from tests.support.factories import SellerFactory, StubFactory, UserFactory
@@ -274,6 +275,60 @@ def test_the_reading_job_fills_fields_but_never_the_owners_corrections(
     }
     assert stub["extraction_engine"] == "scripted"
     assert stub["raw_text"].startswith("PEARL JAM")
+
+
+def test_names_owners_corrected_are_known_to_the_reader(
+    stub_app: Flask, owner_client: FlaskClient, owner: User
+) -> None:
+    """Corrections feed the reader's gazetteer: distinct, most used first, cached per app."""
+    reader = ScriptedReader(StubReading(fields={}, raw_text="", engine="scripted"))
+    container(stub_app).reader = reader
+    # Typed at upload or corrected later count; values only read (not confirmed) do not.
+    StubFactory.create(owner=owner, performer="Helene Fischer", corrected_fields=["performer"])
+    StubFactory.create(owner=owner, performer="Helene Fischer", corrected_fields=["performer"])
+    StubFactory.create(
+        owner=owner, performer="Die Ärzte", venue="Zenith", corrected_fields=["performer", "venue"]
+    )
+    StubFactory.create(owner=owner, performer="NJOY", venue="Spiridon-Louis-Ring 21")
+    db.session.commit()
+
+    upload(owner_client, image_bytes(render_stub()))
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    assert reader.known == [
+        KnownNames(performers=("Helene Fischer", "Die Ärzte"), venues=("Zenith",))
+    ]
+
+    # A correction through the API is known too, once the cached names have expired.
+    stub_id = upload(owner_client, image_bytes(render_stub())).json["stub"]["id"]
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    patched = owner_client.patch(f"/api/stubs/{stub_id}", json={"venue": "Olympiahalle"})
+    assert patched.status_code == 200
+    assert owner_client.post(f"/api/stubs/{stub_id}/read", json={}).status_code == 202
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    assert reader.known[-1] == reader.known[0]  # within the TTL: the cached names
+    stub_app.extensions.pop("stubcollector.known_names")
+    assert owner_client.post(f"/api/stubs/{stub_id}/read", json={}).status_code == 202
+    container(stub_app).jobs.run_all()  # type: ignore[attr-defined]
+    latest = reader.known[-1]
+    assert latest is not None
+    assert set(latest.venues) == {"Zenith", "Olympiahalle"}
+
+
+def test_known_names_are_fetched_again_after_their_ttl(stub_app: Flask, owner: User) -> None:
+    now = [1000.0]
+    cache = KnownNamesCache(ttl_seconds=60, clock=lambda: now[0])
+
+    def names() -> KnownNames:
+        with stub_app.app_context():
+            return cache.get()
+
+    assert names() == KnownNames()
+    StubFactory.create(owner=owner, venue="Zenith", corrected_fields=["venue"])
+    db.session.commit()
+    now[0] += 59
+    assert names() == KnownNames()
+    now[0] += 1
+    assert names() == KnownNames(venues=("Zenith",))
 
 
 def test_a_failed_reading_is_a_state_the_owner_sees_and_can_retry(

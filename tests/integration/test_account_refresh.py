@@ -24,10 +24,17 @@ from stubcollector.domain.errors import Conflict
 from stubcollector.extensions import db
 from stubcollector.models import User, utcnow
 from stubcollector.services import onboarding, reconcile
-from stubcollector.services.marketplace import selling
+from stubcollector.services.marketplace import browsing, selling
+from stubcollector.services.marketplace.views import REASON_SELLER_NOT_READY
 from tests.support.database import reloaded
 from tests.support.factories import SellerFactory, StubFactory
-from tests.support.payments import sandbox, sandbox_seller, webhook_endpoint_down
+from tests.support.payments import (
+    listing_of,
+    sandbox,
+    sandbox_pages,
+    sandbox_seller,
+    webhook_endpoint_down,
+)
 
 
 @pytest.fixture
@@ -157,3 +164,45 @@ def test_a_refused_account_goes_to_the_back_and_an_outage_ends_the_run(
     onboarding.refresh_stale_accounts()
     assert read == [kept.stripe_account_id, later.stripe_account_id]
     assert reloaded(User, kept.id).stripe_requirements_due == ["external_account"]
+
+
+def test_a_seller_restricted_while_their_events_were_lost_stops_selling_after_the_sweep(
+    app: Flask,
+) -> None:
+    # A ready seller with a listing and nothing open (no orders): Stripe restricts card
+    # payments, and neither its account.updated nor its capability.updated arrive.
+    seller = sandbox_seller("complete")
+    listing = listing_of(seller)
+    account_id = str(seller.stripe_account_id)
+    with webhook_endpoint_down(app):
+        sandbox_pages(app).restrict_card_payments(account_id, restricted=True)
+    assert reloaded(User, seller.id).can_accept_payments  # what we still believe
+    reconcile.reconcile()  # sees nothing: no open payment on that account
+    assert reloaded(User, seller.id).can_accept_payments
+
+    # A ready account is re-read once a day.
+    _checked_ago(seller.id, onboarding.STALE_AFTER + timedelta(minutes=1))
+    report = onboarding.refresh_stale_accounts()
+
+    assert (report.checked, report.status_changed) == (1, 1)
+    fresh = reloaded(User, seller.id)
+    assert not fresh.can_accept_payments
+    assert fresh.stripe_account_status == "restricted"
+    shown = browsing.get_listing(listing.id, viewer_id=None)
+    assert (shown.can_purchase, shown.purchase_status_reason) == (False, REASON_SELLER_NOT_READY)
+
+
+def test_disconnected_accounts_are_never_swept(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    left = SellerFactory.create(
+        stripe_account_deauthorized_at=utcnow(), stripe_charges_enabled=False
+    )
+    _checked_ago(left.id, timedelta(days=3))
+    read: list[str] = []
+    monkeypatch.setattr(
+        sandbox(app), "retrieve_account", lambda account_id: read.append(account_id)
+    )
+
+    onboarding.refresh_stale_accounts()
+
+    assert read == []
+    assert onboarding.accounts_due_for_refresh() == []

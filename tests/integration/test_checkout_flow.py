@@ -113,7 +113,7 @@ def test_a_repeated_checkout_racing_the_first_stores_one_payment(app: Flask) -> 
         )
     )
 
-    checkout._store_payment(dataclasses.replace(repeat, payment_exists=False), made)
+    checkout._store_payment(dataclasses.replace(repeat, payment_key=None), made)
 
     payments = db.session.scalars(
         select(StubPayment).where(StubPayment.order_id == first.order_id)

@@ -82,6 +82,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         **os.environ,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serving.db'}",
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "PAYMENTS_BACKEND": "sandbox",

@@ -38,10 +38,13 @@ def test_migrations_run_down_to_empty_and_up_again(make_app: object) -> None:
 
 
 def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: object) -> None:
-    import sqlalchemy as sa
     from sqlalchemy import select
 
-    from stubcollector.adapters.payments.sandbox.models import SandboxAccount, SandboxRefund
+    from stubcollector.adapters.payments.sandbox.models import (
+        SandboxAccount,
+        SandboxPaymentIntent,
+        SandboxRefund,
+    )
     from stubcollector.models import (
         StubPayment,
         StubRefund,
@@ -51,53 +54,51 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
 
     app = make_app()  # type: ignore[operator]
     with app.app_context():
-        downgrade(revision="c001")
+        # As the code before r001 left a refund: on the payment (and the sandbox's PI). The
+        # rows are written at the head revision (the models' columns) with nothing in the
+        # tables r001 creates, then the schema goes down to c001 and up again: written at
+        # c001 through today's models, they would name columns c001 does not have.
         try:
-            # As the code before r001 left a refund: on the payment (and the sandbox's PI).
-            # Written as SQL: the models of today have columns revision c001 did not have.
             order = OrderFactory.create(order_status="refunded")
             refunded_at = utcnow()
-            db.session.add(SandboxAccount(id="acct_legacy"))
-            db.session.flush()
-            legacy = {
-                "order_id": order.id,
-                "key": f"order:{order.id}:payment_intent",
-                "refunded_at": refunded_at,
-                "now": utcnow(),
-            }
-            db.session.execute(
-                sa.text(
-                    "INSERT INTO stub_payments (order_id, stripe_account_id, payment_intent_id,"
-                    " idempotency_key, amount_total_cents, platform_fee_cents,"
-                    " amount_refunded_cents, currency, payment_status, liability_shift_status,"
-                    " refund_id, refunded_at, created_at, updated_at)"
-                    " VALUES (:order_id, 'acct_legacy', 'pi_legacy', :key, 2500, 250, 2500, 'USD',"
-                    " 'refunded', 'pending', 're_legacy', :refunded_at, :now, :now)"
-                ).bindparams(
-                    sa.bindparam("refunded_at", type_=StubPayment.__table__.c.refunded_at.type),
-                    sa.bindparam("now", type_=StubPayment.__table__.c.created_at.type),
-                ),
-                legacy,
+            db.session.add_all(
+                [
+                    StubPayment(
+                        order_id=order.id,
+                        stripe_account_id="acct_legacy",
+                        payment_intent_id="pi_legacy",
+                        idempotency_key=f"order:{order.id}:payment_intent",
+                        amount_total_cents=2500,
+                        platform_fee_cents=250,
+                        amount_refunded_cents=2500,
+                        payment_status="refunded",
+                        refund_id="re_legacy",
+                        refunded_at=refunded_at,
+                    ),
+                    SandboxAccount(id="acct_legacy"),
+                ]
             )
-            db.session.execute(
-                sa.text(
-                    "INSERT INTO sandbox_payment_intents (id, account_id, amount,"
-                    " application_fee_amount, currency, status, client_secret, metadata,"
-                    " created_at, charge_id, amount_refunded, refund_id, refunded_at)"
-                    " VALUES ('pi_legacy', 'acct_legacy', 2500, 250, 'usd', 'succeeded',"
-                    " 'pi_legacy_secret', '{}', :now, 'ch_legacy', 2500, 're_legacy',"
-                    " :refunded_at)"
-                ).bindparams(
-                    sa.bindparam("refunded_at", type_=StubPayment.__table__.c.refunded_at.type),
-                    sa.bindparam("now", type_=StubPayment.__table__.c.created_at.type),
-                ),
-                {"refunded_at": refunded_at, "now": utcnow()},
+            db.session.flush()
+            db.session.add(
+                SandboxPaymentIntent(
+                    id="pi_legacy",
+                    account_id="acct_legacy",
+                    amount=2500,
+                    application_fee_amount=250,
+                    status="succeeded",
+                    client_secret="pi_legacy_secret",
+                    charge_id="ch_legacy",
+                    amount_refunded=2500,
+                    refund_id="re_legacy",
+                    refunded_at=refunded_at,
+                )
             )
             db.session.commit()
             order_id = order.id
         finally:
             db.session.remove()
-            upgrade()
+        downgrade(revision="c001")
+        upgrade()
         refund = db.session.scalars(select(StubRefund)).one()
         assert (refund.order_id, refund.attempt, refund.idempotency_key) == (
             order_id,
@@ -118,3 +119,59 @@ def test_refunds_recorded_before_r001_become_succeeded_first_attempts(make_app: 
         )
         assert sandbox_refund.status == "succeeded"
         db.session.remove()
+
+
+def test_z001_gives_each_database_its_own_key_namespace_and_keeps_existing_holds(
+    make_app: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from stubcollector.models import AppSetting, User
+
+    def namespace() -> str | None:
+        return db.session.scalar(
+            sa.select(AppSetting.value).where(AppSetting.name == "idempotency_namespace")
+        )
+
+    app = make_app()  # type: ignore[operator]
+    with app.app_context():
+        downgrade(revision="d001")
+        # Two sellers' rows as the code before z001 left them: one with an account (its
+        # hold was set before its id was stored), one without.
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO users (username, email, password_hash, session_token, "
+                    "is_admin, is_seller, is_active_account, stripe_account_id, "
+                    "stripe_account_status, stripe_onboarding_completed, "
+                    "stripe_charges_enabled, stripe_payouts_enabled, stripe_details_submitted, "
+                    "stripe_requirements_due, created_at, updated_at) VALUES "
+                    "('legacy', 'legacy@example.com', 'x', 'tok1', false, true, true, "
+                    "'acct_legacy', 'active', true, true, true, true, '[]', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                    "('buyer', 'buyer@example.com', 'x', 'tok2', false, false, true, NULL, "
+                    "'pending', false, false, false, false, '[]', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        statuses = dict(
+            db.session.execute(sa.select(User.username, User.stripe_payout_schedule_status)).all()
+        )
+        assert statuses == {"legacy": "set", "buyer": None}
+        first = namespace()
+        assert first is not None
+        assert len(first) == 12
+        db.session.remove()
+
+    # Another database (a fresh SQLite file) gets a namespace of its own.
+    other = make_app(  # type: ignore[operator]
+        database_url=f"sqlite:///{Path(str(tmp_path)) / 'other.db'}"
+    )
+    with other.app_context():
+        upgrade()
+        assert namespace() not in (None, first)
+        db.session.remove()
+        db.engine.dispose()

@@ -19,9 +19,11 @@ from flask_migrate import upgrade
 from stubcollector.app import create_app
 from stubcollector.config import Settings
 from stubcollector.extensions import db
+from stubcollector.ratelimits import CHECKOUTS
 from stubcollector.web.api.auth import LOGIN_FAILURES_PER_ACCOUNT
 from tests.support.factories import TEST_PASSWORD, UserFactory
 from tests.support.live_server import serve_in_processes
+from tests.support.pages import HTML, csrf_token
 from tests.support.servers import require_redis
 
 REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -63,6 +65,35 @@ def test_two_apps_in_one_process_share_counts_through_redis(
     assert wrong_login(clients[0].post, user.username, FAILURES + 1) == 429
     keys = redis.Redis.from_url(redis_url).keys("*stubcollector*")
     assert keys, "the counts should live in Redis"
+
+
+def test_the_api_and_the_page_spend_one_budget_across_apps_through_redis(
+    app: Flask, make_app: Callable[..., Flask], redis_url: str
+) -> None:
+    """Checkouts through the API on one process and through the page on another: one
+    budget for the user, counted in Redis."""
+    user = UserFactory.create()
+    clients = []
+    for _ in range(2):
+        client = make_app(ratelimit_enabled=True, ratelimit_storage_url=redis_url).test_client()
+        login = {"login": user.username, "password": TEST_PASSWORD}
+        assert client.post("/auth/login", json=login).status_code == 200
+        clients.append(client)
+    api, page = clients
+
+    def through_api() -> int:
+        response = api.post("/api/payments/create-payment-intent", json={"listing_id": 0})
+        return response.status_code
+
+    def through_page() -> int:
+        form = {"csrf_token": csrf_token(page, "/orders/"), "listing_id": "0"}
+        return page.post("/checkout/", data=form, headers=HTML).status_code
+
+    budget = int(CHECKOUTS.value.split()[0])
+    codes = [(through_api if n % 2 else through_page)() for n in range(budget)]
+    assert codes == [422] * budget
+    assert (through_api(), through_page()) == (429, 429)
+    assert redis.Redis.from_url(redis_url).keys("*user-budget:checkouts*")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from stubcollector.extensions import db
 from stubcollector.models import ProviderEvent, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import checkout, reconcile, webhooks
 from tests.support.database import reloaded
-from tests.support.factories import UserFactory
+from tests.support.factories import SellerFactory, UserFactory
 from tests.support.payments import (
     listing_of,
     sandbox,
@@ -139,6 +139,7 @@ def _status(row_id: int) -> tuple[str, int]:
 
 
 def test_scheduled_retries_wait_longer_after_each_failure(app: Flask) -> None:
+    SellerFactory.create(stripe_account_id="acct_1")  # whose payout the events report
     assert [webhooks.retry_delay(n).total_seconds() / 60 for n in (1, 2, 3, 4)] == [5, 15, 35, 75]
     due = _failed_event(timedelta(minutes=16), attempts=2)  # second retry due at 15 min
     early = _failed_event(timedelta(minutes=14), attempts=2)
@@ -156,12 +157,13 @@ def test_scheduled_retries_wait_longer_after_each_failure(app: Flask) -> None:
 
 
 def test_scheduled_run_leaves_a_just_received_event_to_its_own_job(app: Flask) -> None:
+    SellerFactory.create(stripe_account_id="acct_1")  # whose payout the event reports
     row = ProviderEvent(
         provider="sandbox",
         event_id="evt_in_queue",
         event_type="payout.paid",
         account="acct_1",
-        payload={"id": "evt_in_queue", "type": "payout.paid", "data": {"object": {}}},
+        payload={"id": "evt_in_queue", "type": "payout.paid", "data": {"object": {"id": "po_2"}}},
     )
     db.session.add(row)
     db.session.commit()

@@ -168,7 +168,7 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     assert view.refund.attempt == 1
     refund_id = view.refund.refund_id
     assert refund_id == view.refund_id
-    assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "pending", None)]
+    assert sale.refunds() == [(1, refund_ledger.refund_key(sale.order_id, 1), "pending", None)]
     # Buyer, seller and admin all see the refund on its way.
     for viewer in (sale.buyer, sale.seller, sale.admin):
         assert sale.view(viewer).refund_state == "pending"
@@ -186,7 +186,9 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
     ).all()
     assert {"refund.updated", "charge.refund.updated", "refund.failed"} <= set(processed)
     assert sale.state() == ("payment_completed", "sold", "succeeded")
-    assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "failed", "lost_or_stolen_card")]
+    assert sale.refunds() == [
+        (1, refund_ledger.refund_key(sale.order_id, 1), "failed", "lost_or_stolen_card")
+    ]
     failed = sale.view()
     assert (failed.refund_state, failed.refund.failure_reason) == (
         "failed",
@@ -221,8 +223,8 @@ def test_a_pending_refund_keeps_the_order_paid_until_it_fails_then_an_admin_retr
 
     assert sale.state() == ("refunded", "active", "refunded")
     assert sale.refunds() == [
-        (1, f"order:{sale.order_id}:refund", "failed", "lost_or_stolen_card"),
-        (2, f"order:{sale.order_id}:refund:2", "succeeded", None),
+        (1, refund_ledger.refund_key(sale.order_id, 1), "failed", "lost_or_stolen_card"),
+        (2, refund_ledger.refund_key(sale.order_id, 2), "succeeded", None),
     ]
     done = sale.view(sale.buyer)
     assert (done.refund_state, done.amount_refunded_cents) == (None, sale.total)
@@ -242,7 +244,7 @@ def test_a_refund_that_succeeds_then_fails_leaves_the_sale_undone_and_retryable(
     assert (view.refund_state, view.refund_status) == ("failed", "failed")
     assert view.amount_refunded_cents == 0
     assert sale.refunds() == [
-        (1, f"order:{sale.order_id}:refund", "failed", "expired_or_canceled_card")
+        (1, refund_ledger.refund_key(sale.order_id, 1), "failed", "expired_or_canceled_card")
     ]
     with pytest.raises(PermissionDenied):
         refunds.request_refund(sale.buyer, sale.order_id)
@@ -262,13 +264,13 @@ def test_an_unanswered_request_is_asked_again_with_the_same_key(
 
     # The buyer may try again; the attempt waits for an answer under its key.
     assert sale.state() == ("payment_completed", "sold", "succeeded")
-    assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "requested", None)]
+    assert sale.refunds() == [(1, refund_ledger.refund_key(sale.order_id, 1), "requested", None)]
     assert _audit(sale.order_id, "order.refund_unanswered")
 
     view = refunds.request_refund(sale.buyer, sale.order_id)
 
     assert view.order_status == "refunded"
-    assert sale.refunds() == [(1, f"order:{sale.order_id}:refund", "succeeded", None)]
+    assert sale.refunds() == [(1, refund_ledger.refund_key(sale.order_id, 1), "succeeded", None)]
     assert _provider_refunds(sale.pi_id) == 1  # the same refund, never a second one
 
 
@@ -412,7 +414,12 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
     assert sale.state() == ("payment_completed", "sold", "succeeded")
     assert sale.refunds() == [
-        (1, f"order:{sale.order_id}:refund", "failed", "This charge cannot be refunded right now.")
+        (
+            1,
+            refund_ledger.refund_key(sale.order_id, 1),
+            "failed",
+            "This charge cannot be refunded right now.",
+        )
     ]
     assert sale.view().refund_state == "failed"
     assert _audit(sale.order_id, "order.refund_failed")[-1].after_status == "failed"
@@ -421,8 +428,8 @@ def test_a_refused_request_fails_its_attempt_and_the_next_one_gets_a_new_key(
 
     assert view.order_status == "refunded"
     assert [r[:3] for r in sale.refunds()] == [
-        (1, f"order:{sale.order_id}:refund", "failed"),
-        (2, f"order:{sale.order_id}:refund:2", "succeeded"),
+        (1, refund_ledger.refund_key(sale.order_id, 1), "failed"),
+        (2, refund_ledger.refund_key(sale.order_id, 2), "succeeded"),
     ]
     assert _provider_refunds(sale.pi_id) == 1
 

@@ -7,6 +7,7 @@ of Stripe's answers, which are copies of Stripe's own example objects.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from collections.abc import Iterator
@@ -23,11 +24,13 @@ from stubcollector.adapters.payments.ports import (
     PaymentError,
     PaymentGateway,
     PaymentProviderUnavailable,
+    RequestInProgress,
+    WebhookEndpoint,
 )
 from stubcollector.adapters.payments.stripe_gateway import StripeGateway, build_stripe_gateway
 from stubcollector.config import Settings
 from stubcollector.domain.statuses import RefundStatus
-from tests.support.stripe_fake import FakeStripe, RecordedRequest
+from tests.support.stripe_fake import FakeStripe, RecordedRequest, sign_webhook
 
 ACCOUNT_ID_PREFIX = "acct_"
 PINNED_VERSION = "2026-10-28.endive"
@@ -833,3 +836,167 @@ def test_more_than_twenty_types_are_asked_in_batches(
 
     batches = fake_stripe.requests_to("GET", "/v1/events")
     assert [len([k for k in b.form if k.startswith("types[")]) for b in batches] == [20, 5]
+
+
+# --- issue 16: zero fee, keys in use, payout hold refusals, versions, endpoints ------------
+
+
+def test_a_zero_application_fee_is_left_out_not_sent(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    checkout = gateway.create_checkout(checkout_request(seller, application_fee_cents=0))
+
+    request = fake_stripe.only_request("POST", "/v1/payment_intents")
+    assert request.account == seller
+    assert "application_fee_amount" not in request.form
+    assert checkout.application_fee_cents == 0
+    assert (
+        fake_stripe.payment_intents[(seller, checkout.payment_intent_id)]["application_fee_amount"]
+        is None
+    )
+
+
+KEY_IN_USE = {
+    # Stripe's 409 for a key whose first request is still running (docs.stripe.com/error-codes);
+    # the error type sent with it is not documented.
+    "type": "invalid_request_error",
+    "code": "idempotency_key_in_use",
+    "message": "There is currently another in-progress request using this Stripe-Idempotency"
+    "-Key (that probably means you submitted twice, and the other request is still going "
+    "through).",
+}
+
+
+def test_a_key_in_use_is_retried_by_the_sdk_then_reported_as_in_progress_not_refused(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    fake_stripe.fail_next(3, status=409, error=KEY_IN_USE)
+
+    with pytest.raises(RequestInProgress) as raised:
+        gateway.refund(seller, "pi_123", idempotency_key="ns:order:42:refund")
+
+    assert isinstance(raised.value, PaymentProviderUnavailable)  # retry later, same key
+    assert not isinstance(raised.value, PaymentError)  # nothing was refused
+    attempts = fake_stripe.requests_to("POST", "/v1/refunds")
+    assert len(attempts) == 1 + stripe_gateway.MAX_NETWORK_RETRIES
+    assert {r.idempotency_key for r in attempts} == {"ns:order:42:refund"}
+
+
+def test_a_key_in_use_that_frees_up_gets_the_first_requests_answer(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    checkout = gateway.create_checkout(checkout_request(seller))
+    fake_stripe.pay(seller, checkout.payment_intent_id)
+    first = gateway.refund(seller, checkout.payment_intent_id, idempotency_key="k:refund")
+    fake_stripe.fail_next(1, status=409, error=KEY_IN_USE, path="/v1/refunds")
+
+    again = gateway.refund(seller, checkout.payment_intent_id, idempotency_key="k:refund")
+
+    assert again.refund_id == first.refund_id  # replayed, not a second refund
+    assert len(fake_stripe.refunds) == 1
+
+
+@pytest.mark.parametrize("status", [400, 409])
+def test_the_key_in_use_code_is_never_read_as_a_refusal(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str, status: int
+) -> None:
+    # Whatever status and class the SDK gives it (a 400 would be an IdempotencyError).
+    fake_stripe.fail_next(3, status=status, error={**KEY_IN_USE, "type": "idempotency_error"})
+
+    with pytest.raises(RequestInProgress):
+        gateway.refund(seller, "pi_123", idempotency_key="k:refund")
+
+
+def test_a_refused_payout_hold_carries_stripes_own_words(fake_stripe: FakeStripe) -> None:
+    gateway = StripeGateway.from_settings(
+        stripe_settings(fake_stripe.url, STRIPE_ACCOUNT_LIABILITY="stripe")
+    )
+    account = gateway.create_seller_account(user_id=3, email="s@example.com")
+
+    with pytest.raises(PaymentError) as refused:
+        gateway.set_payout_delay(account.account_id, days=7, idempotency_key="ns:hold")
+
+    assert refused.value.code == "invalid_request"
+    assert refused.value.provider_message is not None
+    assert "delay_days" in refused.value.provider_message
+    assert "delay_days" not in refused.value.message  # ours stays safe to show anywhere
+    assert fake_stripe.only_request(
+        "POST", f"/v1/accounts/{account.account_id}"
+    ).idempotency_key == ("ns:hold")
+    gateway.close()
+
+
+def test_accounts_report_their_payout_delay(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    assert gateway.retrieve_account(seller).payout_delay_days == 2  # Stripe's example
+    gateway.set_payout_delay(seller, days=7)
+    assert gateway.retrieve_account(seller).payout_delay_days == 7
+
+
+def test_the_seller_account_key_can_be_given(
+    gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    gateway.create_seller_account(user_id=9, email="n@example.com", idempotency_key="ns:user:9")
+    assert fake_stripe.only_request("POST", "/v1/accounts").idempotency_key == "ns:user:9"
+
+
+def test_a_disconnected_account_is_a_refusal(
+    gateway: StripeGateway, fake_stripe: FakeStripe, seller: str
+) -> None:
+    fake_stripe.deauthorize(seller)
+    with pytest.raises(PaymentError):
+        gateway.retrieve_account(seller)
+    with pytest.raises(PaymentError):
+        gateway.balance(seller)
+
+
+def test_events_carry_their_api_version(gateway: StripeGateway) -> None:
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "payout.paid",
+        "api_version": "2024-06-20",
+        "created": int(datetime.now(UTC).timestamp()),
+        "livemode": False,
+        "account": "acct_1",
+        "data": {"object": {"id": "po_1", "object": "payout"}},
+    }
+    body = json.dumps(event).encode()
+    parsed = gateway.parse_webhook(
+        body, sign_webhook(body, "whsec_connect_test"), WebhookEndpoint.CONNECT
+    )
+    assert parsed.api_version == "2024-06-20"
+    assert gateway.api_version == PINNED_VERSION
+
+
+def test_webhook_endpoints_are_created_pinned_with_exactly_the_given_events(
+    gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    created = gateway.create_webhook_endpoint(
+        url="https://stubs.example.com/api/payments/webhook/connect",
+        events=["account.updated", "payout.failed"],
+        connect=True,
+        description="connect",
+    )
+
+    request = fake_stripe.only_request("POST", "/v1/webhook_endpoints")
+    assert request.account is None
+    assert request.form == {
+        "url": "https://stubs.example.com/api/payments/webhook/connect",
+        "enabled_events[0]": "account.updated",
+        "enabled_events[1]": "payout.failed",
+        "connect": "true",
+        "api_version": PINNED_VERSION,
+        "description": "connect",
+    }
+    assert created.secret is not None
+    assert created.secret.startswith("whsec_")
+    assert (created.connect, created.api_version) == (True, PINNED_VERSION)
+    listed = gateway.webhook_endpoints()
+    assert [(e.endpoint_id, e.secret, e.connect) for e in listed] == [
+        (created.endpoint_id, None, True)
+    ]
+    updated = gateway.update_webhook_endpoint(created.endpoint_id, events=["account.updated"])
+    assert updated.enabled_events == ("account.updated",)
+    assert updated.secret is None

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from stubcollector.adapters.ocr.base import KnownNames
 from stubcollector.adapters.ocr.gemini import GeminiFailure, GeminiStubReader
 from stubcollector.adapters.ocr.rapid import RapidOcrReader
 from tests.integration.gemini_fake import FakeGemini, fake_gemini_server
 from tests.support.images import image_bytes, render_stub
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "stubs"
+REALISTIC = Path(__file__).resolve().parents[2] / "bench" / "stubs_real" / "tune"
 STUB_JPEG = image_bytes(render_stub(), "JPEG", quality=90)
 
 
@@ -188,3 +190,39 @@ def test_rapidocr_ships_its_models_in_the_wheel() -> None:
     assert any("det" in name for name in onnx)
     assert any("rec" in name for name in onnx)
     assert any("cls" in name for name in onnx)
+
+
+def _realistic(name: str) -> bytes:
+    return (REALISTIC / name).read_bytes()
+
+
+def test_rapidocr_reads_a_small_eventim_photo_past_the_sponsor_logo() -> None:
+    """A 654 x 329 px tilted photo: a radio logo larger than the act, labels in one column
+    and values in the next, the venue above its street address, a tear-off part."""
+    reading = RapidOcrReader().read(_realistic("001-de-eventim.jpg"), "image/jpeg")
+    values = {name: field.value for name, field in reading.fields.items()}
+    assert "Antenne Bayern" in reading.raw_text
+    assert values["performer"] == "PAUL McCARTNEY"
+    assert (values["venue"], values["city"]) == ("Olympiahalle", "München")
+    assert (values["event_date"], values["event_time"]) == ("2007-01-15", "19:30")
+    assert (values["section"], values["row"], values["seat"]) == ("214", "21", "20")
+    assert (values["face_value"], values["currency"]) == ("89.50", "EUR")
+
+
+def test_rapidocr_reads_a_ticketmaster_table_and_knows_a_confirmed_venue() -> None:
+    """Label row over value row (SECTION/AISLE, ROW/BOX, SEAT, PRICE); a radio logo above
+    the act. The venue has no venue word: unsure alone, read once owners confirmed it."""
+    image = _realistic("006-us-ticketmaster.jpg")
+    reader = RapidOcrReader()
+    values = {name: field.value for name, field in reader.read(image, "image/jpeg").fields.items()}
+    assert values["performer"] == "BRUCE SPRINGSTEEN"
+    assert (values["section"], values["row"], values["seat"]) == ("227", "22", "21")
+    assert values["face_value"] == "45.00"
+    assert (values["event_date"], values["event_time"]) == ("1992-07-20", "19:30")
+    assert "venue" not in values
+
+    known = KnownNames(performers=("Bruce Springsteen",), venues=("The Spectrum",))
+    reading = reader.read(image, "image/jpeg", known)
+    assert reading.fields["venue"].value == "The Spectrum"
+    assert reading.fields["performer"].value == "Bruce Springsteen"
+    assert reading.fields["performer"].confidence >= 0.9

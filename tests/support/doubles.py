@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from stubcollector.adapters.jobs import registered_job
-from stubcollector.adapters.ocr.base import StubReading
+from stubcollector.adapters.ocr.base import KnownNames, StubReading
 
 
 class DeferredJobQueue:
@@ -68,8 +68,12 @@ class ScriptedReader:
 
     def __init__(self, reading: StubReading | Exception) -> None:
         self._reading = reading
+        # The known names each reading was given (the reader's gazetteer seam).
+        self.known: list[KnownNames | None] = []
 
-    def read(self, image: bytes, content_type: str) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
+        del image, content_type
+        self.known.append(known)
         if isinstance(self._reading, Exception):
             raise self._reading
         return self._reading

@@ -3,6 +3,8 @@
 ``python -m tests.support.live_server`` builds the app from the environment
 (``Settings.from_env``), listens on a free port and prints ``LISTENING <port>`` once it
 accepts connections. ``LiveServer`` is the browser tests' handle on their served app.
+``serve_like_make_run`` starts the app the way ``make run`` does (``flask db upgrade``,
+then ``flask run`` with ``PORT``), configured only by the environment it is given.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,6 +98,73 @@ def serve_in_processes(environ: Mapping[str, str], count: int = 1) -> Iterator[l
             process.wait(timeout=10)
             if process.stdout is not None:
                 process.stdout.close()
+
+
+@contextmanager
+def serve_like_make_run(
+    workdir: Path, port: int, environ: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """``make run`` on ``port`` in ``workdir``: the schema migrated by ``flask db upgrade``,
+    then ``flask run`` with ``PORT`` set as the Makefile sets it. Nothing else is configured
+    (no ``PUBLIC_BASE_URL``, no Redis; ``environ`` adds or overrides). Yields the base URL
+    once ``/healthz`` answers; the server is stopped when the block ends."""
+    unset = ("REDIS_URL", "DATABASE_URL", "PUBLIC_BASE_URL")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in unset},
+        "APP_ENV": "development",
+        "PAYMENTS_BACKEND": "sandbox",
+        "STRIPE_SECRET_KEY": "",
+        # The app's own load_dotenv still reads the checkout's .env, if there is one.
+        "FLASK_SKIP_DOTENV": "1",
+        "INSTANCE_PATH": str(workdir / "instance"),
+        "PORT": str(port),
+        **(environ or {}),
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "stubcollector.wsgi"]
+    subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [*flask, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True
+    )
+    log = (workdir / "server.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+        [
+            *flask,
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--with-threads",
+            "--no-reload",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"flask run exited: {(workdir / 'server.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("flask run did not answer /healthz within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 def main() -> None:

@@ -24,7 +24,14 @@ behaves like Stripe where our code depends on it:
   transaction, as asynchronous capture does, until ``settle_charge``;
 * disputes (``open_dispute``) carry their balance transactions; ``POST /v1/disputes/{id}``
   stages or submits evidence (``submit`` defaults to true, as at Stripe) and ``POST
-  /v1/files`` takes multipart uploads on the connected account.
+  /v1/files`` takes multipart uploads on the connected account;
+* webhook endpoints are created, listed and updated; the create answer alone carries the
+  endpoint's ``secret`` (``whsec_…``), as on Stripe;
+* an account that ``deauthorize`` disconnected answers every request about it with the
+  403 ``permission_error`` Stripe gives a platform whose access was revoked;
+* ``delay_days`` is refused on an account whose losses Stripe carries
+  (``controller.losses.payments=stripe``): Stripe documents that only a platform owning
+  the liability may edit it; the wording and code of the refusal are our assumption.
 
 Faults (``fail_next``) are injected before idempotency handling, like a load balancer or
 network failure, so they are never replayed.
@@ -102,6 +109,9 @@ class Fault:
     drop: bool
     matches: Callable[[str, str], bool]
     headers: dict[str, str] = field(default_factory=dict)
+    # The request is carried out first and only its answer is lost (a timeout after Stripe
+    # did the work), so a retry with the same key is replayed.
+    answer_lost: bool = False
 
 
 class StripeApiError(Exception):
@@ -152,6 +162,9 @@ class FakeStripe:
         # pending when the balance does not cover them, requires_action for some methods).
         self.refund_status = "succeeded"
         self.balances: dict[str, dict[str, Any]] = {}
+        self.webhook_endpoints: dict[str, dict[str, Any]] = {}
+        # Accounts that disconnected the platform (account.application.deauthorized).
+        self.deauthorized: set[str] = set()
         # Events by account ("" = the platform), with whether every endpoint got them.
         self.events: list[tuple[str, dict[str, Any], bool]] = []
         self._faults: list[Fault] = []
@@ -192,16 +205,25 @@ class FakeStripe:
         method: str | None = None,
         path: str | None = None,
         headers: dict[str, str] | None = None,
+        path_prefix: str | None = None,
+        answer_lost: bool = False,
     ) -> None:
-        """Answer the next ``count`` matching requests with an error (or drop them)."""
+        """Answer the next ``count`` matching requests with an error (or drop them);
+        ``answer_lost``: carry each out first, then answer with the error."""
 
         def matches(req_method: str, req_path: str) -> bool:
-            return (method is None or method == req_method) and (path is None or path == req_path)
+            return (
+                (method is None or method == req_method)
+                and (path is None or path == req_path)
+                and (path_prefix is None or req_path.startswith(path_prefix))
+            )
 
         body = {"error": error or {"type": "api_error", "message": "Something went wrong."}}
         with self._lock:
             for _ in range(count):
-                self._faults.append(Fault(status, body, drop, matches, headers or {}))
+                self._faults.append(
+                    Fault(status, body, drop, matches, headers or {}, answer_lost=answer_lost)
+                )
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -367,6 +389,10 @@ class FakeStripe:
         refund["failure_reason"] = failure_reason
         return copy.deepcopy(refund)
 
+    def deauthorize(self, account_id: str) -> None:
+        """The seller disconnects the platform: our key no longer reaches the account."""
+        self.deauthorized.add(account_id)
+
     def dispute(self, account_id: str, payment_intent_id: str) -> None:
         intent = self.payment_intents[(account_id, payment_intent_id)]
         self.charges[(account_id, intent["latest_charge"])]["disputed"] = True
@@ -446,6 +472,9 @@ class FakeStripe:
             fault = next((f for f in self._faults if f.matches(request.method, request.path)), None)
             if fault is not None:
                 self._faults.remove(fault)
+        if fault is not None and fault.answer_lost:
+            with self._lock:
+                self._answer(request)
         if fault is not None:
             if fault.drop:
                 handler.close_connection = True
@@ -511,6 +540,26 @@ class FakeStripe:
                 404, {"type": "invalid_request_error", "message": "Unrecognized request URL"}
             )
         route = parts[1:]
+        revoked = account if account in self.deauthorized else None
+        if len(route) >= 2 and route[0] == "accounts" and route[1] in self.deauthorized:
+            revoked = route[1]
+        if revoked is not None:
+            raise StripeApiError(
+                403,
+                {
+                    "type": "invalid_request_error",
+                    "code": "account_invalid",
+                    "message": f"The provided key 'sk_test_****' does not have access to "
+                    f"account '{revoked}' (or that account does not exist). Application "
+                    "access may have been revoked.",
+                },
+            )
+        if route == ["webhook_endpoints"]:
+            if method == "POST":
+                return self._create_webhook_endpoint(params)
+            return self._list_webhook_endpoints()
+        if len(route) == 2 and route[0] == "webhook_endpoints" and method == "POST":
+            return self._update_webhook_endpoint(route[1], params)
         if route == ["accounts"] and method == "POST":
             return self._create_account(params)
         if len(route) == 2 and route[0] == "accounts":
@@ -580,6 +629,13 @@ class FakeStripe:
         account = self._account(account_id)
         schedule = params.get("settings", {}).get("payouts", {}).get("schedule", {})
         if "delay_days" in schedule:
+            if account["controller"].get("losses", {}).get("payments") == "stripe":
+                raise _invalid(
+                    "You cannot set delay_days on an account whose negative balances Stripe "
+                    "is liable for.",
+                    code="invalid_request",
+                    param="settings[payouts][schedule][delay_days]",
+                )
             schedule["delay_days"] = int(schedule["delay_days"])
         account["settings"]["payouts"]["schedule"].update(schedule)
         return account
@@ -819,6 +875,43 @@ class FakeStripe:
         )  # fmt: skip
         self.files[(account or "", file["id"])] = {**file, "content": content}
         return file
+
+    def _create_webhook_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("url") or not params.get("enabled_events"):
+            raise _invalid("Missing required param: url or enabled_events.")
+        endpoint = copy.deepcopy(self.fixtures["webhook_endpoint"])
+        connect = params.get("connect") == "true"
+        endpoint.update(
+            id=_new_id("we"),
+            url=params["url"],
+            enabled_events=list(params["enabled_events"]),
+            api_version=params.get("api_version"),
+            # A Connect endpoint belongs to the platform's Connect application.
+            application="ca_platform" if connect else None,
+            description=params.get("description"),
+            created=int(time.time()),
+        )
+        self.webhook_endpoints[endpoint["id"]] = endpoint
+        # The signing secret is in the create answer only; Stripe never shows it again.
+        return {**endpoint, "secret": f"whsec_{secrets.token_hex(16)}"}
+
+    def _list_webhook_endpoints(self) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "url": "/v1/webhook_endpoints",
+            "has_more": False,
+            "data": list(self.webhook_endpoints.values()),
+        }
+
+    def _update_webhook_endpoint(self, endpoint_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        endpoint = self.webhook_endpoints.get(endpoint_id)
+        if endpoint is None:
+            raise _not_found("webhook_endpoint", endpoint_id)
+        if "api_version" in params:
+            raise _invalid("Received unknown parameter: api_version", param="api_version")
+        if "enabled_events" in params:
+            endpoint["enabled_events"] = list(params["enabled_events"])
+        return endpoint
 
     def _list_events(self, account: str | None, params: dict[str, Any]) -> dict[str, Any]:
         types = params.get("types")

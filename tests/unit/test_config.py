@@ -37,20 +37,126 @@ def test_relative_sqlite_path_goes_to_the_instance_folder() -> None:
     assert normalize_database_url("sqlite:///app.db", Path("/inst")) == "sqlite:////inst/app.db"
 
 
+PUBLIC = {"PUBLIC_BASE_URL": "https://stubs.example.com"}
+
+
 @pytest.mark.parametrize("secret", ["", DEFAULT_SECRET_KEY, "short"])
 def test_production_refuses_a_default_or_weak_secret(secret: str) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": secret})
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": secret, **PUBLIC})
 
 
-def test_production_starts_with_a_real_secret() -> None:
-    settings = Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 40})
+def test_production_starts_with_a_real_secret_and_its_public_address() -> None:
+    settings = Settings.from_env(
+        {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": "https://s.example/"}
+    )
     assert settings.is_production
+    assert settings.public_base_url == "https://s.example"
+
+
+def test_production_refusal_names_every_missing_variable() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"APP_ENV": "production"})
+    assert "SECRET_KEY, PUBLIC_BASE_URL" in str(refused.value)
+    with pytest.raises(ConfigError, match=r"needs PUBLIC_BASE_URL \("):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 40})
+    with pytest.raises(ConfigError) as stripe_refused:
+        Settings.from_env(
+            {"APP_ENV": "production", "PAYMENTS_BACKEND": "stripe", "SECRET_KEY": "x" * 40}
+        )
+    assert (
+        "PUBLIC_BASE_URL, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET"
+        in str(stripe_refused.value)
+    )
+
+
+def test_without_public_base_url_development_links_follow_the_port() -> None:
+    settings = Settings.from_env({"PORT": "5055"})
+    assert settings.public_base_url == ""
+    assert settings.local_base_url == "http://127.0.0.1:5055"
+    assert Settings.from_env({}).local_base_url == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    "url", ["stubs.example.com", "ftp://stubs.example.com", "https://", "https://s.example/?a=1"]
+)
+def test_a_public_base_url_that_is_not_an_address_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        Settings.from_env({"PUBLIC_BASE_URL": url})
+
+
+STRIPE_SECRETS = {
+    "STRIPE_WEBHOOK_SECRET": "whsec_platform",
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect",
+}
 
 
 def test_stripe_keys_select_the_stripe_backend() -> None:
-    settings = Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_123"})
+    settings = Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_123", **STRIPE_SECRETS})
     assert settings.payments_backend == "stripe"
+
+
+@pytest.mark.parametrize("app_env", ["development", "testing", "production"])
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({}, ["STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET"]),
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_platform"}, ["STRIPE_CONNECT_WEBHOOK_SECRET"]),
+        ({"STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect"}, ["STRIPE_WEBHOOK_SECRET"]),
+        # The sandbox's own defaults are not Stripe's secrets.
+        (
+            {
+                "STRIPE_WEBHOOK_SECRET": "whsec_sandbox_platform",
+                "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect",
+            },
+            ["STRIPE_WEBHOOK_SECRET"],
+        ),
+    ],
+)
+def test_stripe_mode_refuses_to_start_without_both_webhook_secrets_in_any_environment(
+    app_env: str, given: dict[str, str], missing: list[str]
+) -> None:
+    env = {"APP_ENV": app_env, "SECRET_KEY": "s" * 40, "STRIPE_SECRET_KEY": "sk_test_1", **given}
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(env)
+    message = str(refused.value)
+    for name in missing:
+        assert name in message
+    for name in set(STRIPE_SECRETS) - set(missing):
+        assert name not in message
+    assert "create-webhook-endpoints" in message  # how to get them
+
+
+def test_the_webhook_setup_reads_stripe_settings_without_the_secrets() -> None:
+    settings = Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_1"}, webhook_setup=True)
+    assert settings.payments_backend == "stripe"
+    assert settings.stripe_webhook_secret == settings.stripe_connect_webhook_secret == ""
+
+
+def test_the_sandbox_needs_no_webhook_secrets(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PAYMENTS_BACKEND": "sandbox"}, base_dir=tmp_path)
+    assert settings.stripe_webhook_secret.startswith("whsec_sandbox")
+
+
+@pytest.mark.parametrize("days", ["0", "1", "32", "-3"])
+def test_payout_hold_days_outside_what_stripe_allows_are_refused(days: str) -> None:
+    with pytest.raises(ConfigError, match="STRIPE_PAYOUT_HOLD_DAYS must be between 2 and 31"):
+        Settings.from_env({"STRIPE_PAYOUT_HOLD_DAYS": days})
+
+
+@pytest.mark.parametrize("days", ["2", "7", "31"])
+def test_payout_hold_days_stripe_allows(days: str, tmp_path: Path) -> None:
+    settings = Settings.from_env({"STRIPE_PAYOUT_HOLD_DAYS": days}, base_dir=tmp_path)
+    assert settings.stripe_payout_hold_days == int(days)
+
+
+def test_idempotency_key_prefix_is_checked(tmp_path: Path) -> None:
+    assert Settings.from_env({}, base_dir=tmp_path).idempotency_key_prefix == ""
+    named = Settings.from_env({"IDEMPOTENCY_KEY_PREFIX": "prod-eu.1"}, base_dir=tmp_path)
+    assert named.idempotency_key_prefix == "prod-eu.1"
+    for bad in ("has space", "a:b", "-lead", "x" * 41):
+        with pytest.raises(ConfigError, match="IDEMPOTENCY_KEY_PREFIX"):
+            Settings.from_env({"IDEMPOTENCY_KEY_PREFIX": bad}, base_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -60,10 +166,12 @@ def test_stripe_keys_select_the_stripe_backend() -> None:
         ({"PAYMENTS_BACKEND": "stripe"}, "STRIPE_SECRET_KEY"),
         ({"STRIPE_PLATFORM_FEE_PERCENTAGE": "ten"}, "STRIPE_PLATFORM_FEE_PERCENTAGE"),
         ({"STRIPE_PAYOUT_HOLD_DAYS": "40"}, "STRIPE_PAYOUT_HOLD_DAYS"),
+        ({"STRIPE_PAYOUT_HOLD_DAYS": "soon"}, "STRIPE_PAYOUT_HOLD_DAYS"),
         ({"RESERVATION_MINUTES": "soon"}, "RESERVATION_MINUTES"),
         ({"APP_ENV": "staging"}, "APP_ENV"),
         ({"OCR_BACKEND": "gemini"}, "GEMINI_API_KEY"),
         ({"RATELIMIT_ENABLED": "maybe"}, "RATELIMIT_ENABLED"),
+        ({"PORT": "http"}, "PORT"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(env: dict[str, str], message: str) -> None:
@@ -80,7 +188,7 @@ def test_redis_url_moves_the_limiter_to_redis() -> None:
 def test_logs_are_json_in_production_and_text_elsewhere(tmp_path: Path) -> None:
     assert Settings.from_env({}, base_dir=tmp_path).log_format == "text"
     production = Settings.from_env(
-        {"APP_ENV": "production", "SECRET_KEY": "s" * 40}, base_dir=tmp_path
+        {"APP_ENV": "production", "SECRET_KEY": "s" * 40, **PUBLIC}, base_dir=tmp_path
     )
     assert production.log_format == "json"
     with pytest.raises(ConfigError, match="LOG_FORMAT"):

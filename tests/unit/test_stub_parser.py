@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from stubcollector.adapters.ocr.base import READ_FIELDS, FieldValue, KnownNames
 from stubcollector.adapters.ocr.parser import (
+    FIELD_THRESHOLDS,
     OcrLine,
+    apply_thresholds,
+    detect_language,
     lines_from_text,
     normalize_amount,
     normalize_currency,
@@ -356,3 +360,236 @@ def test_title_under_the_act_past_tear_off_lines() -> None:
 def test_a_glued_tear_off_label_is_not_an_act() -> None:
     parsed = values("WILCO\nROWAA\nTHE CHICAGO THEATRE")
     assert parsed["event_name"] == "WILCO"
+
+
+# --- issue 21: the layout, organisers, addresses, languages, known names, thresholds -------
+
+
+def test_labels_over_values_in_their_own_columns() -> None:
+    # Eventim: every label and every value its own box, values under their labels.
+    parsed = values(
+        "Eingang      Block      Reihe      Platz\n"
+        "Nord         L4         12         17\n"
+        "HELENE FISCHER"
+    )
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("L4", "12", "17")
+    assert parsed["performer"] == "HELENE FISCHER"
+
+
+def test_labels_in_one_column_and_values_in_the_next() -> None:
+    parsed = values(
+        "Block:             214\nReihe:             21\nPlatz:             20\nPAUL McCARTNEY"
+    )
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("214", "21", "20")
+
+
+def test_a_us_ticketmaster_table_with_the_price_under_admission() -> None:
+    parsed = values(
+        "SECTION/AISLE    ROW/BOX    SEAT    ADMISSION\n"
+        "227              22         21      45.00\n"
+        "BRUCE SPRINGSTEEN\n"
+        "THE SPECTRUM\n"
+        "MON JUL 20 1992 7:30PM"
+    )
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("227", "22", "21")
+    assert parsed["face_value"] == "45.00"
+    assert "currency" not in parsed  # no currency printed anywhere
+    # The slash the OCR often drops, and a misread label, still name their columns.
+    parsed = values("SECTIONIAISLE    ROWBOX    SEAT\n227              22        21")
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("227", "22", "21")
+
+
+def test_a_misread_label_is_neither_a_value_nor_lost() -> None:
+    parsed = values("Vak       RJ       Stoel\n12        7        18")
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("12", "7", "18")
+    assert values("Block: 3\nRelhe: 24\nPlatz: 12")["row"] == "24"
+
+
+@pytest.mark.parametrize(
+    ("printed", "seating"),
+    [
+        ("Bloc B  Rang 12  Place 7", ("B", "12", "7")),  # French: Rang is the row
+        ("Sector C4 Fila 29 Asiento 11", ("C4", "29", "11")),
+        ("Settore 203 Fila 12 Posto 7", ("203", "12", "7")),
+        ("Vak 12 Rij 7 Stoel 18", ("12", "7", "18")),
+        ("Tribüne N12 Reihe 3 Sitz 4", ("N12", "3", "4")),
+        ("Bereich Parkett Reihe 7 Platz 2", ("Parkett", "7", "2")),
+    ],
+)
+def test_seat_labels_in_european_languages(printed: str, seating: tuple[str, str, str]) -> None:
+    parsed = values(f"SOME BAND\n{printed}")
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == seating
+
+
+@pytest.mark.parametrize(
+    "printed", ["FOSSE", "Pista", "POSTO UNICO", "STAANPLAATS", "GENERALADMISSION"]
+)
+def test_standing_in_european_languages(printed: str) -> None:
+    assert values(f"SOME BAND\n{printed}")["section"] == "GA"
+
+
+def test_glued_tear_off_labels_carry_their_values() -> None:
+    parsed = values("SEC227\nROWAA\nSEAT 17")
+    assert (parsed["section"], parsed["row"], parsed["seat"]) == ("227", "AA", "17")
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("Sonntag, 29.10.2017", "2017-10-29"),
+        ("Fr. 12.09.07", "2007-09-12"),
+        ("SAT APR 25 2009", "2009-04-25"),
+        ("SAT APR252009", "2009-04-25"),
+        ("FRI JUL 19 2013 8:00PM", "2013-07-19"),
+        ("dimanche 15 janvier 2017 21h00", "2017-01-15"),
+        ("Martes, 26 de agosto de 2003 20:30 h", "2003-08-26"),
+        ("Sabato 12 giugno 2015 ore 21:00", "2015-06-12"),
+        ("zondag 25 juni 2023 Aanvang 21:30 uur", "2023-06-25"),
+        ("Sa., 3. Okt. 2015", "2015-10-03"),
+    ],
+)
+def test_dates_in_the_forms_real_stubs_print(printed: str, expected: str) -> None:
+    assert values(f"SOME BAND\n{printed}")["event_date"] == expected
+
+
+def test_a_word_that_is_no_month_is_no_date() -> None:
+    assert "event_date" not in values("SOME BAND\n12 Apostel 2015")
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("Beginn 20:00 Uhr", "20:00"),
+        ("Einlass 18:30 Uhr", "18:30"),
+        ("FRI JUL 19 2013 8:00PM", "20:00"),
+        ("dimanche 15 janvier 2017 21h00", "21:00"),
+        ("Aanvang 20:15 uur", "20:15"),
+    ],
+)
+def test_times_in_the_forms_real_stubs_print(printed: str, expected: str) -> None:
+    assert values(f"SOME BAND\n{printed}")["event_time"] == expected
+
+
+@pytest.mark.parametrize(
+    ("printed", "amount", "currency"),
+    [
+        ("Preis: 50,70 EUR inkl. Gebühren", "50.70", "EUR"),
+        ("EUR 36.45", "36.45", "EUR"),  # a dot, still euros (issue 22)
+        ("$7.50", "7.50", "USD"),
+        ("£25.00", "25.00", "GBP"),
+        ("Face value £22.50 + b/fee", "22.50", "GBP"),
+        ("Prix: 68,00 €", "68.00", "EUR"),
+    ],
+)
+def test_prices_keep_their_own_currency(printed: str, amount: str, currency: str) -> None:
+    parsed = values(f"SOME BAND\n{printed}")
+    assert (parsed["face_value"], parsed["currency"]) == (amount, currency)
+
+
+def test_the_reader_does_not_invent_accents() -> None:
+    # The recogniser decorates capitals now and then; English stubs print none.
+    parsed = values("CHICAGO CUBS VS ST. LOUIS CÁRDINALS\nWRIGLEY FIELD\nSEC 112 ROW 5")
+    assert parsed["event_name"] == "CHICAGO CUBS VS ST. LOUIS CARDINALS"
+    # Accents the stub's language uses stay, as do names in mixed case on English stubs.
+    assert values("Herbert Grönemeyer\nBlock 3 Reihe 4 Platz 5")["performer"] == (
+        "Herbert Grönemeyer"
+    )
+    assert values("Christophe Maé\nBloc B Rang 2 Place 36")["performer"] == "Christophe Maé"
+    assert values("Beyoncé\nSEC 112 ROW 5 SEAT 1")["performer"] == "Beyoncé"
+
+
+def test_sponsor_and_radio_logos_are_not_the_act_however_big() -> None:
+    lines = [
+        OcrLine("eventim.de", 1.0, 13, left=18, top=11, right=80),
+        OcrLine("SWR3", 1.0, 40, left=214, top=5, right=300),
+        OcrLine("Block: 214", 1.0, 18, left=15, top=60, right=120),
+        OcrLine("PAUL McCARTNEY", 1.0, 22, left=17, top=90, right=240),
+        OcrLine("Out There Tour", 1.0, 18, left=18, top=116, right=130),
+    ]
+    parsed = parse_stub_text(lines)
+    assert parsed["performer"].value == "PAUL McCARTNEY"
+    assert parsed["event_name"].value == "Out There Tour"
+    # Half-read logos and unknown stations too.
+    for logo in ("Antenne Baye", "Radio PSR", "KROQ", "Q104.3", "WNEW-FM"):
+        lines = [OcrLine(logo, 1.0, 40), OcrLine("THE WHO", 1.0, 24)]
+        assert parse_stub_text(lines)["performer"].value == "THE WHO", logo
+
+
+def test_a_presenter_over_presents_is_not_the_act() -> None:
+    lines = [
+        OcrLine("Kilimanjaro Live", 1.0, 34, left=20, top=10, right=300),
+        OcrLine("presents", 1.0, 14, left=20, top=48, right=90),
+        OcrLine("PULP", 1.0, 30, left=20, top=70, right=100),
+    ]
+    assert parse_stub_text(lines)["performer"].value == "PULP"
+
+
+def test_a_name_printed_over_two_lines_is_read_whole() -> None:
+    lines = [
+        OcrLine("HELENE", 1.0, 30, left=10, top=40, right=120),
+        OcrLine("FISCHER", 1.0, 29, left=11, top=72, right=140),
+        OcrLine("Farbenspiel Live - Die Tournee", 1.0, 18, left=10, top=110, right=300),
+    ]
+    parsed = parse_stub_text(lines)
+    assert parsed["performer"].value == "HELENE FISCHER"
+
+
+def test_a_price_line_is_not_the_act() -> None:
+    parsed = values("104,00 € inkl. 10% VVK-Geb.\nUdo Lindenberg")
+    assert parsed["performer"] == "Udo Lindenberg"
+
+
+@pytest.mark.parametrize(
+    ("printed", "venue", "city"),
+    [
+        ("Olympiahalle, Spiridon-Louis-Ring 21, 80809 München", "Olympiahalle", "München"),
+        ("Olympiahalle\nSpiridon-Louis-Ring 21, 80809 München", "Olympiahalle", "München"),
+        ("Columbiahalle\nColumbiadamm 13-21, 10965 Berlin", "Columbiahalle", "Berlin"),
+        ("Zenith\nLilienthalallee 29\n80939 München", "Zenith", "München"),
+        ("WINTERLAND - SAN FRANCISCO, CA", "WINTERLAND", "SAN FRANCISCO"),
+        ("WRIGLEY FIELD CHICAGO, IL", "WRIGLEY FIELD", "CHICAGO"),
+        ("Paradiso - Amsterdam", "Paradiso", "Amsterdam"),
+    ],
+)
+def test_the_venue_is_not_its_address(printed: str, venue: str, city: str) -> None:
+    parsed = values(f"SOME BAND\n{printed}\nSa. 12.10.2019")
+    assert (parsed["venue"], parsed["city"]) == (venue, city)
+    assert parsed["performer"] == "SOME BAND"
+
+
+def test_known_names_are_recognised_and_spelled_the_known_way() -> None:
+    known = KnownNames(performers=("Herbert Grönemeyer", "Helene Fischer"), venues=("Zenith",))
+    lines = lines_from_text("SWR3\nHERBERT GRONEMEYFR\nZENlTH\nSa. 12.10.2019")
+    parsed = parse_stub_text(lines, known)
+    assert parsed["performer"].value == "Herbert Grönemeyer"
+    assert parsed["performer"].confidence >= 0.9
+    assert parsed["venue"].value == "Zenith"
+    # A first name alone is not taken for the whole known name.
+    parsed = parse_stub_text(lines_from_text("HELENE\nZenith"), known)
+    assert parsed["performer"].value == "HELENE"
+
+
+def test_thresholds_leave_unsure_fields_empty() -> None:
+    fields = {
+        "performer": FieldValue("NJOY", 0.4),
+        "venue": FieldValue("Zenith", 0.9),
+        "face_value": FieldValue("45.00", 0.2),
+        "currency": FieldValue("EUR", 0.9),
+    }
+    kept = apply_thresholds(fields)
+    assert set(kept) == {"venue"}  # the currency goes with its amount
+    assert apply_thresholds(fields, {}) == fields
+    assert set(FIELD_THRESHOLDS) == set(READ_FIELDS)
+
+
+def test_a_logo_as_big_as_the_act_makes_the_act_unsure() -> None:
+    clear = parse_stub_text([OcrLine("THE WHO", 1.0, 40), OcrLine("Cow Palace", 1.0, 18)])
+    close = parse_stub_text([OcrLine("THE WHO", 1.0, 40), OcrLine("OCEAN DRIVE", 1.0, 38)])
+    assert close["performer"].confidence < FIELD_THRESHOLDS["performer"]
+    assert clear["performer"].confidence >= FIELD_THRESHOLDS["performer"]
+
+
+def test_language_detection() -> None:
+    assert detect_language("Block 3 Reihe 4 Platz 5 Beginn 20 Uhr") == "de"
+    assert detect_language("Bloc B Rang 2 Place 36 dimanche") == "fr"
+    assert detect_language("SEC 112 ROW 5 SEAT 7 SAT APR 25 2009") == "en"

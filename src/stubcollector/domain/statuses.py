@@ -209,6 +209,58 @@ class StripeAccountStatus(StrEnum):
     """Stripe has disabled the account (``requirements.disabled_reason``)."""
 
 
+class PayoutScheduleStatus(StrEnum):
+    """Our step of giving a new seller's account the payout hold (``delay_days``).
+
+    Creating the account and setting its schedule are separate calls: the account id is
+    stored as soon as it exists, and the schedule is retried until the provider answers.
+    """
+
+    PENDING = "pending"
+    """Not set yet (no answer from the provider so far); retried by the account sweep."""
+    SET = "set"
+    """The provider accepted the hold."""
+    SKIPPED = "skipped"
+    """The provider refused it (e.g. it keeps the losses of this account and with them the
+    payout schedule); the account keeps the provider's own schedule, and the reason is
+    stored for the seller to see."""
+
+
+class PayoutStatus(StrEnum):
+    """A seller's payout to their bank, with Stripe's own ``Payout.status`` values."""
+
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    """Returned by the bank (possibly after reading ``paid``): the money is back in the
+    seller's balance and the bank details need fixing."""
+    CANCELED = "canceled"
+
+    @classmethod
+    def from_provider(cls, value: str | None) -> PayoutStatus:
+        try:
+            return cls(value or "")
+        except ValueError:
+            return cls.PENDING
+
+
+# A payout only moves forward, and Stripe says one that failed "might initially show as
+# paid": a report of a lower rank than the one we hold is an old one and changes nothing.
+PAYOUT_STATUS_RANK: dict[PayoutStatus, int] = {
+    PayoutStatus.PENDING: 0,
+    PayoutStatus.IN_TRANSIT: 1,
+    PayoutStatus.PAID: 2,
+    PayoutStatus.FAILED: 3,
+    PayoutStatus.CANCELED: 3,
+}
+
+
+def payout_status_advances(current: PayoutStatus, reported: PayoutStatus) -> bool:
+    """Whether a reported payout status is newer than the one we hold."""
+    return PAYOUT_STATUS_RANK[reported] > PAYOUT_STATUS_RANK[current]
+
+
 class ReadingStatus(StrEnum):
     """Where the automatic reading of a stub photo stands."""
 

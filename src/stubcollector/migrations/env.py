@@ -55,9 +55,26 @@ def run_migrations_online():
     # PostgreSQL-only indexes (trigram search) are not in the models; see models/search.py.
     conf_args.setdefault("include_object", include_object)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode alters a SQLite table by copying it into a new one and dropping the
+            # old; with foreign keys enforced (the app turns them on for every connection)
+            # SQLite refuses to drop a table that other rows refer to, e.g. ``users`` once
+            # there are orders. Alembic's advice: enforcement off while migrating
+            # ("Dealing with Referencing Foreign Keys"). A PRAGMA is ignored inside a
+            # transaction, hence the commits around it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

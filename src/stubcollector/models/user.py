@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stubcollector.domain.statuses import StripeAccountStatus
+from stubcollector.domain.statuses import PayoutScheduleStatus, StripeAccountStatus
 from stubcollector.models.base import Base, TimestampMixin, one_of
 
 
@@ -20,6 +20,12 @@ class User(TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         one_of("stripe_account_status", StripeAccountStatus, "stripe_account_status"),
+        CheckConstraint(
+            "stripe_payout_schedule_status IS NULL OR stripe_payout_schedule_status IN ("
+            + ", ".join(f"'{status}'" for status in PayoutScheduleStatus)
+            + ")",
+            name="stripe_payout_schedule_status",
+        ),
         CheckConstraint("length(username) >= 3", name="username_length"),
     )
 
@@ -57,6 +63,14 @@ class User(TimestampMixin, Base):
     # every re-read attempt of the stale-account sweep, answered or not. The sweep takes
     # the oldest first, so one account the provider keeps refusing cannot starve the rest.
     stripe_account_checked_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The account's payout delay (``settings.payouts.schedule.delay_days``) as the provider
+    # last reported it; our step of setting the hold, and why it was skipped or is pending.
+    stripe_payout_delay_days: Mapped[int | None]
+    stripe_payout_schedule_status: Mapped[str | None] = mapped_column(String(20))
+    stripe_payout_schedule_note: Mapped[str | None] = mapped_column(Text)
+    # When the seller disconnected their account from the platform
+    # (``account.application.deauthorized``): we can no longer charge on it.
+    stripe_account_deauthorized_at: Mapped[datetime | None]
 
     # Flask-Login protocol, spelled out rather than inherited from UserMixin so that the
     # session identifier is the rotating token, not the primary key.
@@ -77,8 +91,13 @@ class User(TimestampMixin, Base):
 
     @property
     def can_accept_payments(self) -> bool:
-        """Whether buyers can pay this seller now (direct charges need charges_enabled)."""
-        return bool(self.stripe_account_id and self.stripe_charges_enabled)
+        """Whether buyers can pay this seller now (direct charges need charges_enabled, and
+        an account that left the platform takes no more charges from us)."""
+        return bool(
+            self.stripe_account_id
+            and self.stripe_charges_enabled
+            and self.stripe_account_deauthorized_at is None
+        )
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"

@@ -55,6 +55,12 @@ webhook_events = Counter(
     "Payment-provider webhook events, by event type and outcome (see WEBHOOK_OUTCOMES).",
     ["type", "outcome"],
 )
+webhook_api_version_mismatches = Counter(
+    "stubcollector_webhook_api_version_mismatches",
+    "Webhook events rendered with another Stripe API version than the pinned one, by the "
+    "event's api_version (the endpoint needs re-creating on the pinned version).",
+    ["api_version"],
+)
 payment_failures = Counter(
     "stubcollector_payment_failures",
     "Payments that failed, by reason (decline code or provider error kind).",

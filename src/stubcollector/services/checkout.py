@@ -43,7 +43,7 @@ from stubcollector.domain.errors import Conflict, DomainError, NotFound, Permiss
 from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_string
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
-from stubcollector.services import audit
+from stubcollector.services import audit, idempotency, onboarding
 from stubcollector.services.marketplace import browsing, listing_status, views
 from stubcollector.services.orders.state import SYSTEM, Actor, move, require_party
 from stubcollector.services.transaction import transaction
@@ -69,8 +69,12 @@ class _Prepared:
     # Orders of others (or this buyer's stale ones) cancelled here; their PaymentIntents
     # are cancelled at the provider after the commit.
     cancelled_order_ids: tuple[int, ...]
-    # A repeated call: the order already has its PaymentIntent.
-    payment_exists: bool
+    # A repeated call: the key the order's PaymentIntent was made with (None: none yet).
+    payment_key: str | None
+
+    @property
+    def payment_exists(self) -> bool:
+        return self.payment_key is not None
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class CheckoutSession:
 
 
 def payment_intent_key(order_id: int) -> str:
-    return f"order:{order_id}:payment_intent"
+    """The key of a new order's PaymentIntent; a repeat uses the one stored on its payment."""
+    return idempotency.key("order", order_id, "payment_intent")
 
 
 def create_payment_intent(
@@ -127,7 +132,10 @@ def create_payment_intent(
         account_id=prepared.account_id,
         amount_cents=prepared.split.total_cents,
         application_fee_cents=prepared.split.platform_fee_cents,
-        idempotency_key=payment_intent_key(prepared.order_id),
+        # A repeat sends the key the PaymentIntent was made with, even one made under an
+        # older idempotency namespace (services/idempotency.py): a new key would make a
+        # second PaymentIntent for the same order.
+        idempotency_key=prepared.payment_key or payment_intent_key(prepared.order_id),
         description=prepared.description,
         metadata=prepared.metadata,
     )
@@ -201,7 +209,8 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
                     platform_fee_cents=split.platform_fee_cents,
                     seller_amount_cents=split.seller_amount_cents,
                     currency=CURRENCY,
-                    seller_payout_schedule_days=config.stripe_payout_hold_days,
+                    # The seller's own hold: Stripe's schedule where it refused ours.
+                    seller_payout_schedule_days=onboarding.payout_hold_days(seller),
                 )
                 session.add(order)
                 session.flush()
@@ -231,9 +240,11 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
                 },
                 reserved_until=reservation.reserved_until,
                 cancelled_order_ids=cancelled,
-                payment_exists=not created
-                and session.scalar(select(StubPayment.id).where(StubPayment.order_id == order.id))
-                is not None,
+                payment_key=None
+                if created
+                else session.scalar(
+                    select(StubPayment.idempotency_key).where(StubPayment.order_id == order.id)
+                ),
             )
     except IntegrityError:
         # The partial unique index (one open-or-paid order per listing) caught a race the
@@ -317,7 +328,7 @@ def _cancel_provider_checkouts(order_ids: tuple[int, ...]) -> None:
     for order_id, account_id, pi_id in targets:
         try:
             payment_gateway().cancel_checkout(
-                account_id, pi_id, idempotency_key=f"order:{order_id}:cancel"
+                account_id, pi_id, idempotency_key=idempotency.key("order", order_id, "cancel")
             )
         except (PaymentError, PaymentProviderUnavailable) as exc:
             log.warning("could not cancel %s of order %s: %s", pi_id, order_id, exc.message)

@@ -12,17 +12,25 @@ the API writes the same object as its JSON.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from time import monotonic
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from stubcollector.adapters.images import prepare_upload
 from stubcollector.adapters.jobs import job
-from stubcollector.adapters.ocr.base import READ_FIELDS, StubReading, StubReadingError
+from stubcollector.adapters.ocr.base import (
+    READ_FIELDS,
+    KnownNames,
+    StubReading,
+    StubReadingError,
+)
 from stubcollector.adapters.storage import StoredImageMissing
 from stubcollector.container import container
 from stubcollector.domain.errors import (
@@ -134,7 +142,7 @@ def read_stub(stub_id: int) -> None:
         return
     try:
         image = container().storage.load(image_key)
-        reading = container().reader.read(image, content_type)
+        reading = container().reader.read(image, content_type, known=known_names())
     except StoredImageMissing:
         _record_failure(stub_id, "the stored image is missing")
         return
@@ -152,6 +160,72 @@ def read_stub(stub_id: int) -> None:
         if stub is None:
             return
         apply_reading(stub, reading)
+
+
+# --- names the reader may recognise ------------------------------------------------------------
+
+# Until the shared event catalogue exists, the names owners typed or corrected on their stubs
+# are the reader's gazetteer: the reader gets better as collectors correct stubs.
+KNOWN_NAMES_TTL_SECONDS = 600.0
+MAX_KNOWN_NAMES = 5000
+_KNOWN_NAMES_KEY = "stubcollector.known_names"
+
+
+class KnownNamesCache:
+    """The distinct confirmed performers and venues, fetched at most once per TTL per app."""
+
+    def __init__(
+        self, ttl_seconds: float = KNOWN_NAMES_TTL_SECONDS, clock: Callable[[], float] = monotonic
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value: KnownNames | None = None
+        self._fetched_at = 0.0
+
+    def get(self) -> KnownNames:
+        with self._lock:
+            now = self._clock()
+            if self._value is None or now - self._fetched_at >= self._ttl:
+                self._value = confirmed_names()
+                self._fetched_at = now
+            return self._value
+
+
+def known_names() -> KnownNames:
+    """The names the reader should know, cached for this app (see :class:`KnownNamesCache`)."""
+    cache = current_app.extensions.setdefault(_KNOWN_NAMES_KEY, KnownNamesCache())
+    assert isinstance(cache, KnownNamesCache)
+    try:
+        return cache.get()
+    except Exception:
+        # A reading must not fail because its hints could not be fetched.
+        log.exception("could not load the known performers and venues")
+        return KnownNames()
+
+
+def confirmed_names(limit: int = MAX_KNOWN_NAMES) -> KnownNames:
+    """Performers and venues that owners typed or corrected on a stub, most used first."""
+    with transaction() as session:
+        return KnownNames(
+            performers=_confirmed(session, Stub.performer, "performer", limit),
+            venues=_confirmed(session, Stub.venue, "venue", limit),
+        )
+
+
+def _confirmed(session: Session, column: Any, field_name: str, limit: int) -> tuple[str, ...]:
+    # corrected_fields is a JSON list; its text form names the field in quotes on SQLite
+    # and PostgreSQL alike.
+    corrected = cast(Stub.corrected_fields, String).contains(f'"{field_name}"')
+    uses = func.count(Stub.id)
+    rows = session.execute(
+        select(column)
+        .where(column.is_not(None), corrected)
+        .group_by(column)
+        .order_by(uses.desc(), column)
+        .limit(limit)
+    )
+    return tuple(str(value) for (value,) in rows if str(value).strip())
 
 
 def _record_failure(stub_id: int, message: str) -> None:
@@ -292,6 +366,9 @@ class StubQuery:
     year: int | None = None
     venue: str | None = None
     reading_status: str | None = None
+    # Only stubs that can be listed now: none of their listings is live (on sale, reserved
+    # or sold); a cancelled listing does not count.
+    listable: bool = False
     sort: str = "created_at"
     descending: bool = True
     page: int = 1
@@ -337,6 +414,11 @@ def list_stubs(owner: User, query: StubQuery) -> StubPage:
         conditions.append(_contains(Stub.venue, query.venue))
     if query.reading_status:
         conditions.append(Stub.reading_status == query.reading_status)
+    if query.listable:
+        live = select(StubListing.id).where(
+            StubListing.stub_id == Stub.id, StubListing.status.in_(_LIVE)
+        )
+        conditions.append(~live.exists())
     column = SORT_COLUMNS[query.sort]
     ordering = column.desc() if query.descending else column.asc()
     statement: Select[tuple[Stub]] = (

@@ -51,8 +51,8 @@ from stubcollector.container import container, payment_gateway, settings
 from stubcollector.domain.errors import PermissionDenied, ServiceUnavailable
 from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
-from stubcollector.observability import context
-from stubcollector.services import audit, onboarding
+from stubcollector.observability import context, metrics
+from stubcollector.services import audit, onboarding, payouts
 from stubcollector.services.orders import costs, disputes, payments, refunds
 from stubcollector.services.orders.state import OrderChanged, UnknownPayment
 from stubcollector.services.transaction import autocommit, transaction
@@ -125,6 +125,35 @@ def receive(
     return store(event)
 
 
+def _check_api_version(event: WebhookEvent, pinned: str) -> None:
+    """Log and count an event rendered with another API version than the one we pin.
+
+    Its ``data`` may lack fields or name them differently from what our readers expect,
+    and neither Stripe nor its SDK checks (``construct_event`` ignores ``api_version``).
+    It happens when an endpoint was created without a pinned version (it follows the
+    account's default, which a Dashboard upgrade changes) or pinned to an old one: the fix
+    is an endpoint on our version (``flask payments create-webhook-endpoints``). The
+    event is still stored and handled; the readers treat a missing field as absent.
+    """
+    if event.api_version is None or event.api_version == pinned:
+        return
+    log.warning(
+        "event %s (%s) was rendered with API version %s, not our pinned %s; check the "
+        "webhook endpoint's API version",
+        event.event_id,
+        event.type,
+        event.api_version,
+        pinned,
+        extra={
+            "event_id": event.event_id,
+            "event_type": event.type,
+            "api_version": event.api_version,
+            "pinned_api_version": pinned,
+        },
+    )
+    metrics.webhook_api_version_mismatches.labels(api_version=event.api_version).inc()
+
+
 def source_allowed(ip_address: str | None) -> bool:
     """Optional second layer behind the signature: the provider's published webhook IPs.
 
@@ -158,12 +187,13 @@ def store(event: WebhookEvent) -> Receipt:
     wake-up or the scheduled sweep and the delivery is still acknowledged: the event is
     safe, and the provider has nothing more to send.
     """
-    provider = payment_gateway().name
-    row_id = _insert_once(provider, event)
+    gateway = payment_gateway()
+    row_id = _insert_once(gateway.name, event)
     if row_id is None:
         log.info("duplicate delivery of %s acknowledged and ignored", event.event_id)
-        _retry_if_failed(provider, event.event_id)
+        _retry_if_failed(gateway.name, event.event_id)
         return Receipt(event.event_id, event.type, duplicate=True)
+    _check_api_version(event, gateway.api_version)  # once per event, not per delivery
     try:
         container().jobs.enqueue_unless_queued(DISPATCH_JOB)
     except ServiceUnavailable:
@@ -371,26 +401,30 @@ def _on_dispute(event: WebhookEvent) -> bool:
 
 
 def _on_payout(event: WebhookEvent) -> bool:
-    payout = stripe_objects.payout_facts(event.data_object)
-    with transaction() as session:
-        audit.record(
-            session,
-            action=event.type,
-            object_type="payout",
-            object_id=payout.payout_id,
-            actor_kind="webhook",
-            after=payout.status,
-            account=event.account,
-            amount_cents=payout.amount_cents,
-            arrival_date=payout.arrival_date,
-            failure_code=payout.failure_code,
-            failure_message=payout.failure_message,
-        )
-    if event.type == "payout.failed":
-        log.warning(
-            "payout %s to %s failed: %s", payout.payout_id, event.account, payout.failure_message
-        )
-    return True
+    # The payout as it is now; a later status wins whatever order events arrive in.
+    return (
+        payouts.apply_payout(event.account, stripe_objects.payout_facts(event.data_object))
+        is not None
+    )
+
+
+def _on_capability_updated(event: WebhookEvent) -> bool:
+    # A capability (card_payments, transfers) changed on a seller's account: charges_enabled
+    # and payouts_enabled follow from it. As for account.updated, re-read the account.
+    capability = stripe_objects.capability_facts(event.data_object)
+    account_id = capability.account_id or event.account
+    if account_id is None or not onboarding.is_our_account(account_id):
+        return False
+    account = payment_gateway().retrieve_account(account_id)
+    return onboarding.sync_account(account) is not None
+
+
+def _on_deauthorized(event: WebhookEvent) -> bool:
+    # The object is our Application, not the account: the seller is the event's account.
+    account_id = stripe_objects.deauthorized_account(event)
+    if account_id is None:
+        return False
+    return onboarding.apply_deauthorization(account_id) is not None
 
 
 HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
@@ -399,6 +433,8 @@ HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
     "payment_intent.processing": _on_processing,
     "payment_intent.canceled": _on_canceled,
     "account.updated": _on_account_updated,
+    "account.application.deauthorized": _on_deauthorized,
+    "capability.updated": _on_capability_updated,
     "charge.refunded": _on_refunded,
     # A refund's own status: Stripe sends refund.* for every refund since 2024-10-28 and
     # charge.refund.updated for some payment methods; on direct charges both come from the
@@ -421,11 +457,30 @@ HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
 }
 
 
-# The event types the two Stripe endpoints are subscribed to (docs/DEPLOYMENT.md lists
-# them for the dashboard). Stripe sends an endpoint only its enabled types, and so does
-# the sandbox: a `payment_intent.created` after every checkout would cost an inbox write
-# and a job for nothing.
+def endpoint_for(event_type: str) -> WebhookEndpoint:
+    """Which of the two endpoints receives ``event_type``.
+
+    On direct charges every payment, refund and dispute, and every account, capability and
+    payout event happens on the seller's connected account (Connect endpoint). Application
+    fees are objects of the platform's own account (account endpoint).
+    """
+    if event_type.startswith("application_fee."):
+        return WebhookEndpoint.PLATFORM
+    return WebhookEndpoint.CONNECT
+
+
+# The event types each Stripe endpoint is subscribed to: exactly the handled ones, so
+# nothing is sent that the app would only store and ignore.
+# ``flask payments create-webhook-endpoints`` enables these lists, docs/DEPLOYMENT.md lists
+# them for the Dashboard (a test holds the two to HANDLERS), and the sandbox sends only
+# these: a `payment_intent.created` after every checkout would cost an inbox write and a
+# job for nothing.
 SUBSCRIBED_EVENT_TYPES: frozenset[str] = frozenset(HANDLERS)
+
+
+def subscribed_event_types(endpoint: WebhookEndpoint) -> tuple[str, ...]:
+    """The handled event types ``endpoint`` receives, sorted."""
+    return tuple(sorted(t for t in SUBSCRIBED_EVENT_TYPES if endpoint_for(t) is endpoint))
 
 
 def _as_event(row: ProviderEvent) -> WebhookEvent:

@@ -13,7 +13,14 @@ from typing import Protocol
 
 from stubcollector.domain.stub_fields import READ_FIELDS
 
-__all__ = ["READ_FIELDS", "FieldValue", "StubReader", "StubReading", "StubReadingError"]
+__all__ = [
+    "READ_FIELDS",
+    "FieldValue",
+    "KnownNames",
+    "StubReader",
+    "StubReading",
+    "StubReadingError",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,18 @@ class StubReading:
     notes: str | None = None
 
 
+@dataclass(frozen=True)
+class KnownNames:
+    """Performers and venues we know by name (what owners confirmed on their stubs).
+
+    A reader may use them to recognise a name the OCR half-read and to spell it the known
+    way; an engine that cannot use them ignores them.
+    """
+
+    performers: tuple[str, ...] = ()
+    venues: tuple[str, ...] = ()
+
+
 class StubReadingError(Exception):
     """The engine could not read the image; ``str(error)`` is shown to the owner."""
 
@@ -46,5 +65,5 @@ class StubReader(Protocol):
     def name(self) -> str:
         """Short engine name stored with each reading (``rapidocr``, ``gemini``)."""
 
-    def read(self, image: bytes, content_type: str) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
         """Read ``image`` (PNG or JPEG bytes, already re-encoded by us)."""

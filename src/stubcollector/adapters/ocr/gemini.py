@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stubcollector.adapters.ocr.base import (
     READ_FIELDS,
     FieldValue,
+    KnownNames,
     StubReader,
     StubReading,
     StubReadingError,
@@ -101,14 +102,15 @@ class GeminiStubReader:
         )
         self._client = genai.Client(api_key=api_key, http_options=http_options)
 
-    def read(self, image: bytes, content_type: str) -> StubReading:
+    def read(self, image: bytes, content_type: str, known: KnownNames | None = None) -> StubReading:
+        # Gemini knows the world's acts and venues; the known names help the fallback only.
         try:
             return self.read_with_gemini(image, content_type)
         except GeminiFailure as failure:
             log.warning(
                 "Gemini reading failed (%s); falling back to %s", failure, self._fallback.name
             )
-            reading = self._fallback.read(image, content_type)
+            reading = self._fallback.read(image, content_type, known)
             note = f"Gemini could not read this stub ({failure}); read with the offline engine."
             return StubReading(
                 fields=reading.fields,

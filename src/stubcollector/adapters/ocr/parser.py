@@ -20,20 +20,47 @@ Gemini engine and with the validation of what owners type.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import statistics
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-from stubcollector.adapters.ocr.base import FieldValue
+import dateparser
+from rapidfuzz.distance import Levenshtein
 
+from stubcollector.adapters.ocr.base import FieldValue, KnownNames
+from stubcollector.adapters.ocr.layout import (
+    OcrLine,
+    Word,
+    below,
+    lines_from_text,
+    placed,
+    right_of,
+    words_of,
+)
+from stubcollector.adapters.ocr.names import (
+    is_organiser,
+    looks_like_station,
+    match_known,
+    without_organisers,
+)
 
-@dataclass(frozen=True)
-class OcrLine:
-    text: str
-    confidence: float = 1.0
-    # Height of the printed text in pixels (0 when unknown): the act is usually the biggest.
-    height: float = 0.0
+__all__ = [
+    "FIELD_THRESHOLDS",
+    "OcrLine",
+    "apply_thresholds",
+    "detect_language",
+    "lines_from_text",
+    "normalize_amount",
+    "normalize_currency",
+    "normalize_date",
+    "normalize_price",
+    "normalize_time",
+    "parse_stub_text",
+]
 
 
 MONTHS: dict[str, int] = {}
@@ -155,10 +182,11 @@ _DOTTED_DATE = re.compile(
 _SLASH_DATE = re.compile(
     r"(?<![\d/])(?P<a>\d{1,2})(?P<sep>[/-])(?P<b>\d{1,2})(?P=sep)(?P<y>(?:19|20)\d{2}|\d{2})(?!\d)"
 )
-_WORD = r"[A-Za-zÄÖÜäöüéûèô]{3,10}"
+_WORD = r"[^\W\d_]{3,12}"
+# Written months in any language: the span is found here, the month read by dateparser.
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s*(?P<mon>{_WORD})\.?,?\s+"
-    rf"(?P<y>(?:19|20)\d{{2}}|'\d{{2}})(?!\d)",
+    rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s*(?:de\s+)?(?P<mon>{_WORD})\.?,?\s+"
+    rf"(?:de\s+|del\s+)?(?P<y>(?:19|20)\d{{2}}|'\d{{2}})(?!\d)",
     re.IGNORECASE,
 )
 _MONTH_DAY_YEAR = re.compile(
@@ -220,8 +248,9 @@ _GLUED_LABEL = re.compile(
 # "ROWAA", "SEC112": a tear-off seat label whose space the OCR lost.
 _GLUED_SEAT_TOKEN = re.compile(r"^(?:sec|sect|row|seat|reihe|platz|block)[A-Z0-9]{1,4}$", re.I)
 _GENERAL_ADMISSION = re.compile(
-    r"\b(?:general\s+admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
-    r"stehplatzkarte|freie\s+platzwahl|unreserved|unnummeriert|standing)\b",
+    r"\b(?:general\s*admission|gen\.?\s*adm(?:ission)?\.?|ga|stehplatz|stehplätze|"
+    r"stehplatzkarte|freie\s+platzwahl|unreserved|unnummeriert|standing|fosse|"
+    r"placement\s+libre|pista|posto\s+unico|staanplaats|staanplaatsen|entrada\s+general)\b",
     re.IGNORECASE,
 )
 
@@ -388,7 +417,7 @@ _KNOWN_CITY_ALONE = re.compile(
 
 _BOILERPLATE = re.compile(
     r"\b(?:presents?|präsentiert|praesentiert|present|admit|ticket|tickets|eintrittskarte|"
-    r"refunds?|exchanges?|rückgabe|umtausch|rain\s+or\s+shine|veranstalter|promoter|www|http|"
+    r"(?:no\s*)?refunds?|exchanges?|rückgabe|umtausch|rain\s*or\s*shine|veranstalter|promoter|www|http|"
     r"\.com|\.de|inkl|incl|including|subject|conditions|bedingungen|agb|no\s+cameras|"
     r"adult|erwachsene|erwachsener|ermäßigt|ermaessigt|child|kind|student|valid|gültig|"
     r"barcode|order|bestell|keep\s+this|aufbewahren|nicht\s+übertragbar|non-transferable|"
@@ -409,35 +438,80 @@ _EVENT_WORDS = re.compile(
 )
 
 
-def parse_stub_text(lines: Sequence[OcrLine]) -> dict[str, FieldValue]:
-    """Every field the printed ``lines`` reveal, with a confidence from 0 to 1."""
+def parse_stub_text(
+    lines: Sequence[OcrLine], known: KnownNames | None = None
+) -> dict[str, FieldValue]:
+    """Every field the printed ``lines`` reveal, with a confidence from 0 to 1.
+
+    ``known``: performers and venues already in the catalogue; a line that reads as one of
+    them is a strong candidate and takes the known spelling. Nothing is left out here for
+    being unsure: the reader drops fields below their thresholds (:func:`apply_thresholds`).
+    """
+    text = "\n".join(_clean(line.text) for line in lines)
+    language = detect_language(text)
     cleaned = [
-        OcrLine(_clean(line.text), line.confidence, line.height)
-        for line in lines
+        replace(line, text=_fix_accents(_clean(line.text), language))
+        for line in placed(lines)
         if _clean(line.text)
     ]
     text = "\n".join(line.text for line in cleaned)
-    day_first = bool(_GERMAN_HINTS.search(text)) or "€" in text
+    day_first = language != "en" or bool(_GERMAN_HINTS.search(text)) or "€" in text
+    words = words_of(cleaned)
     found: dict[str, FieldValue] = {}
     used: set[int] = set()
 
-    _put(found, "event_date", _find_date(cleaned, day_first, used))
+    _put(found, "event_date", _find_date(cleaned, day_first, language, used))
     _put(found, "event_time", _find_time(cleaned, used))
-    price = _find_price(cleaned, used)
+    price = _find_price(cleaned, words, used)
     if price is not None:
         amount, currency = price
         found["face_value"] = amount
         if currency is not None:
             found["currency"] = currency
-    for name, value in _find_seating(cleaned, used).items():
+    for name, value in _find_seating(cleaned, words, language, used).items():
         found[name] = value
-    venue, city = _find_venue(cleaned, used)
+    venue, city = _find_venue(cleaned, used, known)
     _put(found, "venue", venue)
     _put(found, "city", city)
-    performer, event = _find_act(cleaned, used)
+    performer, event = _find_act(cleaned, used, known)
     _put(found, "performer", performer)
     _put(found, "event_name", event)
     return found
+
+
+# The confidence below which a field is left empty for the owner: a wrong value costs more
+# than an empty one (the owner must notice it). Calibrated on bench/stubs_real/tune with
+# ``bench/evaluate_reader.py --calibrate`` (a wrong value counted as three empty ones);
+# see docs/PERFORMANCE.md.
+FIELD_THRESHOLDS: dict[str, float] = {
+    "event_name": 0.45,
+    "performer": 0.6,
+    "venue": 0.3,
+    "city": 0.3,
+    "event_date": 0.3,
+    "event_time": 0.3,
+    "section": 0.75,
+    "row": 0.3,
+    "seat": 0.3,
+    "face_value": 0.3,
+    "currency": 0.3,
+}
+# Where the calibration found no threshold that helps (every value it kept was right, or
+# dropping the unsure ones lost more right values than wrong ones), the floor is 0.3: below
+# that a value is a guess whatever the set says.
+
+
+def apply_thresholds(
+    fields: dict[str, FieldValue], thresholds: Mapping[str, float] | None = None
+) -> dict[str, FieldValue]:
+    """Only the fields read surely enough; a currency goes with its amount."""
+    limits = FIELD_THRESHOLDS if thresholds is None else thresholds
+    kept = {
+        name: value for name, value in fields.items() if value.confidence >= limits.get(name, 0.0)
+    }
+    if "face_value" not in kept:
+        kept.pop("currency", None)
+    return kept
 
 
 def _put(found: dict[str, FieldValue], name: str, value: FieldValue | None) -> None:
@@ -450,16 +524,88 @@ def _clean(text: str) -> str:
     # Spaces OCR tends to lose, and its favourite confusion in month names ("0CT").
     text = _GLUED_YEAR_TIME.sub(r"\1 ", text)
     text = _GLUED_WORD_YEAR.sub(" ", text)
+    text = _GLUED_MONTH_DAY_YEAR.sub(r"\1 \2 \3", text)
     return _ZERO_FOR_O.sub("O", text)
 
 
 _GLUED_YEAR_TIME = re.compile(r"(?<=[/.\-])((?:19|20)\d{2})(?=\d{1,2}:\d{2})")
 _GLUED_WORD_YEAR = re.compile(r"(?<=[A-Za-zäöü])(?=(?:19|20)\d{2}\b)")
+# "APR252009": a month, day and year whose spaces the OCR lost.
+_GLUED_MONTH_DAY_YEAR = re.compile(r"\b([A-Za-z]{3})(\d{1,2})((?:19|20)\d{2})\b")
 _ZERO_FOR_O = re.compile(r"\b0(?=[A-Z]{2}\b)")
 
 
 def _score(base: float, line: OcrLine) -> float:
     return round(max(0.0, min(1.0, base * line.confidence)), 3)
+
+
+# --- language and accents -------------------------------------------------------------------
+
+_LANGUAGE_WORDS = {
+    "de": r"reihe|platz|sitzplatz|sitz|einlass|beginn|uhr|preis|veranstalter|stehplatz|eintritt|"
+    r"inkl|gebühren?|vvk|tribüne|parkett|innenraum|eingang|rang|bereich|ermäßigt|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|januar|februar|märz|mai|"
+    r"juni|juli|oktober|dezember",
+    "fr": r"bloc|place|prix|fosse|porte|ouverture|tarif|placement|libre|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|février|mars|avril|juin|"
+    r"juillet|août|septembre|octobre|novembre|décembre",
+    "es": r"fila|asiento|sector|precio|pista|puerta|apertura|entrada|"
+    r"lunes|martes|miércoles|jueves|viernes|sábado|domingo|enero|febrero|marzo|abril|mayo|"
+    r"junio|julio|agosto|septiembre|octubre|noviembre|diciembre",
+    "it": r"settore|posto|prezzo|ingresso|ore|unico|"
+    r"lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|gennaio|febbraio|marzo|"
+    r"aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre",
+    "nl": r"vak|rij|stoel|prijs|aanvang|uur|deuren|staanplaats|ingang|"
+    r"maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|januari|februari|maart|"
+    r"mei|juni|juli|augustus|oktober",
+    "en": r"sec|section|row|seat|price|admission|doors|admit|one|pm|am|the|and|no|refunds|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun|"
+    r"january|february|march|april|june|july|august|september|october|november|december",
+}
+_LANGUAGE_PATTERNS = {
+    language: re.compile(rf"(?<![^\W\d_])(?:{words})(?![^\W\d_])", re.IGNORECASE)
+    for language, words in _LANGUAGE_WORDS.items()
+}
+# The accented letters each language prints; any other accent on a letter is the OCR's.
+_ACCENTS = {
+    "de": "äöüßé",
+    "fr": "àâæçéèêëîïôœùûüÿ",
+    "es": "áéíóúñü",
+    "it": "àèéìíîòóù",
+    "nl": "éëïöüèáó",
+    "en": "",
+}
+
+
+def detect_language(text: str) -> str:
+    """The stub's language by its label and calendar words (``en`` when nothing else)."""
+    hits = {lang: len(pattern.findall(text)) for lang, pattern in _LANGUAGE_PATTERNS.items()}
+    # English words are short and common on every stub; they win only without another.
+    hits["en"] = hits["en"] // 3
+    best = max(hits, key=lambda lang: hits[lang])
+    return best if hits[best] > 0 else "en"
+
+
+def _fix_accents(text: str, language: str) -> str:
+    """Drop accents the stub's language does not use ("CÁRDINALS" on a US stub)."""
+    allowed = _ACCENTS[language]
+    out = []
+    for word in re.split(r"(\s+)", text):
+        if word.isascii():
+            out.append(word)
+            continue
+        # On English stubs an accent is kept only in mixed case (Beyoncé, Mötley Crüe):
+        # capitals the recogniser decorates are its favourite invention.
+        keep = allowed or ("éöüë" if not word.isupper() else "")
+        out.append("".join(ch if ch.lower() in keep else _strip_accent(ch) for ch in word))
+    return "".join(out)
+
+
+def _strip_accent(ch: str) -> str:
+    if ch.isascii() or not ch.isalpha():
+        return ch
+    base = unicodedata.normalize("NFKD", ch)[0]
+    return base if base.isascii() else ch
 
 
 # --- dates ----------------------------------------------------------------------------------
@@ -491,7 +637,9 @@ def _weekday_on(text: str) -> int | None:
     return None
 
 
-def _dates_in(text: str, day_first: bool) -> list[tuple[int, date, float]]:
+def _dates_in(
+    text: str, day_first: bool, languages: Sequence[str] = ("en",)
+) -> list[tuple[int, date, float]]:
     """(position, date, base confidence) for every date form found in ``text``."""
     found: list[tuple[int, date, float]] = []
     for match in _ISO_DATE.finditer(text):
@@ -522,7 +670,7 @@ def _dates_in(text: str, day_first: bool) -> list[tuple[int, date, float]]:
                 found.append((match.start(), parsed, confidence))
     for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
         for match in pattern.finditer(text):
-            month = MONTHS.get(match["mon"].lower().rstrip("."))
+            month = month_number(match["mon"], languages)
             if month is None:
                 continue
             parsed = _make_date(expand_year(match["y"]), month, int(match["d"]))
@@ -531,12 +679,34 @@ def _dates_in(text: str, day_first: bool) -> list[tuple[int, date, float]]:
     return found
 
 
-def _find_date(lines: Sequence[OcrLine], day_first: bool, used: set[int]) -> FieldValue | None:
+def month_number(name: str, languages: Sequence[str] = ("en",)) -> int | None:
+    """``"Okt"``, ``"giugno"``, ``"août"`` → 10, 6, 8: dateparser knows the world's months."""
+    return _month_number(name.lower().rstrip("."), tuple(dict.fromkeys((*languages, "en"))))
+
+
+@lru_cache(maxsize=4096)
+def _month_number(name: str, languages: tuple[str, ...]) -> int | None:
+    if name in MONTHS:
+        return MONTHS[name]
+    # A day and year around the word, so the parser must read the word as a month.
+    parsed = dateparser.parse(
+        f"15 {name} 2001",
+        languages=list(languages),
+        settings={"STRICT_PARSING": True, "DATE_ORDER": "DMY", "PARSERS": ["absolute-time"]},
+    )
+    if parsed is None or parsed.year != 2001 or parsed.day != 15:
+        return None
+    return int(parsed.month)
+
+
+def _find_date(
+    lines: Sequence[OcrLine], day_first: bool, language: str, used: set[int]
+) -> FieldValue | None:
     best: tuple[float, int, date] | None = None
     for index, line in enumerate(lines):
         if _DATE_EXCLUDE.search(line.text):
             continue
-        for _position, parsed, base in _dates_in(line.text, day_first):
+        for _position, parsed, base in _dates_in(line.text, day_first, (language,)):
             weekday = _weekday_on(line.text)
             if weekday is not None:
                 base = min(1.0, base + 0.05) if weekday == parsed.weekday() else base - 0.2
@@ -551,7 +721,8 @@ def _find_date(lines: Sequence[OcrLine], day_first: bool, used: set[int]) -> Fie
 
 def normalize_date(raw: str, *, day_first: bool = False) -> str | None:
     """Any printed date form → ``YYYY-MM-DD``, or ``None`` if there is no valid date."""
-    found = _dates_in(_clean(raw), day_first)
+    text = _clean(raw)
+    found = _dates_in(text, day_first, (detect_language(text),))
     if not found:
         return None
     return max(found, key=lambda item: item[2])[1].isoformat()
@@ -682,10 +853,43 @@ def normalize_price(raw: str) -> tuple[str, str | None] | None:
     return (amount, None) if amount is not None else None
 
 
+_PRICE_WORD = re.compile(
+    r"^(?:price|admission|adm|preis|ticketpreis|kartenpreis|eintritt|prix|tarif|precio|importe|"
+    r"prezzo|prijs|total)$",
+    re.IGNORECASE,
+)
+_BARE_AMOUNT = re.compile(r"^(?P<cur>[$€£])?(?P<amount>\d{1,4}[.,]\d{2})(?P<after>€)?$")
+
+
+def _currency_of_stub(lines: Sequence[OcrLine]) -> str | None:
+    """The one currency the stub prints anywhere, for an amount printed without it."""
+    marks = set()
+    for line in lines:
+        for pattern in (_PRICE_CURRENCY_FIRST, _PRICE_AMOUNT_FIRST):
+            for match in pattern.finditer(line.text):
+                code = normalize_currency(match["cur"])
+                if code:
+                    marks.add(code)
+    return marks.pop() if len(marks) == 1 else None
+
+
 def _find_price(
-    lines: Sequence[OcrLine], used: set[int]
+    lines: Sequence[OcrLine], words: Sequence[Word], used: set[int]
 ) -> tuple[FieldValue, FieldValue | None] | None:
     candidates: list[tuple[float, int, int, str, str | None]] = []
+    # "PRICE" / "ADMISSION" over (or before) an amount in its own box: a ticket table.
+    for head in words:
+        if not _PRICE_WORD.match(head.text.strip(":.")):
+            continue
+        for word in (*right_of(head, words)[:1], *below(head, words)[:1]):
+            match = _BARE_AMOUNT.match(word.text.strip(",;"))
+            if match is None:
+                continue
+            amount = normalize_amount(match["amount"])
+            if amount is not None:
+                mark = match["cur"] or match["after"]
+                currency = normalize_currency(mark) if mark else _currency_of_stub(lines)
+                candidates.append((0.9, word.line, 0, amount, currency))
     for index, line in enumerate(lines):
         text = line.text
         label = _PRICE_LABEL.search(text)
@@ -722,6 +926,91 @@ def _find_price(
 
 # --- seats ----------------------------------------------------------------------------------
 
+# Labels of a seat in the stubs' languages (``rang`` is a tier in German, a row in French).
+_SEAT_LABEL_WORDS = {
+    "section": "section sect sec block blk sektor sektion bereich tribüne tribuene stand level "
+    "lvl bloc sector settore vak area zone",
+    "row": "row rw reihe rh fila rij",
+    "seat": "seat seats sitz sitzplatz sitzpl platz pl place posto stoel asiento butaca",
+    # Printed like a seat label, but not one of our fields: its value is not a seat.
+    "other": "eingang tor gate entrance door puerta porte ingresso ingang aisle box",
+}
+_LABEL_WORD_KIND = {
+    word: kind for kind, words in _SEAT_LABEL_WORDS.items() for word in words.split()
+}
+_SECTION_NAMES = re.compile(
+    r"^(?:innenraum|parkett|unterrang|oberrang|balkon|empore|loge|tribüne|floor|orchestra|"
+    r"mezzanine|balcony|mezz|orch|pit|terrace|terrasse|gradinata|platea|tribuna|anfiteatro|"
+    r"galleria|palco|balcon|parterre|gradas?|grada|rang|links|rechts|mitte|nord|süd|ost|west)$",
+    re.IGNORECASE,
+)
+_VALUE = re.compile(r"^[A-Z0-9ÄÖÜ]{1,4}$")
+_SECTION_VALUE = re.compile(r"^[A-Z0-9ÄÖÜ][A-Z0-9ÄÖÜ\-]{0,5}$")
+
+
+_COMPOUND_LABEL = re.compile(r"^(section|sec|row|seat)\W?[il1|/]?(?:aisle|box)$")
+
+
+_GLUED_LABEL_VALUE = re.compile(
+    r"^(?P<label>sec|sect|row|seat|reihe|platz|block)(?P<value>\d{1,3}|[A-Z]{1,2}\d{0,2})$",
+    re.IGNORECASE,
+)
+
+
+def _label_kind(word: str, language: str) -> str | None:
+    token = word.strip(":.,;#").lower()
+    compound = _COMPOUND_LABEL.match(token)
+    if compound:
+        # "SECTION/AISLE", "ROW/BOX" (the slash often lost): the first part names the column.
+        token = compound[1]
+    elif "/" in token:
+        token = token.split("/", 1)[0]
+    if token == "rang":  # noqa: S105 - a label word, not a password
+        return "row" if language == "fr" else "section"
+    return _LABEL_WORD_KIND.get(token)
+
+
+def _nearest_label_kind(word: str) -> str:
+    token = word.strip(":.,;#").lower()
+    seat_labels = [label for label, kind in _LABEL_WORD_KIND.items() if kind != "other"]
+    label = min(seat_labels, key=lambda label: Levenshtein.distance(token, label))
+    return _LABEL_WORD_KIND[label]
+
+
+def _looks_like_label(word: str, language: str) -> bool:
+    """A label, or a label the OCR misread by a letter ("Relhe", "Filn", "RIJ" as "RJ")."""
+    if _label_kind(word, language) is not None:
+        return True
+    token = word.strip(":.,;#").lower()
+    if len(token) < 2 or any(ch.isdigit() for ch in token):
+        return False
+    return any(
+        # A letter misread in a longer label, or one dropped from a short one ("RJ").
+        (len(label) >= 4 or (len(label) == 3 and len(token) == 2))
+        and label[0] == token[0]
+        and _LABEL_WORD_KIND[label] != "other"
+        and Levenshtein.distance(token, label) <= 1
+        for label in _LABEL_WORD_KIND
+    )
+
+
+def _seat_value(kind: str, text: str) -> str | None:
+    value = text.strip(":,;#").rstrip(".")
+    if not value or _label_kind(value, "en") is not None:
+        return None
+    if value.lower() in {"no", "nr", "und", "and", "de", "du"}:
+        return None
+    if kind == "section" and _SECTION_NAMES.match(value):
+        return value
+    if kind == "section" and _SECTION_VALUE.match(value.upper()):
+        # "L4", "214", "C": a block has a digit or is short; a longer word is a misread label.
+        if (value.isdigit() and len(value) > 4) or (value.isalpha() and len(value) > 2):
+            return None
+        return value.upper()
+    if kind in ("row", "seat") and _VALUE.match(value.upper()):
+        return value.upper()
+    return None
+
 
 def _is_value(token: str) -> bool:
     word = token.lower().rstrip(".")
@@ -730,53 +1019,103 @@ def _is_value(token: str) -> bool:
     return bool(re.search(r"\d", token)) or len(token) <= 3 or token.isupper()
 
 
-def _find_seating(lines: Sequence[OcrLine], used: set[int]) -> dict[str, FieldValue]:
+def _find_seating(
+    lines: Sequence[OcrLine], words: Sequence[Word], language: str, used: set[int]
+) -> dict[str, FieldValue]:
+    """Section, row and seat: from labels paired with values by where they are printed."""
     found: dict[str, FieldValue] = {}
 
-    def put(kind: str, value: str, base: float, index: int) -> None:
-        if kind not in found and _is_value(value):
-            found[kind] = FieldValue(
-                value.upper() if len(value) <= 3 else value, _score(base, lines[index])
-            )
-            used.add(index)
+    def put(kind: str, value: str | None, base: float, index: int) -> None:
+        if value is None or kind not in ("section", "row", "seat"):
+            return
+        confidence = _score(base, lines[index])
+        if kind not in found or confidence > found[kind].confidence:
+            found[kind] = FieldValue(value, confidence)
+        used.add(index)
 
     # OCR drops the space in "ROW 12  SEAT 16" now and then: "ROW 12SEAT 16".
-    lines = [
-        OcrLine(_GLUED_LABEL.sub(r"\1 ", line.text), line.confidence, line.height) for line in lines
-    ]
-    for index, line in enumerate(lines):
+    glued = [replace(line, text=_GLUED_LABEL.sub(r"\1 ", line.text)) for line in lines]
+    for index, line in enumerate(glued):
         # "Block/Reihe/Platz 42/12/7" or the labels alone with values on the next line.
         for group in _LABEL_GROUP.finditer(line.text):
-            kinds = [
-                _LABEL_KIND[label.strip().rstrip(".").lower()]
+            kinds: list[str] = [
+                _label_kind(label.strip(), language) or ""
                 for label in re.split(r"[/|,]", group["labels"])
             ]
             values: list[str] | None = None
             if group["values"]:
                 values = [v.strip() for v in re.split(r"[/|,]", group["values"])]
-            elif index + 1 < len(lines):
-                values = re.split(r"\s*[/|,]\s*|\s+", lines[index + 1].text.strip())
+            elif index + 1 < len(glued):
+                values = re.split(r"\s*[/|,]\s*|\s+", glued[index + 1].text.strip())
                 if len(values) == len(kinds):
                     used.add(index + 1)
             if values is not None and len(values) == len(kinds):
-                for kind, value in zip(kinds, values, strict=True):
-                    put(kind, value, 0.9, index)
-        # A row of labels ("SECTION  ROW  SEAT") above a row of values ("112  14  7").
+                for group_kind, value in zip(kinds, values, strict=True):
+                    put(group_kind, _seat_value(group_kind, value), 0.9, index)
+    paired: set[int] = set()
+    for index, line in enumerate(glued):
+        # A row of labels ("SECTION  ROW  SEAT") over as many values ("112  14  7").
         tokens = line.text.split()
-        if (
-            len(tokens) >= 2
-            and all(t.lower().rstrip(".:") in _LABEL_KIND for t in tokens)
-            and index + 1 < len(lines)
-        ):
-            values = lines[index + 1].text.split()
-            if len(values) == len(tokens):
-                for label, value in zip(tokens, values, strict=True):
-                    put(_LABEL_KIND[label.lower().rstrip(".:")], value, 0.85, index)
-                used.add(index + 1)
+        under = _next_line(glued, index)
+        if len(tokens) < 2 or under is None:
             continue
-        for match in _INLINE_SEAT.finditer(line.text):
-            kind = _LABEL_KIND[match["label"].lower()]
-            put(kind, match["value"], 0.9, index)
+        row_kinds = [_label_kind(token, language) or "" for token in tokens]
+        values = glued[under].text.split()
+        if all(row_kinds) and len(values) == len(tokens):
+            for row_kind, value in zip(row_kinds, values, strict=True):
+                put(row_kind, _seat_value(row_kind, value), 0.85, index)
+            used.add(under)
+            paired.add(index)
+    for head in words_of(glued):
+        glued_value = _GLUED_LABEL_VALUE.match(head.text)
+        if glued_value and head.text.isupper() and _label_kind(head.text, language) is None:
+            # "ROWAA", "SEC112" on a tear-off: label and value without their space.
+            glued_kind = _label_kind(glued_value["label"], language) or ""
+            put(glued_kind, _seat_value(glued_kind, glued_value["value"]), 0.75, head.line)
+            continue
+        kind: str | None = _label_kind(head.text, language)
+        sure = 1.0
+        if kind is None and _looks_like_label(head.text, language):
+            kind, sure = _nearest_label_kind(head.text), 0.85
+        if head.line in paired:
+            continue
+        if kind is None or ("/" in head.text.strip("/") and head.text.count("/") > 1):
+            continue
+        same_line = [w for w in right_of(head, words) if w.line == head.line]
+        following = [w for w in same_line if w.position > head.position]
+        if following and following[0].text.lower().strip(".:") in {"no", "nr", "#"}:
+            following = following[1:]
+        if following and not _looks_like_label(following[0].text, language):
+            read = _seat_value(kind, following[0].text)
+            if kind == "section" and read and len(following) > 1 and _SECTION_NAMES.match(read):
+                # "Parkett links", "LOGE 3": a tier and its part.
+                extra = following[1].text
+                if _label_kind(extra, language) is None and len(extra) <= 6:
+                    read = f"{read} {extra}"
+            put(kind, read, 0.9 * sure, head.line)
+            continue
+        if following:
+            continue  # the next word is another head: a row of labels, values below
+        # The label ends its printed line: its value is in the next column or below it.
+        beside = [w for w in right_of(head, words) if w.line != head.line]
+        if beside and not _looks_like_label(beside[0].text, language):
+            read = _seat_value(kind, beside[0].text)
+            if read is not None:
+                put(kind, read, 0.85 * sure, head.line)
+                used.add(beside[0].line)
+                continue
+        under_words = below(head, words)
+        if kind == "other":
+            # "Eingang Nord": the entrance is not a seat, nor is its value anything else.
+            for neighbour in (*beside[:1], *under_words[:1]):
+                if not _looks_like_label(neighbour.text, language):
+                    used.add(neighbour.line)
+            continue
+        if under_words and not _looks_like_label(under_words[0].text, language):
+            read = _seat_value(kind, under_words[0].text)
+            if read is not None:
+                put(kind, read, 0.8 * sure, head.line)
+                used.add(under_words[0].line)
     for index, line in enumerate(lines):
         if not _GENERAL_ADMISSION.search(line.text):
             continue
@@ -794,16 +1133,46 @@ def _is_only_admission(text: str) -> bool:
 
 # --- venue and city -------------------------------------------------------------------------
 
+_STREET = re.compile(
+    r"(?i)(?:[\wäöüß\-]{2,}(?:straße|strasse|str\.|weg|allee|ring|damm|platz|ufer|gasse|chaussee|"
+    r"anlage|plaza|road|street|avenue|ave\.?|blvd|boulevard|laan|straat|plein|kade|gracht)"
+    r"\s+\d+[a-z]?(?:\s*-\s*\d+)?\b)|"
+    r"(?:\b(?:rue|calle|via|viale|piazza|avenida|paseo|am|an\s+der|im)\s+[\w\-' ]+?\s*,?\s*\d+\b)|"
+    r"(?:\b\d+\s+[\w ]+?\s(?:street|st\.?|avenue|ave\.?|road|rd\.?|blvd\.?|boulevard|way)\b)"
+)
+_POSTCODE = re.compile(r"(?<![\d.,:/])(?:D-|A-|CH-|F-)?\d{4,5}\s+[A-ZÄÖÜ][\wäöüß\-]+")
+_CITY_AFTER_POSTCODE = re.compile(
+    r"(?<![\d.,:/])(?:D-|A-|CH-|F-)?\d{4,5}\s+(?P<city>[A-ZÄÖÜ][\wÄÖÜäöüß\-]+(?: am [A-Z]\w+)?)"
+)
+
+
+def is_address(text: str) -> bool:
+    """A street address or a postcode line: where the venue is, not what it is called."""
+    if not (_STREET.search(text) or _POSTCODE.search(text)) or _INLINE_SEAT.search(text):
+        return False
+    # "25 juni 2023 Aanvang": a year before a word is not a postcode.
+    return not _dates_in(text, True, ("de", "fr", "es", "it", "nl"))
+
 
 def _split_city(text: str) -> tuple[str, str | None]:
     """``"Venue, City"``, ``"Venue - City"`` or ``"VENUE NEW YORK NY"`` → (venue, city)."""
     parts = re.split(r"\s*(?:,|\s[-\u2013·|]\s)\s*", text, maxsplit=1)
     if len(parts) == 2 and parts[1] and not _VENUE_WORDS.search(parts[1]):
-        city = parts[1]
+        venue, city = parts[0].strip(), parts[1]
+        if city.strip(" .") in _US_STATES:
+            # "WRIGLEY FIELD CHICAGO, IL": the city is what follows the venue's last word.
+            words = list(_VENUE_WORDS.finditer(venue))
+            known = _KNOWN_CITY_AT_END.search(venue)
+            if known and known.start() > 0:
+                return venue[: known.start()].strip(), known["city"]
+            if words and words[-1].end() < len(venue):
+                return venue[: words[-1].end()].strip(), venue[words[-1].end() :].strip()
+            return venue, None
         state = _CITY_STATE.match(city)
         if state and state["state"] in _US_STATES:
             city = state["city"].strip()
-        return parts[0].strip(), city.strip().rstrip(".") or None
+        city = re.split(r"\s*,\s*", city)[0]
+        return venue, city.strip().rstrip(".") or None
     known = _KNOWN_CITY_AT_END.search(text)
     if known and known.start() > 0:
         return text[: known.start()].strip(), known["city"]
@@ -811,131 +1180,269 @@ def _split_city(text: str) -> tuple[str, str | None]:
 
 
 def _city_from_line(text: str) -> str | None:
-    for pattern in (_POSTCODE_CITY, _KNOWN_CITY_ALONE):
-        match = pattern.match(text)
-        if match:
-            return match["city"].strip()
+    postcode = _CITY_AFTER_POSTCODE.search(text)
+    if postcode:
+        return postcode["city"].strip()
+    match = _KNOWN_CITY_ALONE.match(text)
+    if match:
+        return match["city"].strip()
     match = _CITY_STATE.match(text)
     if match and match["state"] in _US_STATES:
         return match["city"].strip()
     return None
 
 
-def _is_venue_shaped(text: str) -> bool:
-    if _BOILERPLATE.search(text) or _dates_in(text, True) or _times_in(text):
-        return False
-    if _PRICE_CURRENCY_FIRST.search(text) or _INLINE_SEAT.search(text):
-        return False
-    return sum(ch.isalpha() for ch in text) >= 3 and not _city_from_line(text)
+def _not_a_name(text: str) -> bool:
+    """Lines that are never the act's or the venue's name."""
+    if _BOILERPLATE.search(text) or is_organiser(text):
+        return True
+    if _dates_in(text, True) or _times_in(text):
+        return True
+    if _PRICE_CURRENCY_FIRST.search(text) or _PRICE_AMOUNT_FIRST.search(text):
+        return True
+    if _INLINE_SEAT.search(text) or _LABEL_GROUP.search(text) or _GLUED_SEAT_TOKEN.match(text):
+        return True
+    tokens = text.split()
+    if tokens and all(_label_kind(t, "de") or _label_kind(t, "fr") for t in tokens):
+        return True
+    letters = sum(ch.isalpha() for ch in text)
+    return letters < 3 or letters < len(text.replace(" ", "")) * 0.5
+
+
+def _without_prefix(text: str) -> str:
+    return re.sub(r"^(?:at|in|im|@|live\s+(?:at|in|im))\s+", "", text, flags=re.IGNORECASE)
+
+
+def _venue_from(text: str) -> str:
+    """The venue's own name from a line that may go on with its address."""
+    text = _without_prefix(text)
+    parts = [part.strip() for part in text.split(",")]
+    for cut, part in enumerate(parts):
+        if cut > 0 and is_address(part):
+            return ", ".join(parts[:cut])
+    return text
+
+
+_VENUE_DASH_CITY = re.compile(
+    r"^(?P<venue>.+?)\s*[-\u2013·|]\s*(?P<city>[^-\u2013]+,\s*[A-Z]{2}\.?)$"
+)
 
 
 def _find_venue(
-    lines: Sequence[OcrLine], used: set[int]
+    lines: Sequence[OcrLine], used: set[int], known: KnownNames | None
 ) -> tuple[FieldValue | None, FieldValue | None]:
-    chosen: tuple[int, str, float] | None = None
+    candidates: list[tuple[float, int, str]] = []
+    typical = statistics.median(line.height for line in lines) if lines else 0.0
+    # A name printed over two lines is the act's ("GOLDEN" / "EARRING"), not a venue.
+    two_line_names = {
+        index for indices, _ in _act_lines(lines, used) if len(indices) > 1 for index in indices
+    }
     for index, line in enumerate(lines):
-        labelled = _VENUE_LABEL.match(line.text)
+        text = line.text
+        labelled = _VENUE_LABEL.match(text)
         if labelled:
-            chosen = (index, labelled["v"], 0.9)
-            break
-    if chosen is None:
-        for index, line in enumerate(lines):
-            if index in used or _BOILERPLATE.search(line.text) or _dates_in(line.text, True):
-                continue
-            if _VENUE_WORDS.search(line.text) and not _EVENT_WORDS.search(line.text):
-                chosen = (index, line.text, 0.8)
-                break
-    if chosen is None:
-        # No venue word: the line printed just above a city line ("Zenith" / "80807 München")
-        # or ending in a known city ("Zenith, München") is the venue.
-        for index, line in enumerate(lines):
-            if index in used or not _is_venue_shaped(line.text):
-                continue
-            below = lines[index + 1].text if index + 1 < len(lines) else ""
-            if _city_from_line(below) or _KNOWN_CITY_AT_END.search(line.text):
-                chosen = (index, line.text, 0.6)
-                break
-    if chosen is None:
+            candidates.append((0.9, index, labelled["v"]))
+            continue
+        if index in used:
+            continue
+        if known and known.venues:
+            for piece in (text, _venue_from(text)):
+                match = match_known(piece, known.venues)
+                if match is not None:
+                    candidates.append((0.8 + 0.15 * match[1], index, match[0]))
+                    break
+        name = _venue_from(text)
+        if not name or is_address(name) or _not_a_name(name):
+            continue
+        dashed = _VENUE_DASH_CITY.match(name)
+        if dashed and _city_from_line(dashed["city"]):
+            # "WINTERLAND-SAN FRANCISCO, CA": the venue, a dash and its city.
+            candidates.append((0.7, index, f"{dashed['venue']} - {dashed['city']}"))
+            continue
+        if _city_from_line(name) and not _VENUE_WORDS.search(name):
+            continue
+        below_line = _next_line(lines, index)
+        big = line.height > 1.25 * typical or index in two_line_names
+        if _VENUE_WORDS.search(name) and not _EVENT_WORDS.search(name):
+            candidates.append((0.85, index, name))
+        elif _venue_from(text) != _without_prefix(text) or (
+            below_line is not None and is_address(lines[below_line].text)
+        ):
+            # The line its address follows, on the same line or the next.
+            candidates.append((0.75, index, name))
+        elif big:
+            continue
+        elif below_line is not None and _city_from_line(lines[below_line].text):
+            candidates.append((0.65, index, name))
+        elif _KNOWN_CITY_AT_END.search(name) or re.search(r"\s[-\u2013]\s", name):
+            candidates.append((0.55, index, name))
+    if not candidates:
         return None, None
-    index, text, base = chosen
+    base, index, text = max(candidates, key=lambda c: (c[0], -c[1]))
     used.add(index)
-    text = re.sub(r"^(?:at|in|im|@|live\s+(?:at|in|im))\s+", "", text, flags=re.IGNORECASE)
-    venue, city = _split_city(text)
     line = lines[index]
+    venue, city = _split_city(text)
+    if len(lines[index].text) > len(text):
+        # "Olympiahalle, Spiridon-Louis-Ring 21, 80809 München": the city ends the address.
+        city = _city_from_line(lines[index].text) or city
     city_value = FieldValue(city, _score(base - 0.1, line)) if city else None
-    # The city is printed below the venue; a line of the tear-off part may come between.
-    city_index = next(
-        (i for i in range(index + 1, min(index + 3, len(lines))) if i not in used), None
-    )
-    if city_value is None and city_index is not None:
-        next_city = _city_from_line(lines[city_index].text)
-        if next_city:
-            city_value = FieldValue(next_city, _score(0.75, lines[city_index]))
-            used.add(city_index)
+    if city_value is None:
+        for offset in (1, 2):
+            following = _next_line(lines, index, offset)
+            if following is None:
+                continue
+            next_city = _city_from_line(lines[following].text)
+            if next_city:
+                city_value = FieldValue(next_city, _score(0.75, lines[following]))
+                used.add(following)
+                break
     return FieldValue(venue, _score(base, line)), city_value
+
+
+def _next_line(lines: Sequence[OcrLine], index: int, offset: int = 1) -> int | None:
+    """The line printed ``offset`` lines under ``lines[index]`` in its column, if any."""
+    line = lines[index]
+    under = [
+        i
+        for i, other in enumerate(lines)
+        if other.top > line.centre_y
+        and other.top - line.bottom < 2.5 * max(line.height, 1.0) * offset
+        and min(other.right, line.right) - max(other.left, line.left) > 0
+    ]
+    under.sort(key=lambda i: lines[i].top)
+    return under[offset - 1] if len(under) >= offset else None
 
 
 # --- performer and event --------------------------------------------------------------------
 
 
 def _is_act_candidate(text: str) -> bool:
-    letters = sum(ch.isalpha() for ch in text)
-    if letters < 3 or letters < len(text.replace(" ", "")) * 0.5:
+    if _not_a_name(text) or is_address(text):
         return False
-    if _is_only_admission(text) or _city_from_line(text) or _GLUED_SEAT_TOKEN.match(text):
-        return False
-    if _BOILERPLATE.search(text) or _INLINE_SEAT.search(text) or _LABEL_GROUP.search(text):
-        return False
-    if _dates_in(text, True) or _times_in(text):
-        return False
-    return not (_PRICE_CURRENCY_FIRST.search(text) or _PRICE_AMOUNT_FIRST.search(text))
+    return not (_is_only_admission(text) or _city_from_line(text))
+
+
+def _letter_spaced(text: str) -> str:
+    """``"U D O  L I N D E N B E R G"`` → ``"UDO LINDENBERG"`` (logo lettering)."""
+    tokens = text.split(" ")
+    if len(tokens) >= 4 and sum(len(t) == 1 for t in tokens) >= len(tokens) * 0.7:
+        return re.sub(r"(?<=\S) (?=\S)", "", re.sub(r" {2,}", "\0", text)).replace("\0", " ")
+    return text
+
+
+def _act_lines(lines: Sequence[OcrLine], used: set[int]) -> list[tuple[list[int], OcrLine]]:
+    """Candidate lines, with a name printed over two lines ("HELENE" / "FISCHER") joined."""
+    candidates = [
+        (index, replace(line, text=_letter_spaced(without_organisers(line.text))))
+        for index, line in enumerate(lines)
+        if index not in used and _is_act_candidate(without_organisers(line.text))
+    ]
+    joined: list[tuple[list[int], OcrLine]] = []
+    taken: set[int] = set()
+    for index, line in candidates:
+        if index in taken:
+            continue
+        indices = [index]
+        for other_index, other in candidates:
+            if other_index in taken or other_index == index:
+                continue
+            if (
+                len(line.text.split()) == 1
+                and len(other.text.split()) <= 2
+                and 0.7 * line.height <= other.height <= line.height / 0.7
+                and -0.3 * line.height <= other.top - line.bottom < 0.8 * line.height
+                and (
+                    abs(other.left - line.left) < 1.5 * line.height
+                    or abs(other.centre_x - line.centre_x) < 1.5 * line.height
+                )
+                and other.text.isupper() == line.text.isupper()
+            ):
+                indices.append(other_index)
+                taken.add(other_index)
+                line = replace(
+                    line,
+                    text=f"{line.text} {other.text}",
+                    right=max(line.right, other.right),
+                    confidence=min(line.confidence, other.confidence),
+                )
+                break
+        joined.append((indices, line))
+    return joined
+
+
+_PRESENTS_ALONE = re.compile(r"(?i)\W*(?:presents?|präsentiert|présente|presenta|presenteert)\W*")
+
+
+def _act_score(
+    line: OcrLine, tallest: float, lines: Sequence[OcrLine], indices: list[int]
+) -> float:
+    score = line.height / tallest if tallest else 1.0
+    if looks_like_station(line.text):
+        score *= 0.35
+    following = _next_line(lines, indices[-1])
+    # "XFM" over "presents": the line above "presents" is the presenter.
+    if following is not None and _PRESENTS_ALONE.fullmatch(lines[following].text):
+        score *= 0.2
+    if _EVENT_WORDS.search(line.text):
+        score *= 0.6
+    if _VENUE_WORDS.search(line.text):
+        score *= 0.4
+    if len(line.text.replace(" ", "")) <= 2:
+        score *= 0.5
+    return score
 
 
 def _find_act(
-    lines: Sequence[OcrLine], used: set[int]
+    lines: Sequence[OcrLine], used: set[int], known: KnownNames | None
 ) -> tuple[FieldValue | None, FieldValue | None]:
-    candidates = [
-        (index, line)
-        for index, line in enumerate(lines)
-        if index not in used and _is_act_candidate(line.text)
-    ]
+    candidates = _act_lines(lines, used)
     if not candidates:
         return None, None
-    events = [(i, line) for i, line in candidates if _EVENT_WORDS.search(line.text)]
-    acts = [(i, line) for i, line in candidates if not _EVENT_WORDS.search(line.text)]
-    performer: tuple[int, OcrLine] | None = None
-    if acts:
-        if any(line.height for _, line in acts):
-            tallest = max(line.height for _, line in acts)
-            # Ties go to the line printed first.
-            performer = next((i, line) for i, line in acts if line.height >= tallest * 0.9)
-        else:
-            performer = acts[0]
-    event: tuple[int, OcrLine] | None = events[0] if events else None
-    event_base = 0.8
-    if event is None and performer is not None:
-        # A title printed right under the act ("Laune der Natour") reads as the event.
-        # Lines already read as something else (a tear-off seat line) may come between.
-        start = performer[0] + 1
-        following = [
-            (i, line) for i, line in acts if i >= start and all(j in used for j in range(start, i))
-        ]
-        if following:
-            event, event_base = following[0], 0.55
+    tallest = max(line.height for _, line in candidates)
+    scored: list[tuple[float, list[int], OcrLine, str]] = []
+    for indices, line in candidates:
+        score = _act_score(line, tallest, lines, indices)
+        name = line.text
+        if known and known.performers:
+            match = match_known(line.text, known.performers)
+            if match is not None:
+                score, name = score + 1.0 * match[1], match[0]
+        scored.append((score, indices, line, name))
+    acts = [entry for entry in scored if not _EVENT_WORDS.search(entry[2].text) or entry[0] > 1]
+    performer = max(acts, key=lambda entry: (entry[0], -entry[1][0])) if acts else None
     performer_value = None
     if performer is not None:
-        base = 0.75 if len(acts) > 1 else 0.85
-        performer_value = FieldValue(performer[1].text, _score(base, performer[1]))
-    if event is not None:
-        event_value = FieldValue(event[1].text, _score(event_base, event[1]))
-    elif performer is not None:
-        # No separate title printed: the act is the event.
-        event_value = FieldValue(performer[1].text, _score(0.6, performer[1]))
-    else:
-        event_value = None
+        score, indices, line, name = performer
+        rivals = [entry[0] for entry in acts if entry is not performer]
+        # A clear winner is sure; a close second (a logo as big as the act) is not.
+        margin = 1.0 if not rivals else min(1.0, (score - max(rivals)) / max(score, 0.01))
+        base = 0.95 if score > 1 else 0.55 + 0.4 * margin
+        performer_value = FieldValue(name, _score(base, line))
+        used.update(indices)
+    event_value = _find_event(used, scored, performer)
     return performer_value, event_value
 
 
-def lines_from_text(text: str) -> list[OcrLine]:
-    """Plain text (one printed line per text line) as parser input."""
-    return [OcrLine(line) for line in text.splitlines() if line.strip()]
+def _find_event(
+    used: set[int],
+    scored: list[tuple[float, list[int], OcrLine, str]],
+    performer: tuple[float, list[int], OcrLine, str] | None,
+) -> FieldValue | None:
+    events = [entry for entry in scored if _EVENT_WORDS.search(entry[2].text)]
+    events = [entry for entry in events if performer is None or entry[1] != performer[1]]
+    if events:
+        return FieldValue(events[0][2].text, _score(0.8, events[0][2]))
+    if performer is None:
+        return None
+    # A title printed right under the act ("Laune der Natour") reads as the event; lines
+    # already read as something else (a tear-off seat line) may come between.
+    start = performer[1][-1] + 1
+    for entry in sorted(scored, key=lambda entry: entry[1][0]):
+        first = entry[1][0]
+        if first < start or any(i not in used for i in range(start, first)):
+            continue
+        if entry[2].height <= performer[2].height and entry[0] > 0:
+            return FieldValue(entry[2].text, _score(0.55, entry[2]))
+        break
+    # No separate title printed: the act is the event.
+    return FieldValue(performer[3], _score(0.6, performer[2]))

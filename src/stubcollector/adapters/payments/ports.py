@@ -45,6 +45,8 @@ class ConnectedAccount:
     requirements_due: tuple[str, ...] = ()
     disabled_reason: str | None = None
     email: str | None = None
+    # settings.payouts.schedule.delay_days as the provider reports it (None: not reported).
+    payout_delay_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class WebhookEvent:
     created: int
     data_object: Mapping[str, Any]
     payload: Mapping[str, Any]
+    # The API version the provider rendered ``data`` with (None: the event names none).
+    api_version: str | None = None
 
 
 # --- provider facts --------------------------------------------------------------------
@@ -258,7 +262,7 @@ class EvidenceFile:
 
 @dataclass(frozen=True)
 class PayoutFacts:
-    """``payout.paid``/``payout.failed`` on a connected account, as the audit log keeps it."""
+    """``payout.paid``/``payout.failed`` on a connected account: the payout as it is now."""
 
     payout_id: str | None
     status: str | None
@@ -267,10 +271,49 @@ class PayoutFacts:
     arrival_date: int
     failure_code: str | None = None
     failure_message: str | None = None
+    currency: str = "usd"
+    # When the provider created the payout (unix time; 0 when the object does not say).
+    created: int = 0
+
+
+@dataclass(frozen=True)
+class CapabilityFacts:
+    """``capability.updated``: one capability of a connected account and its status
+    (``active``, ``inactive``, ``pending``, ``unrequested``)."""
+
+    account_id: str | None
+    capability: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class WebhookEndpointSetup:
+    """A webhook endpoint at the provider. ``secret`` (the signing secret) is only ever
+    known in the answer that created the endpoint."""
+
+    endpoint_id: str
+    url: str
+    connect: bool
+    enabled_events: tuple[str, ...]
+    api_version: str | None
+    status: str
+    secret: str | None = None
 
 
 class PaymentError(DomainError):
-    """The provider refused the request (bad parameters, account not ready, ...)."""
+    """The provider refused the request (bad parameters, account not ready, ...).
+
+    ``message`` is ours and safe to show; ``code`` and ``provider_message`` are the
+    provider's own, when it gave them (for operators, and for refusals the user should
+    read in the provider's words, such as a refused payout schedule).
+    """
+
+    def __init__(
+        self, message: str, *, code: str | None = None, provider_message: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.provider_message = provider_message
 
 
 class CardDeclined(PaymentError):
@@ -281,6 +324,13 @@ class CardDeclined(PaymentError):
 
 class PaymentProviderUnavailable(ServiceUnavailable):
     """The provider could not be reached or failed; safe to retry with the same key."""
+
+
+class RequestInProgress(PaymentProviderUnavailable):
+    """The provider is still executing an earlier request with the same idempotency key
+    (Stripe: HTTP 409 ``idempotency_key_in_use``). Nothing was refused and nothing is
+    known yet: repeat later with the same key, which then answers with that request's
+    outcome."""
 
 
 class InvalidWebhookSignature(DomainError):
@@ -295,10 +345,16 @@ class PaymentGateway(Protocol):
     publishable_key: str | None
     livemode: bool
     """Whether our key is a live key; events of the other mode are acknowledged, not applied."""
+    api_version: str
+    """The provider API version our requests and webhook endpoints are pinned to; an event
+    rendered with another version may not have the shapes we read."""
 
     # --- sellers ----------------------------------------------------------------------
-    def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
-        """Create the seller's connected account (idempotent per user)."""
+    def create_seller_account(
+        self, *, user_id: int, email: str, idempotency_key: str | None = None
+    ) -> ConnectedAccount:
+        """Create the seller's connected account (idempotent per user: ``idempotency_key``,
+        by default ``user:{user_id}:account``)."""
         ...
 
     def onboarding_link(
@@ -317,8 +373,15 @@ class PaymentGateway(Protocol):
 
     def balance(self, account_id: str) -> Balance: ...
 
-    def set_payout_delay(self, account_id: str, *, days: int) -> None:
-        """Hold the seller's payouts for ``days`` (daily schedule, ``delay_days``)."""
+    def set_payout_delay(
+        self, account_id: str, *, days: int, idempotency_key: str | None = None
+    ) -> None:
+        """Hold the seller's payouts for ``days`` (daily schedule, ``delay_days``).
+
+        ``PaymentError`` when the provider refuses it (with its own words in
+        ``provider_message``): Stripe lets a platform set ``delay_days`` only on accounts
+        whose losses it carries.
+        """
         ...
 
     # --- checkout ---------------------------------------------------------------------
@@ -400,4 +463,22 @@ class PaymentGateway(Protocol):
         Without ``account_id`` the platform's own events; with it, those of that connected
         account (where direct charges and their refunds and disputes happen).
         """
+        ...
+
+    # --- webhook endpoints (operators' setup) -----------------------------------------
+    def webhook_endpoints(self) -> Sequence[WebhookEndpointSetup]:
+        """The webhook endpoints configured at the provider (without their secrets)."""
+        ...
+
+    def create_webhook_endpoint(
+        self, *, url: str, events: Sequence[str], connect: bool, description: str
+    ) -> WebhookEndpointSetup:
+        """A new endpoint pinned to :attr:`api_version`, sent exactly ``events``; the
+        answer carries its signing secret, which the provider never shows again."""
+        ...
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, *, events: Sequence[str]
+    ) -> WebhookEndpointSetup:
+        """Change which events an existing endpoint is sent (its secret stays)."""
         ...

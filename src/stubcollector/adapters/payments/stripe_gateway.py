@@ -55,7 +55,9 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
     PaymentState,
     Refund,
+    RequestInProgress,
     WebhookEndpoint,
+    WebhookEndpointSetup,
     WebhookEvent,
 )
 from stubcollector.config import Settings
@@ -121,6 +123,7 @@ class StripeGateway:
     """The production :class:`PaymentGateway` (structurally; see ``ports.py``)."""
 
     name = "stripe"
+    api_version: str = API_VERSION
 
     def __init__(
         self,
@@ -180,7 +183,9 @@ class StripeGateway:
 
     # --- sellers ----------------------------------------------------------------------
 
-    def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
+    def create_seller_account(
+        self, *, user_id: int, email: str, idempotency_key: str | None = None
+    ) -> ConnectedAccount:
         # Controller properties replace `type`, which v16 marks deprecated (STRIPE-FACTS §5).
         params: stripe.params.AccountCreateParams = {
             "country": "US",
@@ -194,7 +199,8 @@ class StripeGateway:
         }
         with _translate_errors("create the seller account"):
             account = self._client.v1.accounts.create(
-                params=params, options={"idempotency_key": f"user:{user_id}:account"}
+                params=params,
+                options={"idempotency_key": idempotency_key or f"user:{user_id}:account"},
             )
         return _connected_account(account)
 
@@ -233,17 +239,20 @@ class StripeGateway:
             pending_cents=sum(f.amount for f in balance.pending if f.currency == "usd"),
         )
 
-    def set_payout_delay(self, account_id: str, *, days: int) -> None:
+    def set_payout_delay(
+        self, account_id: str, *, days: int, idempotency_key: str | None = None
+    ) -> None:
         # https://docs.stripe.com/connect/manage-payout-schedule: only accounts whose losses
-        # the platform carries accept a custom delay_days (STRIPE-FACTS §6).
+        # the platform carries accept a custom delay_days (STRIPE-FACTS §6). Stripe's error
+        # code for the refusal is not documented, so any refusal is reported with Stripe's
+        # own message (``provider_message``) for the seller page.
         params: stripe.params.AccountUpdateParams = {
             "settings": {"payouts": {"schedule": {"interval": "daily", "delay_days": days}}}
         }
+        key = idempotency_key or f"account:{account_id}:payout_schedule:{days}"
         with _translate_errors("set the payout schedule"):
             self._client.v1.accounts.update(
-                account_id,
-                params=params,
-                options={"idempotency_key": f"account:{account_id}:payout_schedule:{days}"},
+                account_id, params=params, options={"idempotency_key": key}
             )
 
     # --- checkout ---------------------------------------------------------------------
@@ -253,11 +262,15 @@ class StripeGateway:
         params: stripe.params.PaymentIntentCreateParams = {
             "amount": request.amount_cents,
             "currency": request.currency,
-            "application_fee_amount": request.application_fee_cents,
             "automatic_payment_methods": {"enabled": True},
             "description": request.description,
             "metadata": {**request.metadata, "order_id": str(request.order_id)},
         }
+        if request.application_fee_cents:
+            # A zero fee is left out, not sent: Stripe documents the value as "positive"
+            # (docs.stripe.com/connect/saas/tasks/app-fees) and a charge without one makes
+            # no ApplicationFee object of $0.
+            params["application_fee_amount"] = request.application_fee_cents
         with _translate_errors("create the payment"):
             intent = self._client.v1.payment_intents.create(
                 params=params,
@@ -553,6 +566,46 @@ class StripeGateway:
                     found.setdefault(event.event_id, event)
         return sorted(found.values(), key=lambda e: (e.created, e.event_id))
 
+    # --- webhook endpoints ------------------------------------------------------------
+
+    def webhook_endpoints(self) -> Sequence[WebhookEndpointSetup]:
+        with _translate_errors("list the webhook endpoints"):
+            page = self._client.v1.webhook_endpoints.list(params={"limit": 100})
+            return [_webhook_endpoint(item) for item in page.auto_paging_iter()]
+
+    def create_webhook_endpoint(
+        self, *, url: str, events: Sequence[str], connect: bool, description: str
+    ) -> WebhookEndpointSetup:
+        """Create an endpoint pinned to :data:`API_VERSION` (docs.stripe.com/api/webhook_endpoints
+        /create): without ``api_version`` an endpoint renders events in the account's default
+        version, which changes when someone upgrades the account in the Dashboard."""
+        params: stripe.params.WebhookEndpointCreateParams = {
+            "url": url,
+            "enabled_events": _event_types(events),
+            "connect": connect,
+            "api_version": API_VERSION,
+            "description": description,
+        }
+        with _translate_errors("create the webhook endpoint"):
+            endpoint = self._client.v1.webhook_endpoints.create(params=params)
+        return _webhook_endpoint(endpoint, connect=connect)
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, *, events: Sequence[str]
+    ) -> WebhookEndpointSetup:
+        params: stripe.params.WebhookEndpointUpdateParams = {
+            "enabled_events": _event_types(events),
+        }
+        with _translate_errors("update the webhook endpoint"):
+            endpoint = self._client.v1.webhook_endpoints.update(endpoint_id, params=params)
+        return _webhook_endpoint(endpoint)
+
+
+def _event_types(events: Sequence[str]) -> Any:
+    # The SDK types ``enabled_events`` as a list of its Literal event names; ours are
+    # plain strings (services.webhooks.HANDLERS), checked against Stripe's list by a test.
+    return list(events)
+
 
 def build_stripe_gateway(settings: Settings) -> PaymentGateway:
     """The composition root's entry for ``PAYMENTS_BACKEND=stripe``.
@@ -582,30 +635,60 @@ def _translate_errors(
     """
     try:
         yield
-    except stripe.CardError as exc:
+    except stripe.StripeError as exc:
+        raise _translated(action, exc, quiet_codes) from exc
+
+
+def _translated(
+    action: str, exc: stripe.StripeError, quiet_codes: frozenset[str] | set[str]
+) -> Exception:
+    """The port's error for one of the SDK's (see :func:`_translate_errors`)."""
+    if _idempotency_key_in_use(exc):
+        # Another request with this key is still running at Stripe (a concurrent retry);
+        # the SDK has already retried the 409. Nothing was refused, so the caller keeps
+        # the key and asks again later (docs.stripe.com/error-codes; research-16 §6).
+        _log_failure(logging.INFO, action, exc)
+        return RequestInProgress(_IN_PROGRESS)
+    if isinstance(exc, stripe.CardError):
         error = exc.error
         decline_code = (error.decline_code if error else None) or exc.code
         log.info("stripe: card declined while trying to %s (%s)", action, decline_code)
         message = (error.message if error else None) or "Your card was declined."
-        raise CardDeclined(message, decline_code=decline_code) from exc
-    except (stripe.InvalidRequestError, stripe.PermissionError, stripe.IdempotencyError) as exc:
+        return CardDeclined(message, decline_code=decline_code)
+    if isinstance(
+        exc, stripe.InvalidRequestError | stripe.PermissionError | stripe.IdempotencyError
+    ):
         if exc.code in quiet_codes:
-            raise _UnexpectedState(exc.code) from exc
+            return _UnexpectedState(exc.code)
         _log_failure(logging.WARNING, action, exc)
         detail = f" ({exc.code})" if exc.code else ""
-        raise PaymentError(f"The payment provider refused to {action}{detail}.") from exc
-    except stripe.AuthenticationError as exc:
+        return PaymentError(
+            f"The payment provider refused to {action}{detail}.",
+            code=exc.code,
+            provider_message=(exc.error.message if exc.error else None) or None,
+        )
+    if isinstance(exc, stripe.AuthenticationError):
         # A wrong or revoked key: every request will fail until an operator fixes it.
         _log_failure(logging.ERROR, action, exc)
-        raise PaymentProviderUnavailable(_UNAVAILABLE) from exc
-    except stripe.StripeError as exc:
-        # APIConnectionError, APIError, RateLimitError and anything newer: retrying later
-        # with the same idempotency key is safe.
-        _log_failure(logging.WARNING, action, exc)
-        raise PaymentProviderUnavailable(_UNAVAILABLE) from exc
+        return PaymentProviderUnavailable(_UNAVAILABLE)
+    # APIConnectionError, APIError, RateLimitError and anything newer: retrying later with
+    # the same idempotency key is safe.
+    _log_failure(logging.WARNING, action, exc)
+    return PaymentProviderUnavailable(_UNAVAILABLE)
+
+
+def _idempotency_key_in_use(exc: stripe.StripeError) -> bool:
+    """Stripe's HTTP 409 ``idempotency_key_in_use``. stripe-python raises it as ``APIError``
+    with the code only on ``exc.error`` (``exc.code`` stays None); checked whatever the
+    class, so that no status carrying this code is ever read as a refusal."""
+    error = exc.error
+    return (exc.code or (error.code if error else None)) == "idempotency_key_in_use"
 
 
 _UNAVAILABLE: Final = "The payment provider is unavailable right now; please try again shortly."
+_IN_PROGRESS: Final = (
+    "The payment provider is still working on this request; it will be asked again shortly."
+)
 
 
 def _log_failure(level: int, action: str, exc: stripe.StripeError) -> None:
@@ -648,6 +731,8 @@ def _expandable_id(value: str | stripe.StripeObject | None) -> str | None:
 
 def _connected_account(account: stripe.Account) -> ConnectedAccount:
     requirements = account.requirements
+    payouts = account.settings.payouts if account.settings else None
+    delay = payouts.schedule.delay_days if payouts and payouts.schedule else None
     return ConnectedAccount(
         account_id=account.id,
         charges_enabled=bool(account.charges_enabled),
@@ -656,6 +741,24 @@ def _connected_account(account: stripe.Account) -> ConnectedAccount:
         requirements_due=tuple(requirements.currently_due or ()) if requirements else (),
         disabled_reason=requirements.disabled_reason if requirements else None,
         email=account.email,
+        payout_delay_days=delay if isinstance(delay, int) else None,
+    )
+
+
+def _webhook_endpoint(
+    endpoint: stripe.WebhookEndpoint, *, connect: bool | None = None
+) -> WebhookEndpointSetup:
+    # ``connect`` is not a field of the WebhookEndpoint object; Stripe's list shows
+    # ``application`` set for Connect endpoints, and the create call knows what it asked.
+    found = getattr(endpoint, "application", None)
+    return WebhookEndpointSetup(
+        endpoint_id=endpoint.id,
+        url=endpoint.url,
+        connect=connect if connect is not None else bool(found),
+        enabled_events=tuple(endpoint.enabled_events),
+        api_version=endpoint.api_version,
+        status=endpoint.status,
+        secret=getattr(endpoint, "secret", None),
     )
 
 
@@ -679,6 +782,7 @@ def _webhook_event(document: Any) -> WebhookEvent:
     account = document.get("account")
     data = document.get("data")
     data_object = data.get("object") if isinstance(data, dict) else None
+    api_version = document.get("api_version")
     if (
         not isinstance(event_id, str)
         or not event_id
@@ -699,4 +803,5 @@ def _webhook_event(document: Any) -> WebhookEvent:
         created=created,
         data_object=data_object,
         payload=document,
+        api_version=api_version if isinstance(api_version, str) else None,
     )

@@ -2,7 +2,7 @@
 
 Both backends deliver events in Stripe's shape (the sandbox mirrors it), so one set of
 pure functions reads them: each takes the object of an event (``event.data_object``: a
-PaymentIntent, Charge, Refund, Dispute, Payout or Account) and returns the port's own
+PaymentIntent, Charge, Refund, Dispute, Payout, Capability or Account) and returns the port's own
 value (``PaymentFacts``, ``RefundUpdate``, ...). They read objects rather than whole events
 because the same object shapes also arrive nested (a charge lists its refunds), and
 because an event's envelope is already ours (``WebhookEvent``). Missing or oddly typed
@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stubcollector.adapters.payments.ports import (
+    CapabilityFacts,
     ChargeCosts,
     DisputeCosts,
     DisputeFacts,
@@ -293,7 +294,31 @@ def payout_facts(payout: Mapping[str, Any]) -> PayoutFacts:
         arrival_date=_int(payout, "arrival_date"),
         failure_code=_str(payout, "failure_code"),
         failure_message=_str(payout, "failure_message"),
+        currency=(_str(payout, "currency") or "usd").lower(),
+        created=_int(payout, "created"),
     )
+
+
+def capability_facts(capability: Mapping[str, Any]) -> CapabilityFacts:
+    """A Capability (``capability.updated``): its ``id`` is the capability's name
+    (``card_payments``), ``account`` the connected account it belongs to."""
+    return CapabilityFacts(
+        account_id=_str(capability, "account"),
+        capability=_str(capability, "id"),
+        status=_str(capability, "status"),
+    )
+
+
+def deauthorized_account(event: WebhookEvent) -> str | None:
+    """The connected account of an ``account.application.deauthorized`` event.
+
+    Its object is the *Application* that lost access (our own ``ca_…``), not the account:
+    the account is the event's ``account`` (older OAuth-era events named it ``user_id``).
+    """
+    if event.account:
+        return event.account
+    legacy = event.payload.get("user_id")
+    return legacy if isinstance(legacy, str) and legacy.startswith("acct_") else None
 
 
 def stored_event(
@@ -309,6 +334,7 @@ def stored_event(
     data = payload.get("data")
     data_object = data.get("object") if isinstance(data, Mapping) else None
     created = payload.get("created")
+    api_version = payload.get("api_version")
     return WebhookEvent(
         event_id=event_id,
         type=event_type,
@@ -317,4 +343,5 @@ def stored_event(
         created=created if isinstance(created, int) else 0,
         data_object=data_object if isinstance(data_object, Mapping) else {},
         payload=payload,
+        api_version=api_version if isinstance(api_version, str) else None,
     )

@@ -1,7 +1,7 @@
 """a dispute after a refund does not take the listing back (uq_stub_orders_holding_listing)
 
 Revision ID: x001
-Revises: d001
+Revises: z002
 Create Date: 2026-12-12 09:00:00
 
 A refunded order gives its listing back to the marketplace, where someone else may buy it.
@@ -23,7 +23,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "x001"
-down_revision = "d001"
+down_revision = "z002"
 branch_labels = None
 depends_on = None
 

@@ -33,6 +33,9 @@ REASON_CANCELLED = "this listing was withdrawn by the seller"
 REASON_RESERVED = "another buyer is paying for this listing; try again later"
 REASON_OWN = "this is your listing"
 REASON_SELLER_NOT_READY = "seller is not set up to receive payments"
+REASON_SELLER_DISCONNECTED = (
+    "the seller can no longer be paid (they disconnected their Stripe account from Stub Collector)"
+)
 
 
 def reason_below_minimum(minimum_cents: int) -> str:
@@ -176,6 +179,7 @@ LISTING_COLUMNS = (
     USERS.c.created_at.label("seller_since"),
     USERS.c.stripe_account_id,
     USERS.c.stripe_charges_enabled,
+    USERS.c.stripe_account_deauthorized_at,
 )
 LISTING_JOINS = LISTINGS.join(STUBS, STUBS.c.id == LISTINGS.c.stub_id).join(
     USERS, USERS.c.id == LISTINGS.c.seller_id
@@ -195,12 +199,15 @@ def purchase_status(
     viewer_id: int | None,
     price_cents: int | None = None,
     minimum_price_cents: int = 0,
+    seller_disconnected: bool = False,
 ) -> tuple[bool, str | None]:
     """Whether ``viewer_id`` can buy a listing in effective ``status`` now, and why not.
 
     Anonymous viewers see what a logged-in buyer would see; checkout asks them to log in.
     A price under the minimum is said before "this is your listing", so that its seller
     reads what to do about it.
+    ``seller_disconnected``: the seller's account left the platform
+    (``account.application.deauthorized``), so nobody can pay them.
     """
     if status == SOLD:
         return False, REASON_SOLD
@@ -212,6 +219,8 @@ def purchase_status(
         return False, REASON_OWN
     if status == PENDING and (viewer_id is None or holder_id != viewer_id):
         return False, REASON_RESERVED
+    if seller_disconnected:
+        return False, REASON_SELLER_DISCONNECTED
     if not seller_can_take_payments:
         return False, REASON_SELLER_NOT_READY
     return True, None
@@ -252,11 +261,12 @@ def listing_view(row: Row[Any], viewer_id: int | None, now: datetime) -> Listing
         seller_since,
         account_id,
         charges_enabled,
+        deauthorized_at,
     ) = row
     if status == PENDING and reserved_until is not None and reserved_until <= now:
         # An expired hold reads as active before any sweep runs.
         status, holder_id, reserved_until = ACTIVE, None, None
-    seller_ready = bool(account_id and charges_enabled)
+    seller_ready = bool(account_id and charges_enabled and deauthorized_at is None)
     can_purchase, reason = purchase_status(
         status=status,
         seller_id=seller_id,
@@ -265,6 +275,7 @@ def listing_view(row: Row[Any], viewer_id: int | None, now: datetime) -> Listing
         viewer_id=viewer_id,
         price_cents=price,
         minimum_price_cents=settings().listing_min_price_cents,
+        seller_disconnected=deauthorized_at is not None,
     )
     return ListingView(
         id=listing_id,

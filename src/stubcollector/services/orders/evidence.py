@@ -55,7 +55,7 @@ from stubcollector.models import (
     User,
     utcnow,
 )
-from stubcollector.services import audit
+from stubcollector.services import audit, idempotency
 from stubcollector.services.orders import costs, disputes
 from stubcollector.services.orders.state import Actor
 from stubcollector.services.transaction import transaction
@@ -443,7 +443,7 @@ def upload_evidence_file(
         filename=name,
         content=content,
         # The same file for the same field is one upload, however often it is sent.
-        idempotency_key=f"dispute:{dispute_id}:file:{field}:{digest}",
+        idempotency_key=idempotency.key("dispute", dispute_id, "file", field, digest),
     )
     with transaction() as session:
         dispute = _load(session, user, dispute_id, lock=True)
@@ -531,7 +531,7 @@ def send_evidence(
         dispute_id,
         evidence=evidence,
         submit=submit,
-        idempotency_key=f"dispute:{dispute_id}:evidence:{digest}",
+        idempotency_key=idempotency.key("dispute", dispute_id, "evidence", digest),
     )
     actor = Actor.of(user, ip_address)
     disputes.apply_dispute(answered, actor)

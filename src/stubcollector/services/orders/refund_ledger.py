@@ -28,6 +28,7 @@ from stubcollector.adapters.payments.ports import (
     PaymentProviderUnavailable,
     Refund,
     RefundUpdate,
+    RequestInProgress,
 )
 from stubcollector.container import payment_gateway
 from stubcollector.domain.errors import InvalidTransition
@@ -40,7 +41,7 @@ from stubcollector.domain.statuses import (
 )
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.observability import metrics
-from stubcollector.services import audit
+from stubcollector.services import audit, idempotency
 from stubcollector.services.marketplace import listing_status
 from stubcollector.services.orders.state import (
     Actor,
@@ -56,10 +57,12 @@ log = logging.getLogger(__name__)
 
 
 def refund_key(order_id: int, attempt: int) -> str:
-    """The idempotency key of a refund attempt. The first keeps the key refunds always had;
-    a retry after a failed refund needs its own, or the provider would answer with the
-    failed refund again."""
-    return f"order:{order_id}:refund" if attempt == 1 else f"order:{order_id}:refund:{attempt}"
+    """The idempotency key of a new refund attempt (stored on it, and read from there for
+    every repeat). A retry after a failed refund needs its own, or the provider would
+    answer with the failed refund again."""
+    if attempt == 1:
+        return idempotency.key("order", order_id, "refund")
+    return idempotency.key("order", order_id, "refund", attempt)
 
 
 def open_refund_attempt(session: Session, order: StubOrder, payment: StubPayment) -> StubRefund:
@@ -100,6 +103,8 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
     (``PaymentProviderUnavailable``) the attempt stays ``requested``: with
     ``revert_on_failure`` the payment goes back to ``succeeded`` (the user may try again,
     with the same key), otherwise it stays ``refund_pending`` for the next reconciliation.
+    A key still in use at the provider (``RequestInProgress``) is neither: nothing is
+    reverted or raised, and reconciliation asks again with the same key.
     """
     with transaction() as session:
         payment = lock_payment(session, order_id)
@@ -139,10 +144,16 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
             settle_refund_state(session, order, payment, actor)
         raise
     except PaymentProviderUnavailable as exc:
+        # Key in use: an earlier request with this key is still running at the provider
+        # (a user's click racing reconciliation, say). The refund may well be happening:
+        # the payment stays claimed and the attempt waiting, and reconciliation asks again
+        # with the same key, whose answer is then that request's outcome.
+        in_progress = isinstance(exc, RequestInProgress)
         with transaction() as session:
             payment = payment_of(session, order_id)
             if (
                 revert_on_failure
+                and not in_progress
                 and payment is not None
                 and (payment.payment_status == PaymentStatus.REFUND_PENDING)
             ):
@@ -156,7 +167,16 @@ def settle_refund(order_id: int, actor: Actor, *, revert_on_failure: bool) -> Re
                 actor_kind=actor.kind,
                 error=exc.message,
                 idempotency_key=key,
+                in_progress=in_progress,
             )
+        if in_progress:
+            log.info(
+                "refund of order %s: key %s in use at the provider; asked again later",
+                order_id,
+                key,
+                extra={"order_id": order_id, "idempotency_key": key},
+            )
+            return None
         raise
     with transaction() as session:
         payment = lock_payment(session, order_id)

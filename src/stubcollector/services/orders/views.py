@@ -1,22 +1,37 @@
 """What an order looks like to the people and pages that read it.
 
 One order as its buyer, seller or an admin sees it (:func:`get_order`, and the view the
-order actions answer with), a user's purchases and sales (:func:`my_orders`), sellers'
-payout dates (:func:`payout_dates`) and the count of orders by status for the admin
-dashboard and the metrics (:func:`orders_by_status`). Reads only.
+order actions answer with), a user's purchases and sales (:func:`my_orders`; the sales
+that were paid apart from checkouts that were not, and how many of each:
+:func:`order_counts`) and the count of orders by status for the admin dashboard and the
+metrics (:func:`orders_by_status`). Reads only.
+
+What the seller gets from an order is worked out by ``domain.seller_money`` from what
+happened to it (paid or not, refunds, disputes, Stripe's fee where the seller pays it),
+never read off the split made at checkout: a refunded order gives nothing and no payout
+date, a declined one was never a sale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from stubcollector.container import settings
 from stubcollector.domain.money import cents_to_decimal_string, format_cents
+from stubcollector.domain.seller_money import (
+    SALE_STATUSES,
+    UNPAID_STATUSES,
+    OrderMoney,
+    fee_returned_cents,
+    payout_expected,
+    seller_receives_cents,
+)
 from stubcollector.domain.statuses import (
     ListingStatus,
     OrderStatus,
@@ -35,6 +50,7 @@ from stubcollector.models import (
     User,
 )
 from stubcollector.services.orders.state import load_order, payment_of, refunds_of, require_party
+from stubcollector.services.results import PAGE_ONLY
 from stubcollector.services.transaction import transaction
 
 
@@ -109,6 +125,10 @@ class OrderView:
     platform_fee_cents: int
     seller_amount_cents: int
     stripe_fee_cents: int | None
+    # Who pays stripe_fee_cents: the seller only with STRIPE_ACCOUNT_LIABILITY=stripe.
+    stripe_fee_paid_by: Literal["platform", "seller"]
+    # What the seller gets as things stand (domain.seller_money); None while unpaid.
+    seller_receives_cents: int | None
     total_amount: str
     payment_status: PaymentStatus | None
     payment_intent_id: str | None
@@ -126,6 +146,7 @@ class OrderView:
     dispute: DisputeView | None
     dispute_status: str | None
     seller_payout_schedule_days: int
+    # None when no payout is to come (unpaid, refunded or being refunded, disputed).
     expected_payout_date: date | None
     created_at: datetime
     payment_confirmed_at: datetime | None
@@ -133,6 +154,16 @@ class OrderView:
     cancelled_at: datetime | None
     refunded_at: datetime | None
     disputed_at: datetime | None
+    # The seller's statement on the order page (what seller_receives_cents is made of).
+    refunded_from_seller_cents: int = field(default=0, metadata=PAGE_ONLY)
+    platform_fee_kept_cents: int = field(default=0, metadata=PAGE_ONLY)
+    dispute_withdrawn_cents: int = field(default=0, metadata=PAGE_ONLY)
+
+
+def seller_pays_stripe_fee() -> bool:
+    """Stripe's processing fee comes out of the seller's balance only when their account was
+    created with ``fees.payer = account`` (``STRIPE_ACCOUNT_LIABILITY=stripe``)."""
+    return settings().stripe_account_liability == "stripe"
 
 
 def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
@@ -143,11 +174,26 @@ def _dispute_of(session: Session, order_id: int) -> StubDispute | None:
     ).first()
 
 
-def expected_payout_date(order: StubOrder) -> datetime | None:
-    """When the seller's payout of a paid order is due (None before the payment)."""
-    if order.payment_confirmed_at is None:
+def _withdrawn_by_disputes(session: Session, order_id: int) -> int:
+    """What the order's disputes withdrew from the seller and did not reinstate."""
+    withdrawn = session.scalar(
+        select(
+            func.coalesce(
+                func.sum(StubDispute.funds_withdrawn_cents - StubDispute.funds_reinstated_cents),
+                0,
+            )
+        ).where(StubDispute.order_id == order_id)
+    )
+    return max(0, int(withdrawn or 0))
+
+
+def expected_payout_date(
+    money: OrderMoney, paid_at: datetime | None, hold_days: int
+) -> date | None:
+    """When the seller's payout is due: payment day plus the hold, while one is to come."""
+    if paid_at is None or not payout_expected(money):
         return None
-    return order.payment_confirmed_at + timedelta(days=order.seller_payout_schedule_days)
+    return (paid_at + timedelta(days=hold_days)).date()
 
 
 def order_view(session: Session, order: StubOrder) -> OrderView:
@@ -155,10 +201,21 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
     payment = payment_of(session, order.id)
     dispute = _dispute_of(session, order.id)
     listing = session.get(StubListing, order.stub_listing_id)
-    payout = expected_payout_date(order)
     refunds = tuple(RefundView.of(refund) for refund in refunds_of(session, order.id))
     latest = refunds[-1] if refunds else None
     status = OrderStatus(order.order_status)
+    seller_pays = seller_pays_stripe_fee()
+    money = OrderMoney(
+        status=status,
+        paid=order.payment_confirmed_at is not None,
+        total_cents=order.total_amount_cents,
+        platform_fee_cents=order.platform_fee_cents,
+        stripe_fee_cents=order.stripe_fee_cents,
+        seller_pays_stripe_fee=seller_pays,
+        # Out of the seller's balance as soon as made: succeeded and on their way.
+        refunded_cents=sum(r.amount_cents for r in refunds if not r.status.is_unsuccessful),
+        dispute_withdrawn_cents=_withdrawn_by_disputes(session, order.id),
+    )
     holds = (
         listing is not None
         and listing.reserved_by_user_id == order.buyer_id
@@ -178,6 +235,8 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
         platform_fee_cents=order.platform_fee_cents,
         seller_amount_cents=order.seller_amount_cents,
         stripe_fee_cents=order.stripe_fee_cents,
+        stripe_fee_paid_by="seller" if seller_pays else "platform",
+        seller_receives_cents=seller_receives_cents(money),
         total_amount=cents_to_decimal_string(order.total_amount_cents),
         payment_status=None if payment is None else PaymentStatus(payment.payment_status),
         payment_intent_id=None if payment is None else payment.payment_intent_id,
@@ -196,13 +255,21 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
         dispute=None if dispute is None else DisputeView.of(dispute),
         dispute_status=None if dispute is None else dispute.status,
         seller_payout_schedule_days=order.seller_payout_schedule_days,
-        expected_payout_date=None if payout is None else payout.date(),
+        expected_payout_date=expected_payout_date(
+            money, order.payment_confirmed_at, order.seller_payout_schedule_days
+        ),
         created_at=order.created_at,
         payment_confirmed_at=order.payment_confirmed_at,
         completed_at=order.completed_at,
         cancelled_at=order.cancelled_at,
         refunded_at=order.refunded_at,
         disputed_at=order.disputed_at,
+        refunded_from_seller_cents=min(money.refunded_cents, money.total_cents),
+        platform_fee_kept_cents=order.platform_fee_cents
+        - fee_returned_cents(
+            order.platform_fee_cents, order.total_amount_cents, money.refunded_cents
+        ),
+        dispute_withdrawn_cents=money.dispute_withdrawn_cents,
     )
 
 
@@ -212,23 +279,6 @@ def get_order(viewer: User, order_id: int) -> OrderView:
         order = load_order(session, order_id)
         require_party(order, viewer)
         return order_view(session, order)
-
-
-def payout_dates(order_ids: list[int]) -> dict[int, date]:
-    """Expected payout day of each paid order among ``order_ids`` (unpaid ones are left out)."""
-    if not order_ids:
-        return {}
-    with transaction() as session:
-        rows = session.execute(
-            select(
-                StubOrder.id, StubOrder.payment_confirmed_at, StubOrder.seller_payout_schedule_days
-            ).where(StubOrder.id.in_(order_ids), StubOrder.payment_confirmed_at.is_not(None))
-        ).all()
-    return {
-        order_id: (paid_at + timedelta(days=days)).date()
-        for order_id, paid_at, days in rows
-        if paid_at is not None
-    }
 
 
 # --- a user's orders -------------------------------------------------------------------
@@ -255,7 +305,8 @@ class Counterpart:
 @dataclass(frozen=True)
 class OrderRow:
     """One order in a user's list of purchases and sales (``GET /api/marketplace/my-orders``
-    and the orders pages). The fee split is the seller's business: a buyer's row has None."""
+    and the orders pages). The fee split and what the seller gets are the seller's business:
+    a buyer's row has None there."""
 
     id: int
     role: Literal["buyer", "seller"]
@@ -278,6 +329,12 @@ class OrderRow:
     cancelled_at: datetime | None
     refunded_at: datetime | None
     refund_state: str | None
+    # Refunds the provider confirmed (both parties see them).
+    amount_refunded_cents: int
+    # The seller's row: what they get as things stand (None while unpaid) and when.
+    seller_receives_cents: int | None
+    seller_receives_display: str | None
+    expected_payout_date: date | None
 
 
 @dataclass(frozen=True)
@@ -290,11 +347,20 @@ class OrderPage:
     total: int
 
 
-def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) -> OrderPage:
+def my_orders(
+    user_id: int,
+    *,
+    role: str = "all",
+    paid: bool | None = None,
+    page: int = 1,
+    per_page: int,
+) -> OrderPage:
     """The user's purchases and sales, newest first, with the stub and the other party.
 
-    ``role``: ``purchases``, ``sales`` or ``all``. The total is counted only when the page
-    does not already show it (a first page that is not full).
+    ``role``: ``purchases``, ``sales`` or ``all``. ``paid``: True for orders the buyer paid
+    (sales, refunded or disputed ones included), False for checkouts that were not (or not
+    yet) paid, None for both. The total is counted only when the page does not already show
+    it (a first page that is not full).
     """
     buyer = aliased(User, name="buyer")
     seller = aliased(User, name="seller")
@@ -304,6 +370,8 @@ def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) 
         who = StubOrder.seller_id == user_id
     else:
         who = or_(StubOrder.buyer_id == user_id, StubOrder.seller_id == user_id)
+    if paid is not None:
+        who = who & StubOrder.order_status.in_(SALE_STATUSES if paid else UNPAID_STATUSES)
     rows = db.session.execute(
         select(
             StubOrder.id,
@@ -338,6 +406,28 @@ def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) 
             .limit(1)
             .correlate(StubOrder)
             .scalar_subquery(),
+            StubOrder.stripe_fee_cents,
+            StubOrder.seller_payout_schedule_days,
+            StubPayment.amount_refunded_cents,
+            # Out of the seller's balance as soon as made: succeeded and on their way.
+            select(func.coalesce(func.sum(StubRefund.amount_cents), 0))
+            .where(
+                StubRefund.order_id == StubOrder.id,
+                StubRefund.status.not_in([RefundStatus.FAILED, RefundStatus.CANCELED]),
+            )
+            .correlate(StubOrder)
+            .scalar_subquery(),
+            select(
+                func.coalesce(
+                    func.sum(
+                        StubDispute.funds_withdrawn_cents - StubDispute.funds_reinstated_cents
+                    ),
+                    0,
+                )
+            )
+            .where(StubDispute.order_id == StubOrder.id)
+            .correlate(StubOrder)
+            .scalar_subquery(),
         )
         .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
         .join(Stub, Stub.id == StubListing.stub_id)
@@ -353,10 +443,13 @@ def my_orders(user_id: int, *, role: str = "all", page: int = 1, per_page: int) 
         total = len(rows)
     else:
         total = int(db.session.scalar(select(func.count(StubOrder.id)).where(who)) or 0)
-    return OrderPage(tuple(_order_row(row, user_id) for row in rows), page, per_page, total)
+    seller_pays = seller_pays_stripe_fee()
+    return OrderPage(
+        tuple(_order_row(row, user_id, seller_pays) for row in rows), page, per_page, total
+    )
 
 
-def _order_row(row: Row[Any], user_id: int) -> OrderRow:
+def _order_row(row: Row[Any], user_id: int, seller_pays: bool) -> OrderRow:
     (
         order_id,
         buyer_id,
@@ -385,8 +478,25 @@ def _order_row(row: Row[Any], user_id: int) -> OrderRow:
         seller_display,
         payment_status,
         latest_refund,
+        stripe_fee,
+        hold_days,
+        amount_refunded,
+        refunds_out,
+        dispute_withdrawn,
     ) = row
     is_sale = seller_id == user_id
+    order_status = OrderStatus(status)
+    money = OrderMoney(
+        status=order_status,
+        paid=confirmed_at is not None,
+        total_cents=total,
+        platform_fee_cents=fee,
+        stripe_fee_cents=stripe_fee,
+        seller_pays_stripe_fee=seller_pays,
+        refunded_cents=int(refunds_out or 0),
+        dispute_withdrawn_cents=max(0, int(dispute_withdrawn or 0)),
+    )
+    receives = seller_receives_cents(money) if is_sale else None
     counterpart = (
         Counterpart(buyer_id, buyer_name, buyer_display or buyer_name)
         if is_sale
@@ -395,7 +505,7 @@ def _order_row(row: Row[Any], user_id: int) -> OrderRow:
     return OrderRow(
         id=order_id,
         role="seller" if is_sale else "buyer",
-        order_status=OrderStatus(status),
+        order_status=order_status,
         status_reason=reason,
         listing_id=listing_id,
         stub=OrderStub(stub_id, event_name, performer, venue, event_date),
@@ -415,6 +525,50 @@ def _order_row(row: Row[Any], user_id: int) -> OrderRow:
         cancelled_at=cancelled_at,
         refunded_at=refunded_at,
         refund_state=order_refund_state(payment_status, latest_refund),
+        amount_refunded_cents=int(amount_refunded or 0),
+        seller_receives_cents=receives,
+        seller_receives_display=None if receives is None else format_cents(receives, currency),
+        expected_payout_date=expected_payout_date(money, confirmed_at, hold_days)
+        if is_sale
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class OrderCounts:
+    """How many orders a user has on each tab of the orders page, and the newest of each."""
+
+    purchases: int
+    sales: int
+    unpaid_checkouts: int
+    latest_purchase_at: datetime | None
+    latest_sale_at: datetime | None
+
+
+def order_counts(user_id: int) -> OrderCounts:
+    """Purchases, paid sales and unpaid checkouts of ``user_id``'s listings, in one query."""
+    is_purchase = StubOrder.buyer_id == user_id
+    is_sale = (StubOrder.seller_id == user_id) & StubOrder.order_status.in_(SALE_STATUSES)
+    is_unpaid = (StubOrder.seller_id == user_id) & StubOrder.order_status.in_(UNPAID_STATUSES)
+
+    def counted(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(
+        select(
+            counted(is_purchase),
+            counted(is_sale),
+            counted(is_unpaid),
+            func.max(case((is_purchase, StubOrder.created_at))),
+            func.max(case((is_sale, StubOrder.created_at))),
+        ).where(or_(StubOrder.buyer_id == user_id, StubOrder.seller_id == user_id))
+    ).one()
+    return OrderCounts(
+        purchases=int(row[0]),
+        sales=int(row[1]),
+        unpaid_checkouts=int(row[2]),
+        latest_purchase_at=row[3],
+        latest_sale_at=row[4],
     )
 
 

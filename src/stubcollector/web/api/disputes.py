@@ -15,6 +15,7 @@ from pydantic import Field
 from stubcollector.domain import disputes as rules
 from stubcollector.domain.errors import UnsupportedMedia, ValidationFailed
 from stubcollector.extensions import limiter
+from stubcollector.ratelimits import DISPUTE_EVIDENCE, EVIDENCE_FILES
 from stubcollector.services.orders import evidence
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
@@ -158,7 +159,7 @@ def get_dispute(dispute_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<dispute_id>/evidence")
-@limiter.per_user("30 per hour")
+@limiter.per_user_budget(DISPUTE_EVIDENCE)
 @api_endpoint(
     summary="Stage or submit a dispute's evidence (text, and the files uploaded for it)",
     description=(
@@ -182,7 +183,7 @@ def send_evidence(dispute_id: str, body: EvidenceRequest) -> ResponseReturnValue
 
 
 @bp.post("/<dispute_id>/files")
-@limiter.per_user("30 per hour")
+@limiter.per_user_budget(EVIDENCE_FILES)
 @api_endpoint(
     summary="Upload an evidence file for a dispute (to the provider, on the seller's account)",
     description=(

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field, WithJsonSchema, model_validator
 
 from stubcollector.extensions import limiter
+from stubcollector.ratelimits import NEW_LISTINGS
 from stubcollector.services import onboarding
 from stubcollector.services.marketplace import browsing, selling
 from stubcollector.services.marketplace.views import ListingPage
@@ -196,6 +197,17 @@ class OrderSummary(ResponseModel):
         description="pending: a refund is on its way; failed: the last refund did not go "
         "through (the money is still the seller's)"
     )
+    amount_refunded_cents: int = Field(description="Refunds the provider confirmed")
+    seller_receives_cents: int | None = Field(
+        description="Sales only: what the seller gets as things stand (after the platform "
+        "fee, Stripe's fee where the seller pays it, refunds made or on their way, dispute "
+        "withdrawals; 0 for a refunded sale); null for purchases and unpaid orders"
+    )
+    seller_receives_display: str | None
+    expected_payout_date: str | None = Field(
+        description="Sales only: when the payout is due (ISO 8601 date); null when no payout "
+        "is to come (unpaid, refunded, disputed)"
+    )
 
 
 class OrdersEnvelope(SuccessEnvelope):
@@ -279,7 +291,7 @@ def browse(query: BrowseQuery) -> ResponseReturnValue:
 
 
 @bp.post("/listings")
-@limiter.per_user("60 per hour")
+@limiter.per_user_budget(NEW_LISTINGS)
 @api_endpoint(
     summary="List a stub from your collection for sale",
     description=(

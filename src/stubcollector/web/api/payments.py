@@ -9,15 +9,16 @@ from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from stubcollector.adapters.payments.ports import WebhookEndpoint
-from stubcollector.container import settings
 from stubcollector.extensions import limiter
 from stubcollector.observability import context
+from stubcollector.ratelimits import CHECKOUTS
 from stubcollector.services import checkout, onboarding, webhooks
 from stubcollector.services.orders import payments, refunds, views
 from stubcollector.web.api_endpoint import api_endpoint
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.envelope import ok
 from stubcollector.web.json import to_json
+from stubcollector.web.public_url import external_url
 from stubcollector.web.schemas import (
     QueryModel,
     RedirectResponse,
@@ -63,6 +64,14 @@ class AccountOut(ResponseModel):
     can_accept_payments: bool
     payout_schedule_days: int
     synced_at: str | None
+    payout_schedule_status: str | None = Field(
+        description="Setting the payout hold: pending (retried), set, or skipped (the "
+        "provider refused it; see payout_schedule_note)"
+    )
+    payout_schedule_note: str | None
+    deauthorized_at: str | None = Field(
+        description="When the seller disconnected the account from the platform"
+    )
 
 
 class AccountEnvelope(SuccessEnvelope):
@@ -146,6 +155,17 @@ class OrderOut(ResponseModel):
     stripe_fee_cents: int | None = Field(
         description="The provider's processing fee in cents, once its charge reports it"
     )
+    stripe_fee_paid_by: Literal["platform", "seller"] = Field(
+        description="Who pays stripe_fee_cents: the platform under the default "
+        "STRIPE_ACCOUNT_LIABILITY=application, the seller's account under stripe"
+    )
+    seller_receives_cents: int | None = Field(
+        description="What the seller gets from this order as things stand: the price minus "
+        "the platform fee, minus Stripe's fee where the seller pays it, minus refunds made "
+        "or on their way (with the part of the fee they return) and amounts withdrawn by "
+        "disputes; 0 for a refunded order (negative where Stripe kept the seller's fee); "
+        "null while the order is not paid"
+    )
     total_amount: str = Field(
         description="total_amount_cents as a decimal string in dollars", examples=["42.50"]
     )
@@ -174,7 +194,9 @@ class OrderOut(ResponseModel):
         description="Days the seller's payout is held after the payment, fixed at checkout"
     )
     expected_payout_date: str | None = Field(
-        description="Payment day plus seller_payout_schedule_days (ISO 8601 date); null until paid"
+        description="Payment day plus seller_payout_schedule_days (ISO 8601 date) while a "
+        "payout is to come; null until paid, and when none is (refunded or being refunded "
+        "in full, disputed)"
     )
     created_at: str
     payment_confirmed_at: str | None
@@ -196,8 +218,8 @@ class WebhookAck(SuccessEnvelope):
 
 # --- onboarding ------------------------------------------------------------------------
 def _external(endpoint: str) -> str:
-    # Built from PUBLIC_BASE_URL, never from the request's Host header.
-    return settings().public_base_url + url_for(endpoint)
+    # PUBLIC_BASE_URL where set (always in production); see web/public_url.py.
+    return external_url(url_for(endpoint))
 
 
 def _onboarding_response(result: onboarding.Onboarding, code: int) -> ResponseReturnValue:
@@ -309,7 +331,7 @@ def connect_balance() -> ResponseReturnValue:
 
 # --- checkout and orders ---------------------------------------------------------------
 @bp.post("/create-payment-intent")
-@limiter.per_user("20 per hour")
+@limiter.per_user_budget(CHECKOUTS)
 @api_endpoint(
     summary="Reserve a listing and create its order and direct-charge PaymentIntent",
     tags=["payments"],

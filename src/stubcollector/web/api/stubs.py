@@ -11,6 +11,7 @@ from pydantic import Field
 from stubcollector.domain.errors import UnsupportedMedia, ValidationFailed
 from stubcollector.domain.stub_fields import EDITABLE_FIELDS
 from stubcollector.extensions import limiter
+from stubcollector.ratelimits import READINGS, UPLOADS
 from stubcollector.services import stubs
 from stubcollector.web.api_endpoint import api_endpoint, read_json_object
 from stubcollector.web.current import optional_user, require_user
@@ -113,7 +114,7 @@ UPLOAD_SCHEMA = {
 
 
 @bp.post("/upload")
-@limiter.per_user("30 per hour")
+@limiter.per_user_budget(UPLOADS)
 @api_endpoint(
     summary="Upload a stub photo; reading starts in the background",
     description=(
@@ -216,6 +217,7 @@ def delete_stub(stub_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/<int:stub_id>/read")
+@limiter.per_user_budget(READINGS)
 @api_endpoint(
     summary="Read the stub's image again (after a failure or an engine change)",
     tags=["collection"],

@@ -16,8 +16,8 @@ the webhook, never through the browser, so the order page polls until it is know
   sandbox card page with ``return_url=/orders/<id>``, which redirects there after a
   success and links back to it after a decline. Stripe: the Payment Element
   (``static/orders.js``: Stripe.js with the publishable key and ``stripeAccount`` for the
-  direct charge, ``confirmPayment`` with a ``return_url`` built from ``PUBLIC_BASE_URL``,
-  never from the Host header).
+  direct charge, ``confirmPayment`` with a ``return_url`` on the public address,
+  ``web.public_url``: ``PUBLIC_BASE_URL``, which production requires).
 - An order that is no longer payable (processing, paid, failed, cancelled) redirects to
   its order page.
 """
@@ -28,7 +28,6 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from stubcollector.adapters.payments.ports import PaymentError
-from stubcollector.container import settings
 from stubcollector.domain.errors import (
     Conflict,
     DomainError,
@@ -37,12 +36,15 @@ from stubcollector.domain.errors import (
     ValidationFailed,
 )
 from stubcollector.domain.statuses import OrderStatus
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import CHECKOUTS
 from stubcollector.services import checkout
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.errors import status_for
 from stubcollector.web.pages.access import login_required
 from stubcollector.web.pages.navigation import optional_url
 from stubcollector.web.pages.orders import listing_of, stub_title
+from stubcollector.web.public_url import external_url
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -70,6 +72,7 @@ def _explain(error: DomainError) -> str:
 
 
 @bp.post("/")
+@limiter.per_user_budget(CHECKOUTS)
 @login_required
 def start() -> ResponseReturnValue:
     # The listing page's one-button form carries it in its action URL
@@ -105,7 +108,7 @@ def pay(order_id: int) -> ResponseReturnValue:
         listing_title=stub_title(listing_of(session.listing_id, require_user().id)),
         listing_url=optional_url("marketplace.listing", listing_id=session.listing_id),
         order_url=order_url,
-        # Built from PUBLIC_BASE_URL, never from the request's Host header.
-        return_url=settings().public_base_url + order_url,
+        # PUBLIC_BASE_URL where set (always in production); see web/public_url.py.
+        return_url=external_url(order_url),
         sandbox_url=sandbox_url,
     )

@@ -30,6 +30,8 @@ from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, DomainError, ValidationFailed
 from stubcollector.domain.statuses import ReadingStatus
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import READINGS, UPLOADS
 from stubcollector.services import onboarding, stubs
 from stubcollector.services.marketplace import selling
 from stubcollector.web.current import require_user
@@ -85,6 +87,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/upload", methods=["GET", "POST"])
+@limiter.per_user_budget(UPLOADS, methods=["POST"])
 @login_required
 def upload() -> ResponseReturnValue:
     form = UploadForm()
@@ -185,6 +188,7 @@ def update(stub_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/stubs/<int:stub_id>/read")
+@limiter.per_user_budget(READINGS)
 @login_required
 def read_again(stub_id: int) -> ResponseReturnValue:
     try:

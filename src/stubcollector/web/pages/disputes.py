@@ -37,6 +37,8 @@ from stubcollector.domain.errors import (
     UnsupportedMedia,
     ValidationFailed,
 )
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import DISPUTE_EVIDENCE, EVIDENCE_FILES
 from stubcollector.services.orders import evidence
 from stubcollector.web.current import client_ip, require_user
 from stubcollector.web.pages.access import login_required
@@ -123,6 +125,7 @@ def detail(dispute_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<dispute_id>/evidence")
+@limiter.per_user_budget(DISPUTE_EVIDENCE)
 @login_required
 def send(dispute_id: str) -> ResponseReturnValue:
     user = require_user()
@@ -149,6 +152,7 @@ def send(dispute_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<dispute_id>/files")
+@limiter.per_user_budget(EVIDENCE_FILES)
 @login_required
 def upload(dispute_id: str) -> ResponseReturnValue:
     user = require_user()

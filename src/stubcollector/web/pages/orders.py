@@ -8,8 +8,13 @@ confirming receipt) gets the 403 error page; an action the order's state refuses
 completed, a refund under way) comes back as a message on the order page. To anyone else
 every order route answers as if the order did not exist (404).
 
-- ``orders.index`` (``?tab=purchases|sales&page=``): the user's orders from
-  ``services.orders.views.my_orders``, 20 a page.
+- ``orders.index`` (``?tab=purchases|sales|unpaid&page=``): the user's orders from
+  ``services.orders.views.my_orders``, 20 a page: purchases; sales the buyer paid (with
+  what the seller gets from each and its payout date, none for a refunded or disputed
+  one); and, apart from them, "Unpaid checkouts" of the user's stubs (declined, abandoned,
+  still on their way: nothing reached their balance). Without ``tab`` the page opens on
+  the tab with the newest order (:func:`default_tab`), so a seller who never bought sees
+  their sales; each tab shows its count (``views.order_counts``).
 - ``orders.detail``: ``services.orders.views.get_order``. Status badge and message, amounts;
   the fee, seller amount, payout hold and expected payout date for the seller and admins;
   for admins the provider's ids, every refund attempt and a "Refund in full" (or, after a
@@ -42,6 +47,7 @@ from stubcollector.domain.errors import (
     PermissionDenied,
     ServiceUnavailable,
 )
+from stubcollector.domain.seller_money import SALE_STATUSES
 from stubcollector.domain.statuses import ListingStatus, OrderStatus, PaymentStatus
 from stubcollector.services.marketplace import browsing
 from stubcollector.services.marketplace.views import ListingView
@@ -54,7 +60,7 @@ from stubcollector.web.pages.templating import refund_failure
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-TABS = ("purchases", "sales")
+TABS = ("purchases", "sales", "unpaid")
 PER_PAGE = 20
 # While the provider has not told us the outcome, the page asks again (static/orders.js).
 AWAITING_PAYMENT = (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
@@ -70,16 +76,33 @@ def _page_number() -> int:
     return max(1, int(raw)) if raw.isdigit() else 1
 
 
+def default_tab(counts: views.OrderCounts) -> str:
+    """The tab that has something in it: of purchases and sales, the one with the newest
+    order; unpaid checkouts only when there is nothing else; purchases for a new user."""
+    if counts.latest_sale_at is not None and (
+        counts.latest_purchase_at is None or counts.latest_sale_at >= counts.latest_purchase_at
+    ):
+        return "sales"
+    if counts.purchases:
+        return "purchases"
+    return "unpaid" if counts.unpaid_checkouts else "purchases"
+
+
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
-    tab = request.args.get("tab", "purchases")
-    if tab not in TABS:
-        tab = "purchases"
     user = require_user()
-    found = views.my_orders(user.id, role=tab, page=_page_number(), per_page=PER_PAGE)
-    pages = max(1, -(-found.total // found.per_page))
-    return render_template("orders/index.html", tab=tab, found=found, pages=pages, tabs=TABS)
+    counts = views.order_counts(user.id)
+    tab = request.args.get("tab", "")
+    if tab not in TABS:
+        tab = default_tab(counts)
+    role, paid = {
+        "purchases": ("purchases", None),
+        "sales": ("sales", True),
+        "unpaid": ("sales", False),
+    }[tab]
+    found = views.my_orders(user.id, role=role, paid=paid, page=_page_number(), per_page=PER_PAGE)
+    return render_template("orders/index.html", tab=tab, found=found, counts=counts)
 
 
 def listing_of(listing_id: int, viewer_id: int) -> ListingView | None:
@@ -116,6 +139,12 @@ def detail(order_id: int) -> ResponseReturnValue:
         "orders/detail.html",
         order=order,
         role=role,
+        paid=order.payment_confirmed_at is not None,
+        orders_tab="purchases"
+        if role == "buyer"
+        else "sales"
+        if order.order_status in SALE_STATUSES
+        else "unpaid",
         is_admin=user.is_admin,
         listing=listing,
         listing_title=stub_title(listing),

@@ -9,8 +9,13 @@ are made when the seller clicks (POST), never rendered into the page.
   re-reads it (what was last stored, with a note, when the provider is unreachable):
   requirement codes as plain items (:data:`REQUIREMENT_LABELS`), the disabled reason as a
   sentence (:data:`DISABLED_REASONS`), balance available and pending, the fee and payout
-  hold, and the last sales with their payout dates (``services.orders.views.my_orders``,
-  ``payout_dates``).
+  hold (and why Stripe's own schedule applies when it refused ours), the last payouts to
+  the bank with a failed one flagged (:data:`PAYOUT_FAILURES`), the last paid sales with
+  what the seller gets from each and its payout date (none for a refunded or disputed sale;
+  ``services.orders.views.my_orders`` with ``paid=True``) — checkouts of their stubs that
+  were not paid are only counted, with a link to them on the Orders page — and, once the
+  seller disconnected their account from the platform, that they cannot be paid and may
+  connect a new account.
 - ``seller.start_onboarding`` (POST) creates the account if needed and redirects to a fresh
   onboarding link; ``seller.onboarding_return`` re-reads the account and says whether it is
   ready; ``seller.onboarding_refresh`` (an expired or used link) makes a new link;
@@ -29,10 +34,11 @@ from flask.typing import ResponseReturnValue
 from stubcollector.adapters.payments.ports import Balance, PaymentError
 from stubcollector.container import settings
 from stubcollector.domain.errors import Conflict, NotFound, ServiceUnavailable
-from stubcollector.services import onboarding
+from stubcollector.services import onboarding, payouts
 from stubcollector.services.orders import views
 from stubcollector.web.current import require_user
 from stubcollector.web.pages.access import login_required
+from stubcollector.web.public_url import external_url
 
 bp = Blueprint("seller", __name__, url_prefix="/seller")
 
@@ -72,6 +78,30 @@ DISABLED_REASONS: dict[str, str] = {
 }
 
 
+# Why a payout failed (Stripe's ``failure_code``), in the seller's words; other codes fall
+# back to Stripe's own failure_message.
+PAYOUT_FAILURES: dict[str, str] = {
+    "account_closed": "Your bank account is closed.",
+    "account_frozen": "Your bank account is frozen.",
+    "bank_account_restricted": "Your bank account does not accept this kind of payment.",
+    "bank_ownership_changed": "Your bank account changed hands.",
+    "could_not_process": "Your bank could not process the payout.",
+    "debit_not_authorized": "Your bank refused the transfer.",
+    "insufficient_funds": "Your Stripe balance did not cover the payout.",
+    "invalid_account_number": "The bank account number is not valid.",
+    "invalid_currency": "Your bank account does not accept US dollars.",
+    "no_account": "The bank account does not exist.",
+}
+
+
+def payout_failure_text(payout: payouts.PayoutView) -> str:
+    return (
+        PAYOUT_FAILURES.get(payout.failure_code or "")
+        or payout.failure_message
+        or "Your bank sent the payout back."
+    )
+
+
 def requirement_labels(codes: Sequence[str]) -> list[str]:
     labels: list[str] = []
     for code in codes:
@@ -90,10 +120,9 @@ def disabled_text(reason: str | None) -> str | None:
 
 
 def _urls() -> dict[str, str]:
-    base = settings().public_base_url
     return {
-        "return_url": base + url_for("seller.onboarding_return"),
-        "refresh_url": base + url_for("seller.onboarding_refresh"),
+        "return_url": external_url(url_for("seller.onboarding_return")),
+        "refresh_url": external_url(url_for("seller.onboarding_refresh")),
     }
 
 
@@ -107,13 +136,17 @@ def account_page() -> ResponseReturnValue:
     if user.stripe_account_id is not None:
         try:
             account = onboarding.refresh_status(user)
-            balance = onboarding.balance(user)
+            if account.deauthorized_at is None:  # the provider no longer shows us the rest
+                balance = onboarding.balance(user)
         except (PaymentError, ServiceUnavailable) as error:
             # Show what we last knew; the provider is asked again on the next visit.
             account = onboarding.seller_account(user)
             problem = f"We could not reach the payment provider just now ({error.message})."
-    sales = views.my_orders(user.id, role="sales", per_page=RECENT_SALES)
-    payouts = views.payout_dates([order.id for order in sales.orders])
+    sales = views.my_orders(user.id, role="sales", paid=True, per_page=RECENT_SALES)
+    recent_payouts = payouts.recent_payouts(user.id)
+    # Once disconnected, the card about that says where the money is; no second call to act.
+    connected = account is None or account.deauthorized_at is None
+    failed_payout = payouts.payout_problem(recent_payouts) if connected else None
     fee = settings().stripe_platform_fee.as_fraction * 100
     return render_template(
         "seller/account.html",
@@ -123,7 +156,12 @@ def account_page() -> ResponseReturnValue:
         requirements=requirement_labels(account.requirements_due) if account else [],
         disabled=disabled_text(account.disabled_reason) if account else None,
         sales=sales,
-        payouts=payouts,
+        recent_payouts=recent_payouts,
+        failed_payout=failed_payout,
+        failed_payout_text=payout_failure_text(failed_payout) if failed_payout else None,
+        payout_failure_text=payout_failure_text,
+        unpaid_checkouts=views.order_counts(user.id).unpaid_checkouts,
+        seller_pays_stripe_fee=views.seller_pays_stripe_fee(),
         fee_percent=f"{fee.normalize():f}",
         hold_days=settings().stripe_payout_hold_days,
     )

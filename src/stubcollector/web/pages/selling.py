@@ -3,6 +3,10 @@
 - ``selling.index`` (``/selling``): the seller's listings in every state, with status tabs
   and 20 a page, and what the seller still needs before buyers can pay them (the
   ``seller_readiness`` macro, linking to ``seller.onboarding`` when that page exists).
+- ``selling.choose`` (``/selling/choose``, the "Choose a stub to sell" button): the stubs of
+  the collection that can be listed now (``StubQuery(listable=True)``: none on sale,
+  reserved or sold; one whose listing was cancelled can go back on sale), 24 a page, each
+  leading to its stub page and the "sell this stub" form.
 - ``selling.create`` (POST ``/selling/stubs/<id>``): price in dollars and description; the
   errors go next to the price field, "your account cannot take card payments yet"
   included; a new listing opens its marketplace page.
@@ -21,6 +25,8 @@ from flask.typing import ResponseReturnValue
 
 from stubcollector.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from stubcollector.domain.statuses import ListingStatus
+from stubcollector.extensions import limiter
+from stubcollector.ratelimits import NEW_LISTINGS
 from stubcollector.services import onboarding, stubs
 from stubcollector.services.marketplace import browsing, selling
 from stubcollector.services.marketplace.views import ListingView
@@ -34,6 +40,7 @@ from stubcollector.web.pages.pagination import Pagination
 bp = Blueprint("selling", __name__, url_prefix="/selling")
 
 PER_PAGE = 20
+CHOOSE_PER_PAGE = 24
 STATUS_FILTERS: dict[str, str] = {
     "": "All",
     ListingStatus.ACTIVE.value: "On sale",
@@ -65,7 +72,24 @@ def index() -> ResponseReturnValue:
     )
 
 
+@bp.get("/choose")
+@login_required
+def choose() -> ResponseReturnValue:
+    user = require_user()
+    page_number = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    found = stubs.list_stubs(
+        user, stubs.StubQuery(listable=True, page=page_number, per_page=CHOOSE_PER_PAGE)
+    )
+    return render_template(
+        "selling/choose.html",
+        stubs=found.stubs,
+        pagination=Pagination(found.page, found.per_page, found.total),
+        selling=onboarding.payment_compatibility(user),
+    )
+
+
 @bp.post("/stubs/<int:stub_id>")
+@limiter.per_user_budget(NEW_LISTINGS)
 @login_required
 def create(stub_id: int) -> ResponseReturnValue:
     user = require_user()

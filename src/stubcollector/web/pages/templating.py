@@ -74,6 +74,8 @@ STATUS_TONES: dict[str, str] = {
     "completed": "success",
     "succeeded": "success",
     "done": "success",
+    "paid": "success",  # a payout that reached the bank
+    "in_transit": "info",
     "sold": "info",
     "payment_processing": "info",
     "processing": "info",

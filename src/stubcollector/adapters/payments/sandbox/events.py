@@ -182,6 +182,7 @@ def event_from_mapping(data: Mapping[str, Any]) -> WebhookEvent:
         raise InvalidWebhookSignature("event data.object is not an object")
     account = data.get("account")
     created = data.get("created")
+    api_version = data.get("api_version")
     return WebhookEvent(
         event_id=event_id,
         type=event_type,
@@ -190,6 +191,7 @@ def event_from_mapping(data: Mapping[str, Any]) -> WebhookEvent:
         created=created if isinstance(created, int) else 0,
         data_object=data_object,
         payload=dict(data),
+        api_version=api_version if isinstance(api_version, str) else None,
     )
 
 

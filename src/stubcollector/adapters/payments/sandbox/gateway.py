@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from stubcollector.adapters.payments.ports import (
     PaymentState,
     Refund,
     WebhookEndpoint,
+    WebhookEndpointSetup,
     WebhookEvent,
 )
 from stubcollector.adapters.payments.sandbox import objects
@@ -72,7 +73,7 @@ from stubcollector.adapters.payments.sandbox.store import (
     platform_transactions,
     settle_refund,
 )
-from stubcollector.config import Settings
+from stubcollector.config import PAYOUT_HOLD_MIN_DAYS, Settings
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models.base import utcnow
 
@@ -96,6 +97,7 @@ class SandboxGateway:
     name = "sandbox"
     publishable_key: str | None = "pk_test_sandbox"
     livemode = False  # a test-mode provider, whatever the configuration
+    api_version: str = objects.API_VERSION
 
     def __init__(
         self,
@@ -104,9 +106,12 @@ class SandboxGateway:
         jobs: JobQueue,
         receiver: WebhookReceiver | None = None,
         subscribed_events: Collection[str] | None = None,
+        base_url: Callable[[], str] | None = None,
     ) -> None:
         self._settings = settings
-        self._base_url = settings.public_base_url.rstrip("/")
+        # Asked at each link, since without PUBLIC_BASE_URL the address follows the request
+        # (the app passes web.public_url.public_base_url).
+        self._base_url = base_url or (lambda: settings.public_base_url or settings.local_base_url)
         self.events = SandboxEvents(
             settings, jobs=jobs, receiver=receiver, subscribed_events=subscribed_events
         )
@@ -117,15 +122,18 @@ class SandboxGateway:
         self.events.connect_receiver(receiver)
 
     # --- sellers ----------------------------------------------------------------------
-    def create_seller_account(self, *, user_id: int, email: str) -> ConnectedAccount:
+    def create_seller_account(
+        self, *, user_id: int, email: str, idempotency_key: str | None = None
+    ) -> ConnectedAccount:
         liability = self._settings.stripe_account_liability
 
         def perform(unit: SandboxUnit) -> dict[str, Any]:
             account = SandboxAccount(
                 id=objects.new_id("acct", 16),
                 email=email,
-                # As controller_for sends them to Stripe (stripe_gateway.py).
-                fees_payer="application" if liability == "application" else "account",
+                # Stripe's controller, as controller_for sends it (stripe_gateway.py): the seller
+                # pays Stripe's fee under Stripe liability.
+                fees_payer="account" if liability == "stripe" else "application",
                 losses_payer="application" if liability == "application" else "stripe",
                 requirements_due=[
                     "business_profile.url",
@@ -139,7 +147,7 @@ class SandboxGateway:
 
         response = self._store.idempotent(
             "platform",
-            f"user:{user_id}:account",
+            idempotency_key or f"user:{user_id}:account",
             "accounts.create",
             {"email": email, "liability": liability},
             perform,
@@ -163,7 +171,7 @@ class SandboxGateway:
             )
             unit.session.add(link)
         return OnboardingLink(
-            url=f"{self._base_url}/sandbox/onboarding/{link.token}", expires_at=link.expires_at
+            url=f"{self._base_url()}/sandbox/onboarding/{link.token}", expires_at=link.expires_at
         )
 
     def retrieve_account(self, account_id: str) -> ConnectedAccount:
@@ -186,19 +194,51 @@ class SandboxGateway:
                     expires_at=now + LOGIN_LINK_LIFETIME,
                 )
             )
-        return f"{self._base_url}/sandbox/dashboard/{token}"
+        return f"{self._base_url()}/sandbox/dashboard/{token}"
 
     def balance(self, account_id: str) -> Balance:
         with self._store.reading() as session:
             get_account(session, account_id)
             return balance_of(session, account_id)
 
-    def set_payout_delay(self, account_id: str, *, days: int) -> None:
-        with self._store.unit() as unit:
+    def set_payout_delay(
+        self, account_id: str, *, days: int, idempotency_key: str | None = None
+    ) -> None:
+        """As Stripe: ``delay_days`` only on accounts whose losses the platform carries
+        (docs.stripe.com/connect/manage-payout-schedule: "You can edit this property on
+        accounts where you own fraud and dispute liability"), and never below the
+        country's minimum. The wording of both refusals is the sandbox's own: Stripe's
+        is not documented."""
+
+        def perform(unit: SandboxUnit) -> dict[str, Any]:
             account = get_account(unit.session, account_id)
+            if account.losses_payer != "application":
+                raise PaymentError(
+                    "You cannot set settings[payouts][schedule][delay_days] on this account: "
+                    "Stripe is liable for its losses and manages its payout schedule.",
+                    code="sandbox_delay_days_not_editable",
+                    provider_message="Stripe manages the payout schedule of accounts it "
+                    "carries the losses of, so the platform cannot set delay_days.",
+                )
+            if days < PAYOUT_HOLD_MIN_DAYS:
+                raise PaymentError(
+                    f"delay_days cannot be less than the account's minimum of "
+                    f"{PAYOUT_HOLD_MIN_DAYS} days.",
+                    code="sandbox_delay_days_below_minimum",
+                )
             account.payout_delay_days = days
             account.payout_interval = "daily"
-            unit.emit("account.updated", objects.account_object(account), account=account_id)
+            response = objects.account_object(account)
+            unit.emit("account.updated", response, account=account_id)
+            return response
+
+        self._store.idempotent(
+            "platform",
+            idempotency_key or f"account:{account_id}:payout_schedule:{days}",
+            "accounts.update",
+            {"account": account_id, "delay_days": days, "interval": "daily"},
+            perform,
+        )
 
     # --- checkout ---------------------------------------------------------------------
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
@@ -253,9 +293,9 @@ class SandboxGateway:
             status=CheckoutStatus(response["status"]),
             account_id=request.account_id,
             amount_cents=int(response["amount"]),
-            application_fee_cents=int(response["application_fee_amount"]),
+            application_fee_cents=int(response["application_fee_amount"] or 0),
             sandbox_checkout_url=(
-                f"{self._base_url}/sandbox/checkout/{response['id']}"
+                f"{self._base_url()}/sandbox/checkout/{response['id']}"
                 f"?client_secret={response['client_secret']}"
             ),
         )
@@ -288,6 +328,7 @@ class SandboxGateway:
 
     def retrieve_payment(self, account_id: str, payment_intent_id: str) -> PaymentState:
         with self._store.reading() as session:
+            get_account(session, account_id)
             pi = session.get(SandboxPaymentIntent, payment_intent_id)
             if pi is None or pi.account_id != account_id:
                 raise PaymentError(f"No such payment_intent: '{payment_intent_id}'")
@@ -403,6 +444,7 @@ class SandboxGateway:
 
     def retrieve_refund(self, account_id: str, refund_id: str) -> Refund:
         with self._store.reading() as session:
+            get_account(session, account_id)
             refund = session.get(SandboxRefund, refund_id)
             # A direct charge's refund exists only for its own Stripe-Account.
             if refund is None or refund.account_id != account_id:
@@ -556,6 +598,36 @@ class SandboxGateway:
         self, *, since: datetime, types: Sequence[str], account_id: str | None = None
     ) -> Sequence[WebhookEvent]:
         return self.events.undelivered(since=since, types=types, account_id=account_id)
+
+    # --- webhook endpoints --------------------------------------------------------------
+    # The sandbox delivers its events itself, signed with the configured secrets: there is
+    # no endpoint to create, and pretending to would print secrets nobody signs with.
+    def webhook_endpoints(self) -> Sequence[WebhookEndpointSetup]:
+        raise PaymentError(_NO_ENDPOINTS)
+
+    def create_webhook_endpoint(
+        self,
+        *,
+        url: str,  # noqa: ARG002 - the port's signature
+        events: Sequence[str],  # noqa: ARG002
+        connect: bool,  # noqa: ARG002
+        description: str,  # noqa: ARG002
+    ) -> WebhookEndpointSetup:
+        raise PaymentError(_NO_ENDPOINTS)
+
+    def update_webhook_endpoint(
+        self,
+        endpoint_id: str,  # noqa: ARG002 - the port's signature
+        *,
+        events: Sequence[str],  # noqa: ARG002
+    ) -> WebhookEndpointSetup:
+        raise PaymentError(_NO_ENDPOINTS)
+
+
+_NO_ENDPOINTS = (
+    "The payment sandbox has no webhook endpoints: it delivers its events itself. Set "
+    "PAYMENTS_BACKEND=stripe and STRIPE_SECRET_KEY to create Stripe's."
+)
 
 
 def _refund_from_object(data: Mapping[str, Any]) -> Refund:

@@ -14,6 +14,7 @@ is one unit of sandbox work (``store.py``) that emits the events Stripe would se
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from stubcollector.adapters.payments.sandbox.models import (
     SandboxApplicationFee,
     SandboxLink,
     SandboxPaymentIntent,
+    SandboxPayout,
     SandboxRefund,
 )
 from stubcollector.adapters.payments.sandbox.store import (
@@ -57,6 +59,12 @@ from stubcollector.models.base import utcnow
 REFUND_FAILURE_REASON = "lost_or_stolen_card"  # a pending refund failed on the dashboard
 # What an account leaves onboarding with when the seller stops before the end.
 REQUIREMENTS_DUE = ("external_account", "individual.verification.document")
+# A payout the bank sends back (Stripe's failure_code and its message for it).
+PAYOUT_FAILURE = ("account_closed", "The bank account has been closed.")
+# A standard US payout reaches the bank about two business days after it is made.
+PAYOUT_TRANSIT = timedelta(days=2)
+# What Stripe asks for when it restricts card payments on an account (a test of its own).
+RESTRICTION_DUE = ("individual.verification.document",)
 
 
 class SandboxLinkInvalid(PaymentError):
@@ -81,12 +89,15 @@ class DashboardView:
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     # PaymentIntent id → its dispute (Stripe-shaped, with its evidence)
     dispute_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The account's payouts (Stripe-shaped), newest first
+    payouts: list[dict[str, Any]] = field(default_factory=list)
+    deauthorized: bool = False
 
 
 class SandboxHostedPages:
     """The operations of the sandbox's hosted pages, over the gateway's own store."""
 
-    def __init__(self, store: SandboxStore, *, base_url: str) -> None:
+    def __init__(self, store: SandboxStore, *, base_url: Callable[[], str]) -> None:
         self._store = store
         self._base_url = base_url
 
@@ -104,6 +115,7 @@ class SandboxHostedPages:
             link = _usable_link(unit.session, token, "account_onboarding")
             link.used_at = utcnow()
             account = get_account(unit.session, link.account_id)
+            capability_before = objects.capability_status(account)
             account.details_submitted = True
             if outcome == "complete":
                 account.charges_enabled = account.payouts_enabled = True
@@ -114,8 +126,9 @@ class SandboxHostedPages:
                 account.requirements_due = list(REQUIREMENTS_DUE)
                 account.disabled_reason = "requirements.past_due"
             unit.emit("account.updated", objects.account_object(account), account=account.id)
+            _emit_capabilities(unit, account, capability_before)
             result = connected_account(account)
-            return_url = link.return_url or self._base_url
+            return_url = link.return_url or self._base_url()
         return result, return_url
 
     # --- checkout ---------------------------------------------------------------------
@@ -174,7 +187,14 @@ class SandboxHostedPages:
     def dashboard(self, token: str) -> DashboardView:
         with self._store.reading() as session:
             link = _usable_link(session, token, "login")
-            account = get_account(session, link.account_id)
+            # The seller's own dashboard still opens after they disconnected the platform.
+            account = get_account(session, link.account_id, as_platform=False)
+            payouts = session.scalars(
+                select(SandboxPayout)
+                .where(SandboxPayout.account_id == account.id)
+                .order_by(SandboxPayout.created_at.desc(), SandboxPayout.id)
+                .limit(20)
+            ).all()
             payments = session.scalars(
                 select(SandboxPaymentIntent)
                 .where(SandboxPaymentIntent.account_id == account.id)
@@ -190,6 +210,8 @@ class SandboxHostedPages:
                     if charge["refunds"]["data"]:
                         refunds[pi.id] = charge["refunds"]["data"]
             return DashboardView(
+                payouts=[objects.payout_object(payout) for payout in payouts],
+                deauthorized=account.deauthorized_at is not None,
                 refunds=refunds,
                 charges=charges,
                 dispute_objects={
@@ -306,6 +328,102 @@ class SandboxHostedPages:
                 None if succeed else failure_reason,
             )
             return objects.refund_object(refund, pi)
+
+    # --- the seller's account: payouts, restrictions, leaving the platform -------------
+    def dashboard_account(self, token: str) -> str:
+        """The account a dashboard link belongs to (its own seller acts on it)."""
+        with self._store.reading() as session:
+            return _usable_link(session, token, "login").account_id
+
+    def pay_out(self, account_id: str) -> dict[str, Any]:
+        """Pay the account's available balance out to its bank, as Stripe's daily
+        automatic payout does: a payout ``in_transit`` (``payout.created``)."""
+        with self._store.unit() as unit:
+            account = get_account(unit.session, account_id, as_platform=False)
+            if not account.payouts_enabled:
+                raise PaymentError("Payouts are not enabled on this account.")
+            available = balance_of(unit.session, account.id).available_cents
+            if available <= 0:
+                raise PaymentError("There is no available balance to pay out.")
+            now = utcnow()
+            payout_id = objects.new_id("po")
+            transaction = add_transaction(
+                unit.session, account_id=account.id, type="payout", source=payout_id,
+                amount=-available, available_on=now,
+            )  # fmt: skip
+            payout = SandboxPayout(
+                id=payout_id,
+                account_id=account.id,
+                amount=available,
+                status="in_transit",
+                arrival_date=now + PAYOUT_TRANSIT,
+                balance_transaction_id=transaction.id,
+                created_at=now,
+            )
+            unit.session.add(payout)
+            unit.session.flush()
+            data = objects.payout_object(payout)
+            unit.emit("payout.created", data, account=account.id)
+            return data
+
+    def settle_payout(self, account_id: str, payout_id: str, *, paid: bool) -> dict[str, Any]:
+        """The bank's answer: an ``in_transit`` payout arrives (``payout.paid``) or fails;
+        a ``paid`` one can still fail later, as Stripe warns (``payout.failed``). A failed
+        payout's money returns to the available balance."""
+        with self._store.unit() as unit:
+            payout = unit.session.get(SandboxPayout, payout_id, with_for_update=True)
+            if payout is None or payout.account_id != account_id:
+                raise NotFound("No such payout")
+            allowed = ("in_transit",) if paid else ("in_transit", "paid")
+            if payout.status not in allowed:
+                raise PaymentError(f"This payout is already {payout.status}.")
+            if paid:
+                payout.status = "paid"
+            else:
+                payout.status = "failed"
+                payout.failure_code, payout.failure_message = PAYOUT_FAILURE
+                payout.failure_balance_transaction_id = add_transaction(
+                    unit.session, account_id=account_id, type="payout_failure",
+                    source=payout.id, amount=payout.amount,
+                ).id  # fmt: skip
+            unit.session.flush()
+            data = objects.payout_object(payout)
+            unit.emit(f"payout.{payout.status}", data, account=account_id)
+            return data
+
+    def restrict_card_payments(self, account_id: str, *, restricted: bool) -> dict[str, Any]:
+        """Stripe restricts (or restores) the account's ``card_payments``: it sends
+        ``account.updated`` and ``capability.updated`` for each capability that changed."""
+        with self._store.unit() as unit:
+            account = get_account(unit.session, account_id, as_platform=False)
+            before = objects.capability_status(account)
+            account.charges_enabled = not restricted
+            account.requirements_due = list(RESTRICTION_DUE) if restricted else []
+            account.disabled_reason = "requirements.past_due" if restricted else None
+            unit.emit("account.updated", objects.account_object(account), account=account.id)
+            _emit_capabilities(unit, account, before)
+            return objects.account_object(account)
+
+    def deauthorize(self, account_id: str) -> dict[str, Any]:
+        """The seller disconnects the platform from their account: the platform's key no
+        longer reaches it, and Stripe sends ``account.application.deauthorized`` (whose
+        object is the platform's Application; the account is the event's ``account``)."""
+        with self._store.unit() as unit:
+            account = get_account(unit.session, account_id, as_platform=False)
+            if account.deauthorized_at is not None:
+                raise PaymentError("Stub Collector is already disconnected from this account.")
+            account.deauthorized_at = utcnow()
+            data = objects.application_object()
+            unit.emit("account.application.deauthorized", data, account=account.id)
+            return data
+
+
+def _emit_capabilities(unit: SandboxUnit, account: SandboxAccount, before: str) -> None:
+    if objects.capability_status(account) != before:
+        for name in objects.CAPABILITIES:
+            unit.emit(
+                "capability.updated", objects.capability_object(account, name), account=account.id
+            )
 
 
 def _usable_link(session: Session, token: str, kind: str) -> SandboxLink:

@@ -36,6 +36,9 @@ class SandboxAccount(Base):
     payout_delay_days: Mapped[int] = mapped_column(default=2)
     payout_interval: Mapped[str] = mapped_column(String(20), default="daily")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The seller disconnected the platform (``account.application.deauthorized``): the
+    # platform's key has no access to the account any more.
+    deauthorized_at: Mapped[datetime | None]
 
 
 class SandboxLink(Base):
@@ -189,6 +192,31 @@ class SandboxFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     size: Mapped[int]
     type: Mapped[str] = mapped_column(String(10))  # pdf, png, jpg
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SandboxPayout(Base):
+    """A payout (``po_...``) of a connected account's available balance to its bank.
+
+    The sandbox dashboard makes one (``in_transit``), then lets it arrive (``paid``) or
+    fail, before or after reading paid, as Stripe's payouts may.
+    """
+
+    __tablename__ = "sandbox_payouts"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("sandbox_accounts.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    status: Mapped[str] = mapped_column(String(20))
+    arrival_date: Mapped[datetime]
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    balance_transaction_id: Mapped[str] = mapped_column(String(40))
+    failure_balance_transaction_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

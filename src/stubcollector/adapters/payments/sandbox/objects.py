@@ -19,6 +19,7 @@ from stubcollector.adapters.payments.sandbox.models import (
     SandboxBalanceTransaction,
     SandboxFile,
     SandboxPaymentIntent,
+    SandboxPayout,
     SandboxRefund,
 )
 from stubcollector.domain.economics import (
@@ -36,8 +37,11 @@ CARD_FEE_FIXED_CENTS = STRIPE_US_CARD.fixed_cents
 DISPUTE_FEE_CENTS = DISPUTE_RECEIVED_FEE_CENTS
 COUNTERED_FEE_CENTS = DISPUTE_COUNTERED_FEE_CENTS
 TERMINAL_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
-# The platform's Connect application, as fee_details name it.
-PLATFORM_APPLICATION = "ca_sandboxplatform"
+# The platform's Connect application, as fee_details and account.application.deauthorized
+# name it.
+SANDBOX_APPLICATION_ID = "ca_sandboxStubCollector"
+# Capabilities the platform requests for every seller (stripe_gateway.create_seller_account).
+CAPABILITIES = ("card_payments", "transfers")
 # Dispute.evidence (stripe-python 16.1.0, DisputeUpdateParamsEvidence): text fields, and the
 # fields that take the id of a file uploaded with purpose dispute_evidence.
 EVIDENCE_TEXT_FIELDS = (
@@ -97,8 +101,80 @@ def card_processing_fee(amount: int) -> int:
     return STRIPE_US_CARD.fee_for(amount)
 
 
+def capability_status(account: SandboxAccount) -> str:
+    return "active" if account.charges_enabled else "inactive"
+
+
+def capability_object(account: SandboxAccount, name: str) -> dict[str, Any]:
+    """A Capability (``capability.updated``), shaped like Stripe's fixture."""
+    due = list(account.requirements_due)
+    return {
+        "account": account.id,
+        "future_requirements": _requirements([]),
+        "id": name,
+        "object": "capability",
+        "requested": True,
+        "requested_at": unix(account.created_at),
+        "requirements": {
+            **_requirements(due),
+            "disabled_reason": account.disabled_reason,
+            "past_due": due if account.disabled_reason else [],
+        },
+        "status": capability_status(account),
+    }
+
+
+def _requirements(due: list[str]) -> dict[str, Any]:
+    return {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": due,
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": due,
+        "past_due": [],
+        "pending_verification": [],
+    }
+
+
+def application_object() -> dict[str, Any]:
+    """The platform's Application (``account.application.deauthorized``)."""
+    return {"id": SANDBOX_APPLICATION_ID, "name": "Stub Collector", "object": "application"}
+
+
+def payout_object(payout: SandboxPayout) -> dict[str, Any]:
+    """A Payout, shaped like Stripe's fixture."""
+    return {
+        "amount": payout.amount,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "arrival_date": unix(payout.arrival_date),
+        "automatic": True,
+        "balance_transaction": payout.balance_transaction_id,
+        "created": unix(payout.created_at),
+        "currency": payout.currency,
+        "description": "STRIPE PAYOUT",
+        "destination": "ba_sandboxBankAccount",
+        "failure_balance_transaction": payout.failure_balance_transaction_id,
+        "failure_code": payout.failure_code,
+        "failure_message": payout.failure_message,
+        "id": payout.id,
+        "livemode": False,
+        "metadata": {},
+        "method": "standard",
+        "object": "payout",
+        "original_payout": None,
+        "reconciliation_status": "completed" if payout.status == "paid" else "not_applicable",
+        "reversed_by": None,
+        "source_type": "card",
+        "statement_descriptor": None,
+        "status": payout.status,
+        "type": "bank_account",
+    }
+
+
 def account_object(account: SandboxAccount) -> dict[str, Any]:
-    capability = "active" if account.charges_enabled else "inactive"
+    capability = capability_status(account)
     return {
         "id": account.id,
         "object": "account",
@@ -152,7 +228,7 @@ def balance_transaction_object(txn: SandboxBalanceTransaction) -> dict[str, Any]
         details.append(
             {
                 "amount": txn.application_fee,
-                "application": PLATFORM_APPLICATION,
+                "application": SANDBOX_APPLICATION_ID,
                 "currency": "usd",
                 "description": "Application fee",
                 "type": "application_fee",
@@ -195,7 +271,7 @@ def application_fee_object(fee: SandboxApplicationFee) -> dict[str, Any]:
         "account": fee.account_id,
         "amount": fee.amount,
         "amount_refunded": fee.amount_refunded,
-        "application": PLATFORM_APPLICATION,
+        "application": SANDBOX_APPLICATION_ID,
         "balance_transaction": fee.balance_transaction_id,
         "charge": fee.charge_id,
         "created": unix(fee.created_at),
@@ -244,7 +320,8 @@ def charge_object(
         "amount_captured": pi.amount,
         "amount_refunded": pi.amount_refunded,
         "application_fee": application_fee_id,
-        "application_fee_amount": pi.application_fee_amount,
+        # A fee of 0 is one the platform did not send (stripe_gateway omits it): null.
+        "application_fee_amount": pi.application_fee_amount or None,
         "balance_transaction": (
             balance_transaction if balance_transaction is not None else pi.balance_transaction_id
         ),
@@ -284,7 +361,8 @@ def payment_intent_object(
         "amount": pi.amount,
         "amount_capturable": 0,
         "amount_received": pi.amount if pi.status == "succeeded" else 0,
-        "application_fee_amount": pi.application_fee_amount,
+        # A fee of 0 is one the platform did not send (stripe_gateway omits it): null.
+        "application_fee_amount": pi.application_fee_amount or None,
         "automatic_payment_methods": {"enabled": True},
         "canceled_at": unix(pi.canceled_at),
         "cancellation_reason": pi.cancellation_reason,

@@ -8,7 +8,9 @@ the package's own templates (``templates/sandbox/``, extending the app's ``base.
 * ``/sandbox/checkout/<pi>?client_secret=...``: the payment form behind
   ``sandbox_checkout_url``; scripts POST ``{"card_number": "4242424242424242"}``.
 * ``/sandbox/dashboard/<token>``: the seller's dashboard behind a login link (balance,
-  payout schedule, payments, and buttons to decide disputes and pending refunds).
+  payout schedule, payments and payouts, and buttons for what Stripe's test mode decides:
+  disputes, pending refunds, a payout that arrives or fails, a card-payments restriction,
+  and the seller disconnecting the platform).
 
 The link token and the client secret in these URLs are the credentials, as with Stripe's
 links, so the blueprint is exempt from the form CSRF tokens: a forger would need the secret.
@@ -214,3 +216,59 @@ def decide_refund(token: str, refund_id: str) -> ResponseReturnValue:
     if request.is_json:
         return jsonify({"status": "success", "refund": refund})
     return redirect(url_for("sandbox.dashboard", token=token), code=303)
+
+
+def _dashboard_action(token: str, act: Any) -> ResponseReturnValue:
+    """Run a dashboard button's operation for the link's own account; JSON or a redirect."""
+    hosted = _hosted_pages()
+    try:
+        account_id = hosted.dashboard_account(token)
+        name, data = act(hosted, account_id)
+    except (SandboxLinkInvalid, NotFound) as exc:
+        return _error(exc.message, 404)
+    except PaymentError as exc:
+        return _error(exc.message, 409)
+    if request.is_json:
+        return jsonify({"status": "success", name: data})
+    return redirect(url_for("sandbox.dashboard", token=token), code=303)
+
+
+@bp.post("/dashboard/<token>/payouts")
+def pay_out(token: str) -> ResponseReturnValue:
+    """Pay the available balance out (``payout.created``; the payout is ``in_transit``)."""
+    return _dashboard_action(token, lambda hosted, account: ("payout", hosted.pay_out(account)))
+
+
+@bp.post("/dashboard/<token>/payouts/<payout_id>")
+def decide_payout(token: str, payout_id: str) -> ResponseReturnValue:
+    """The bank's answer: ``paid`` (``payout.paid``) or ``failed`` (``payout.failed``, also
+    after it read paid)."""
+    outcome = _input("outcome")
+
+    def act(hosted: SandboxHostedPages, account: str) -> tuple[str, Any]:
+        if outcome not in ("paid", "failed"):
+            raise PaymentError("outcome must be 'paid' or 'failed'")
+        return "payout", hosted.settle_payout(account, payout_id, paid=outcome == "paid")
+
+    return _dashboard_action(token, act)
+
+
+@bp.post("/dashboard/<token>/card-payments")
+def card_payments(token: str) -> ResponseReturnValue:
+    """Stripe restricts or restores card payments (``capability.updated``)."""
+    outcome = _input("outcome")
+
+    def act(hosted: SandboxHostedPages, account: str) -> tuple[str, Any]:
+        if outcome not in ("restrict", "restore"):
+            raise PaymentError("outcome must be 'restrict' or 'restore'")
+        return "account", hosted.restrict_card_payments(account, restricted=outcome == "restrict")
+
+    return _dashboard_action(token, act)
+
+
+@bp.post("/dashboard/<token>/disconnect")
+def disconnect(token: str) -> ResponseReturnValue:
+    """The seller disconnects the platform (``account.application.deauthorized``)."""
+    return _dashboard_action(
+        token, lambda hosted, account: ("application", hosted.deauthorize(account))
+    )

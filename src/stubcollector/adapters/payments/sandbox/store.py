@@ -102,7 +102,13 @@ class SandboxStore:
         params: Mapping[str, Any],
         perform: Callable[[SandboxUnit], dict[str, Any]],
     ) -> dict[str, Any]:
-        """Stripe's rule: same key and parameters → the first response; else an error."""
+        """Stripe's rule: same key and parameters → the first response, a refusal
+        included; other parameters under the same key → an error.
+
+        A refusal (``PaymentError`` from ``perform``) is stored like an answer and raised
+        again for every repeat, as Stripe replays the saved status and body of a request
+        that started executing: a new attempt needs a new key.
+        """
         fingerprint = hashlib.sha256(
             json.dumps([operation, params], sort_keys=True, default=str).encode()
         ).hexdigest()
@@ -124,7 +130,22 @@ class SandboxStore:
             if replayed is None:
                 raise
             return replayed
+        except PaymentError as exc:
+            self._remember_refusal(scope, key, fingerprint, exc)
+            raise
         return response
+
+    def _remember_refusal(self, scope: str, key: str, fingerprint: str, exc: PaymentError) -> None:
+        error = {"message": exc.message, "code": exc.code}
+        try:
+            with self.unit() as unit:
+                unit.session.add(
+                    SandboxIdempotencyKey(
+                        scope=scope, key=key, fingerprint=fingerprint, response={"error": error}
+                    )
+                )
+        except IntegrityError:
+            pass  # a concurrent request with the same key answered first
 
     def _replay(self, scope: str, key: str, fingerprint: str) -> dict[str, Any] | None:
         with self.reading() as session:
@@ -138,23 +159,42 @@ class SandboxStore:
             if stored.fingerprint != fingerprint:
                 raise PaymentError(
                     "Keys for idempotent requests can only be used with the same parameters "
-                    f"they were first used with (idempotency key {key!r})."
+                    f"they were first used with (idempotency key {key!r}).",
+                    code="idempotency_error",
                 )
-            return dict(stored.response)
+            response = dict(stored.response)
+        error = response.get("error")
+        if isinstance(error, dict) and set(response) == {"error"}:
+            raise PaymentError(
+                str(error.get("message")),
+                code=error.get("code"),
+                provider_message=str(error.get("message")),
+            )
+        return response
 
 
-def get_account(session: Session, account_id: str) -> SandboxAccount:
+def get_account(session: Session, account_id: str, *, as_platform: bool = True) -> SandboxAccount:
+    """The account; ``as_platform`` (the platform's own calls) refuses one that has
+    disconnected the platform, with Stripe's words for a revoked application."""
     account = session.get(SandboxAccount, account_id)
     if account is None:
-        raise PaymentError(f"No such account: '{account_id}'")
+        raise PaymentError(f"No such account: '{account_id}'", code="resource_missing")
+    if as_platform and account.deauthorized_at is not None:
+        raise PaymentError(
+            f"The provided key 'sk_test_sandbox' does not have access to account "
+            f"'{account_id}' (or that account does not exist). Application access may have "
+            "been revoked.",
+            code="account_invalid",
+        )
     return account
 
 
 def locked_payment_intent(session: Session, account_id: str, pi_id: str) -> SandboxPaymentIntent:
+    get_account(session, account_id)
     pi = session.get(SandboxPaymentIntent, pi_id, with_for_update=True)
     # A PaymentIntent of a direct charge exists only for its own Stripe-Account.
     if pi is None or pi.account_id != account_id:
-        raise PaymentError(f"No such payment_intent: '{pi_id}'")
+        raise PaymentError(f"No such payment_intent: '{pi_id}'", code="resource_missing")
     return pi
 
 
@@ -167,6 +207,7 @@ def connected_account(account: SandboxAccount) -> ConnectedAccount:
         requirements_due=tuple(account.requirements_due),
         disabled_reason=account.disabled_reason,
         email=account.email,
+        payout_delay_days=account.payout_delay_days,
     )
 
 
