@@ -124,6 +124,15 @@ def test_a_seller_answers_a_dispute_and_the_sandbox_decides_it(
     expect(page.get_by_role("heading", name="Payment sandbox: seller dashboard")).to_be_visible()
     dispute_cell = page.locator("td", has=page.locator("[data-dispute-status]"))
     expect(dispute_cell).to_contain_text("evidence submitted")
+    # The dashboard in the app's styles, with its payouts and the dispute's evidence state.
+    expect(page.get_by_role("heading", name="Payouts")).to_be_visible()
+    _fits(page)
+    # The table clips what overflows a cell: the buttons must be inside the page.
+    for name in ("Win", "Lose"):
+        box = dispute_cell.get_by_role("button", name=name).bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= size["width"], (name, box, size_name)
+    screenshot(page, f"sandbox-dashboard-dispute-{size_name}")
     dispute_cell.get_by_role("button", name="Win").click()
     expect(page.locator("[data-dispute-status]")).to_have_text("won")
 
