@@ -18,7 +18,13 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 
-from stubcollector.domain.money import FeeRate
+from stubcollector.domain.money import (
+    DEFAULT_LISTING_MIN_PRICE_CENTS,
+    DEFAULT_PLATFORM_FEE_MINIMUM_CENTS,
+    MAX_PRICE_CENTS,
+    MIN_PRICE_CENTS,
+    FeeRate,
+)
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 - the value production refuses to run with
 
@@ -147,7 +153,13 @@ class Settings:
     stripe_connect_webhook_secret: str = "whsec_sandbox_connect"  # noqa: S105 - sandbox default
     stripe_api_base: str = ""
     stripe_payout_hold_days: int = 7
-    stripe_platform_fee: FeeRate = field(default_factory=lambda: FeeRate.parse("0.10"))
+    # The rate (STRIPE_PLATFORM_FEE_PERCENTAGE) with its floor (PLATFORM_FEE_MINIMUM_CENTS).
+    stripe_platform_fee: FeeRate = field(
+        default_factory=lambda: FeeRate.parse(
+            "0.10", minimum_cents=DEFAULT_PLATFORM_FEE_MINIMUM_CENTS
+        )
+    )
+    listing_min_price_cents: int = DEFAULT_LISTING_MIN_PRICE_CENTS
     stripe_account_liability: str = "application"
     # Starts every idempotency key we send (services/idempotency.py); empty: the namespace
     # this database generated for itself (app_settings).
@@ -217,8 +229,16 @@ class Settings:
         if backend not in PAYMENT_BACKENDS:
             raise ConfigError(f"PAYMENTS_BACKEND must be one of {', '.join(PAYMENT_BACKENDS)}")
 
+        fee_minimum = _parse_int(
+            "PLATFORM_FEE_MINIMUM_CENTS",
+            get("PLATFORM_FEE_MINIMUM_CENTS", str(DEFAULT_PLATFORM_FEE_MINIMUM_CENTS)),
+            0,
+            MAX_PRICE_CENTS,
+        )
         try:
-            fee = FeeRate.parse(get("STRIPE_PLATFORM_FEE_PERCENTAGE", "0.10"))
+            fee = FeeRate.parse(
+                get("STRIPE_PLATFORM_FEE_PERCENTAGE", "0.10"), minimum_cents=fee_minimum
+            )
         except (ValueError, InvalidOperation) as exc:
             raise ConfigError(f"STRIPE_PLATFORM_FEE_PERCENTAGE: {exc}") from exc
 
@@ -276,6 +296,12 @@ class Settings:
             stripe_api_base=get("STRIPE_API_BASE").rstrip("/"),
             stripe_payout_hold_days=_parse_payout_hold(get("STRIPE_PAYOUT_HOLD_DAYS", "7")),
             stripe_platform_fee=fee,
+            listing_min_price_cents=_parse_int(
+                "LISTING_MIN_PRICE_CENTS",
+                get("LISTING_MIN_PRICE_CENTS", str(DEFAULT_LISTING_MIN_PRICE_CENTS)),
+                MIN_PRICE_CENTS,
+                MAX_PRICE_CENTS,
+            ),
             stripe_account_liability=liability,
             idempotency_key_prefix=get("IDEMPOTENCY_KEY_PREFIX"),
             webhook_ip_allowlist=_parse_list(get("WEBHOOK_IP_ALLOWLIST")),
@@ -389,6 +415,18 @@ class Settings:
             )
         if not PAYOUT_HOLD_MIN_DAYS <= self.stripe_payout_hold_days <= PAYOUT_HOLD_MAX_DAYS:
             raise ConfigError(_PAYOUT_HOLD_RULE.format(self.stripe_payout_hold_days))
+        if not MIN_PRICE_CENTS <= self.listing_min_price_cents <= MAX_PRICE_CENTS:
+            raise ConfigError(
+                f"LISTING_MIN_PRICE_CENTS must be at least {MIN_PRICE_CENTS} "
+                "(Stripe's minimum charge for USD)"
+            )
+        if self.stripe_platform_fee.minimum_cents >= self.listing_min_price_cents:
+            # Stripe refuses an application fee that is not below the charge, and a seller
+            # must keep something of a sale.
+            raise ConfigError(
+                "PLATFORM_FEE_MINIMUM_CENTS must be below LISTING_MIN_PRICE_CENTS "
+                f"({self.stripe_platform_fee.minimum_cents} >= {self.listing_min_price_cents})"
+            )
         if self.ocr_backend == "gemini" and not self.gemini_api_key:
             raise ConfigError("OCR_BACKEND=gemini needs GEMINI_API_KEY")
         if not self.database_url:

@@ -10,10 +10,11 @@ their limits here (``@limits.per_ip(...)``, ``@limits.per_user(...)``, ...), and
 Names for the other areas (see docs/SECURITY.md, "Rate limits"):
 
 * ``@limiter.per_user_budget(UPLOADS)`` — work that costs (uploads, stub readings,
-  checkouts, new listings): one budget per logged-in user (the client IP for anonymous
-  callers, who are refused by the view anyway), **shared by every route that does that
-  work**: the JSON API route and its HTML form twin count against the same budget, so a
-  page is no way around the API's limit. :data:`PER_USER_BUDGETS` lists them.
+  checkouts, new listings, dispute evidence and its files): one budget per logged-in user
+  (the client IP for anonymous callers, who are refused by the view anyway), **shared by
+  every route that does that work**: the JSON API route and its HTML form twin count
+  against the same budget, so a page is no way around the API's limit.
+  :data:`PER_USER_BUDGETS` lists them.
 * ``@limiter.per_user("30 per hour")`` — a per-user limit of one route alone.
 * ``@limiter.per_ip(...)`` / ``@limiter.per_account(..., identifier=...)`` — login and
   registration style throttles.
@@ -88,7 +89,11 @@ UPLOADS = Budget("uploads", "30 per hour")
 READINGS = Budget("re-reads", "20 per hour")
 CHECKOUTS = Budget("checkouts", "20 per hour")
 NEW_LISTINGS = Budget("new-listings", "60 per hour")
-PER_USER_BUDGETS = (UPLOADS, READINGS, CHECKOUTS, NEW_LISTINGS)
+# Each reaches the payment provider on the seller's account: a dispute's evidence (staged or
+# submitted) and the files uploaded for it.
+DISPUTE_EVIDENCE = Budget("dispute-evidence", "30 per hour")
+EVIDENCE_FILES = Budget("evidence-files", "30 per hour")
+PER_USER_BUDGETS = (UPLOADS, READINGS, CHECKOUTS, NEW_LISTINGS, DISPUTE_EVIDENCE, EVIDENCE_FILES)
 
 
 @dataclass(frozen=True)

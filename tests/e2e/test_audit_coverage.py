@@ -70,6 +70,23 @@ def _refund_by_admin(sale: Sale) -> None:
     assert response.status_code == 200, response.json
 
 
+def _dispute_id(order_id: int) -> str | None:
+    from sqlalchemy import select
+
+    from stubcollector.extensions import db
+    from stubcollector.models import StubDispute
+
+    return db.session.scalar(select(StubDispute.dispute_id).where(StubDispute.order_id == order_id))
+
+
+def _submit_evidence(sale: Sale) -> None:
+    response = client_for(sale.app, sale.seller).post(
+        f"/api/disputes/{_dispute_id(sale.order_id)}/evidence",
+        json={"product_description": "The stub, as listed", "submit": True},
+    )
+    assert response.status_code == 200, response.json
+
+
 def _expire(_sale: Sale) -> None:
     checkout.release_expired(now=utcnow() + timedelta(hours=2))
 
@@ -143,6 +160,18 @@ CASES: list[tuple[str, Callable[[Sale], None], list[Expected]]] = [
         [("order.disputed", "order", "order", None, "payment_completed", "disputed")],
     ),
     (
+        "dispute needs a response: the seller and admins are to be told",
+        lambda sale: sale.pay(CARD_DISPUTE),
+        [("dispute.needs_response", "dispute", "dispute", None, None, "needs_response")],
+    ),
+    (
+        "evidence submitted by the seller",
+        lambda sale: _submit_evidence(sale.pay(CARD_DISPUTE)),
+        # (its status change is recorded by whichever comes first: our own call's answer or
+        # the provider's charge.dispute.updated)
+        [("dispute.evidence_submitted", "dispute", "dispute", "seller", None, "under_review")],
+    ),
+    (
         "reservation expired: order cancelled",
         _expire,
         [("order.cancelled", "order", "order", None, "pending", "cancelled")],
@@ -179,7 +208,11 @@ def test_the_event_is_audited(
         sale.start()
     events(sale)
     admin_client = client_for(app, sale.admin)
-    objects = {"order": sale.order_id, "listing": sale.listing_id}
+    objects = {
+        "order": sale.order_id,
+        "listing": sale.listing_id,
+        "dispute": _dispute_id(sale.order_id),
+    }
     actors = {"buyer": sale.buyer, "admin": sale.admin, "seller": sale.seller}
     for action, object_type, which, actor, before, after in expected:
         found = _entries(

@@ -90,6 +90,23 @@ def _cancellation_audited(response: Any, world: World, role: str) -> None:
     assert ("admin.listing_cancelled" in actions) == (role == "admin")
 
 
+def _lists_only_the_callers_disputes(response: Any, world: World, role: str) -> None:
+    from stubcollector.models import StubDispute, StubOrder
+
+    user = world.user(role)
+    assert user is not None
+    visible = {
+        dispute_id
+        for dispute_id, seller_id in db.session.execute(
+            sa.select(StubDispute.dispute_id, StubOrder.seller_id).join(
+                StubOrder, StubOrder.id == StubDispute.order_id
+            )
+        )
+        if user.is_admin or seller_id == user.id
+    }
+    assert {d["dispute_id"] for d in response.json["disputes"]} <= visible
+
+
 def _order_of_the_owner(response: Any, world: World, _role: str) -> None:
     assert response.json["order"]["buyer_id"] == world.owner.id
 
@@ -339,6 +356,49 @@ ROWS: tuple[Row, ...] = (
         hidden_from=ORDER_HIDDEN_FROM,
         body={},
     ),
+    # --- disputes: answered by the seller of the order and admins; hidden from others ----
+    Row(
+        "GET",
+        "/api/disputes",
+        anonymous=codes(401),
+        **_CALLERS_OWN,
+        check=_lists_only_the_callers_disputes,
+    ),
+    Row(
+        "GET",
+        "/api/disputes/<dispute_id>",
+        anonymous=codes(401),
+        owner=codes(200),
+        other=codes(404),
+        admin=codes(200),
+        params=ImmutableDict(dispute_id="owner_dispute"),
+        hidden_from=frozenset({"other"}),
+    ),
+    Row(
+        "POST",
+        "/api/disputes/<dispute_id>/evidence",
+        anonymous=codes(401),
+        owner=codes(200),
+        other=codes(404),
+        admin=codes(200),
+        params=ImmutableDict(dispute_id="owner_dispute"),
+        hidden_from=frozenset({"other"}),
+        body={"product_description": "A 1985 stub, as listed"},
+    ),
+    Row(
+        "POST",
+        "/api/disputes/<dispute_id>/files",
+        anonymous=codes(401),
+        owner=codes(201),
+        other=codes(404),
+        admin=codes(201),
+        params=ImmutableDict(dispute_id="owner_dispute"),
+        hidden_from=frozenset({"other"}),
+        form=lambda _world: {
+            "field": "receipt",
+            "file": (io.BytesIO(b"%PDF-1.4\n% receipt\n%%EOF\n"), "receipt.pdf"),
+        },
+    ),
     # Webhooks are authorised by the provider's signature, not by a user: without one,
     # everybody gets 400 and nothing is stored.
     *(
@@ -401,6 +461,8 @@ def test_matrix(app: Flask, row: Row, role: str, monkeypatch: pytest.MonkeyPatch
         f"{response.get_data(as_text=True)[:300]}"
     )
     if role in row.hidden_from:
+        if row.form is not None:
+            kwargs["data"] = row.form(world)  # the first request consumed its files
         missing = client.open(row.path(world, missing=True), method=row.method, **kwargs)
         assert (response.status_code, response.json) == (missing.status_code, missing.json), (
             f"{row.method} {path} as {role} tells an existing object from a missing one"

@@ -74,26 +74,29 @@ class TestCreate:
         assert db.session.query(AuditLogEntry).filter_by(action="listing.created").count() == 1
 
     # Price cases share one login (scrypt makes logins the slow part); failures name them.
+    # The minimum is LISTING_MIN_PRICE_CENTS ($1.00 by default; the fee floor needs it).
     ACCEPTED = (
-        ("0.5", 50),
-        (0.5, 50),
-        ("0.50", 50),
+        ("1", 100),
+        (1.0, 100),
+        ("1.00", 100),
         (12, 1200),
         ("100000", 10_000_000),
         (99.99, 9999),
     )
     REFUSED = (
-        (0, "at least $0.50"),
-        ("0", "at least $0.50"),
+        (0, "at least $1.00"),
+        ("0", "at least $1.00"),
         (0.499, "two decimal places"),
-        ("0.49", "at least $0.50"),
+        ("0.49", "at least $1.00"),
+        ("0.99", "at least $1.00"),
+        (0.5, "at least $1.00"),
         (1e9, "at most $100,000.00"),
         ("100000.01", "at most $100,000.00"),
         ("12.345", "two decimal places"),
         ("abc", "decimal amount"),
         ("", "decimal amount"),
-        (-5, "at least $0.50"),
-        ("-0.50", "at least $0.50"),
+        (-5, "at least $1.00"),
+        ("-0.50", "at least $1.00"),
         ("NaN", "finite"),
         ("1e999999999", "at most"),
         (True, "decimal string or number"),

@@ -195,7 +195,7 @@ def test_seller_edits_price_and_cancels_from_the_selling_page(
     token = csrf_token(client, url)
     bad = client.post(url, data={"csrf_token": token, "asking_price": "0.10"}, headers=HTML)
     assert bad.status_code == 422
-    assert field_error(bad.get_data(as_text=True), "asking_price") == "Must be at least $0.50"
+    assert field_error(bad.get_data(as_text=True), "asking_price") == "Must be at least $1.00"
     saved = client.post(
         url, data={"csrf_token": token, "asking_price": "30", "description": "Mint"}, headers=HTML
     )

@@ -264,7 +264,8 @@ def test_repeating_checkout_returns_the_same_order_and_payment_intent(
 
 @pytest.mark.parametrize(
     ("price", "fee", "seller_amount"),
-    [(50, 5, 45), (55, 6, 49), (999_999, 100_000, 899_999)],
+    # 10 % rounded half-up, at least 50 ¢ (PLATFORM_FEE_MINIMUM_CENTS).
+    [(100, 50, 50), (555, 56, 499), (999_999, 100_000, 899_999)],
 )
 def test_amounts_come_from_the_server_and_add_up(
     app: Flask, seller: User, buyer: User, price: int, fee: int, seller_amount: int

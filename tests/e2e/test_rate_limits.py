@@ -17,6 +17,8 @@ from werkzeug.test import TestResponse
 from stubcollector.models import User
 from stubcollector.ratelimits import (
     CHECKOUTS,
+    DISPUTE_EVIDENCE,
+    EVIDENCE_FILES,
     NEW_LISTINGS,
     PER_USER_BUDGETS,
     READINGS,
@@ -192,6 +194,21 @@ BUDGET_ROUTES: list[tuple[Budget, list[tuple[str, str, dict[str, object]]]]] = [
             (PAGE, "/selling/stubs/999999", {"data": {"asking_price": "5.00"}}),
         ],
     ),
+    # Each evidence update reaches the provider (a dispute's answer, its files).
+    (
+        DISPUTE_EVIDENCE,
+        [
+            (API, "/api/disputes/dp_x/evidence", {"json": {"unknown": 1}}),
+            (PAGE, "/disputes/dp_x/evidence", {"data": {"action": "save"}}),
+        ],
+    ),
+    (
+        EVIDENCE_FILES,
+        [
+            (API, "/api/disputes/dp_x/files", {"json": {}}),
+            (PAGE, "/disputes/dp_x/files", {"data": {"field": "receipt"}}),
+        ],
+    ),
 ]
 REFUSED_CHEAPLY = (404, 415, 422)
 
@@ -213,10 +230,10 @@ def send(client: FlaskClient, kind: str, path: str, kwargs: dict[str, object]) -
 
 
 class TestPerUserLimitsOnExpensiveRoutes:
-    """Uploads, readings, checkout and new listings: per logged-in user, malformed attempts
-    included (the limit sits above validation), so one account cannot flood them from many
-    IPs — and one budget for the API route and the page that do the same work, so the page
-    is no way around the API's limit."""
+    """Uploads, readings, checkout, new listings, dispute evidence and its files: per
+    logged-in user, malformed attempts included (the limit sits above validation), so one
+    account cannot flood them from many IPs — and one budget for the API route and the page
+    that do the same work, so the page is no way around the API's limit."""
 
     @pytest.mark.parametrize(
         ("budget", "routes"), BUDGET_ROUTES, ids=[budget.name for budget, _ in BUDGET_ROUTES]

@@ -154,6 +154,38 @@ def test_a_disputed_sale_shows_the_withdrawal_and_no_payout(app: Flask) -> None:
     assert "comes back to the seller if the dispute is won" in page
 
 
+def test_dispute_fees_are_the_sellers_only_where_their_account_carries_losses(
+    app: Flask, make_app: Callable[..., Flask]
+) -> None:
+    # Default (the platform carries losses): the $15 fee is the platform's, not on the page.
+    seller = _seller(app)
+    _, order_id = _buy(app, listing_of(seller, 4500).id, CARD_DISPUTE)
+    as_seller = client_for(app, seller)
+    assert _order(as_seller, order_id)["seller_receives_cents"] == 4050 - 4500
+    balance = as_seller.get("/api/payments/connect/balance").json["balance"]  # type: ignore[index]
+    assert balance["pending_cents"] + balance["available_cents"] == 4050 - 4500
+    page = as_seller.get(f"/orders/{order_id}", headers=HTML).get_data(as_text=True)
+    assert "dispute fees" not in page
+
+    # Stripe carries the losses and the seller's account pays Stripe's fees: both come off.
+    seller_liable = make_app(stripe_account_liability="stripe")
+    with seller_liable.app_context():
+        seller = _seller(seller_liable)
+        _, order_id = _buy(seller_liable, listing_of(seller, 4500).id, CARD_DISPUTE)
+        as_seller = client_for(seller_liable, seller)
+        order = _order(as_seller, order_id)
+        stripe_fee = order["stripe_fee_cents"]
+        assert stripe_fee > 0
+        expected = 4050 - stripe_fee - 4500 - 1500
+        assert order["seller_receives_cents"] == expected
+        assert _rows(as_seller, "sales")[order_id]["seller_receives_cents"] == expected
+        # What the seller is told is what their balance holds.
+        balance = as_seller.get("/api/payments/connect/balance").json["balance"]  # type: ignore[index]
+        assert balance["pending_cents"] + balance["available_cents"] == expected
+        page = html.unescape(as_seller.get(f"/orders/{order_id}", headers=HTML).get_data(True))
+        assert f"Stripe's dispute fees</dt><dd>{MINUS} $15.00" in page
+
+
 def test_the_orders_page_opens_on_the_tab_with_the_newest_order(app: Flask) -> None:
     seller = _seller(app)
     listing = listing_of(seller, 2500)

@@ -13,7 +13,14 @@ from flask import Flask
 
 from stubcollector.domain.errors import ValidationFailed
 from stubcollector.extensions import db
-from stubcollector.models import AuditLogEntry, StubDispute, StubListing, StubOrder, StubPayment
+from stubcollector.models import (
+    AuditLogEntry,
+    StubDispute,
+    StubListing,
+    StubOrder,
+    StubOrderCost,
+    StubPayment,
+)
 from stubcollector.services import admin
 from stubcollector.services.orders import views
 from tests.support.factories import StubFactory, UserFactory
@@ -35,7 +42,10 @@ def make_order(
     paid: datetime | None = None,
     refunded: datetime | None = None,
     created: datetime | None = None,
+    charged: datetime | None = None,
 ) -> StubOrder:
+    """An order; its charge succeeded at ``charged`` (by default when it was paid: a late
+    payment of a cancelled order is charged without the order ever being paid)."""
     seller, buyer = UserFactory.create(), UserFactory.create()
     stub = StubFactory.create(owner=seller)
     listing = StubListing(
@@ -67,6 +77,7 @@ def make_order(
             platform_fee_cents=fee,
             amount_refunded_cents=total if refunded else 0,
             payment_status="refunded" if refunded else "succeeded",
+            processed_at=charged or paid,
         )
     )
     db.session.commit()
@@ -110,6 +121,62 @@ def test_totals_per_utc_day_with_empty_days_filled(app: Flask) -> None:
     assert fourth.net_fees_cents == -500
     assert sum(t.net_fees_cents for t in totals) == 350
     assert all(isinstance(t.sales_cents, int) for t in totals)
+
+
+def cost(order: StubOrder, kind: str, payer: str, cents: int, when: datetime) -> None:
+    db.session.add(
+        StubOrderCost(
+            order_id=order.id,
+            kind=kind,
+            payer=payer,
+            amount_cents=cents,
+            balance_transaction_id=f"txn_{kind}_{order.id}_{cents}_{when:%d%H%M%S}",
+            occurred_at=when,
+        )
+    )
+    if kind == "processing_fee":  # as services.orders.costs marks a charge's fees read
+        payment = db.session.query(StubPayment).filter_by(order_id=order.id).one()
+        payment.costs_recorded_at = when
+    db.session.commit()
+
+
+def test_net_revenue_counts_what_stripe_took_and_fees_really_earned(app: Flask) -> None:
+    """Issue 16 point 1: gross fees, Stripe's costs, refunds (automatic ones of cancelled
+    orders included, whose fee was earned with the late charge and then given back), lost
+    disputes, dispute fees and net revenue."""
+    sold = make_order(5000, 500, paid=at(0))
+    cost(sold, "processing_fee", "platform", 175, at(0))
+    # A late payment for a cancelled order: charged, then refunded automatically. Its fee
+    # was taken with the charge and went back with the refund; Stripe kept its fee.
+    late = make_order(2500, 250, status="refunded", charged=at(0, 13), refunded=at(0, 14))
+    cost(late, "processing_fee", "platform", 103, at(0, 13))
+    # A seller who pays Stripe's fee: not the platform's cost.
+    seller_pays = make_order(1000, 100, paid=at(1))
+    cost(seller_pays, "processing_fee", "seller", 59, at(1))
+    # A dispute lost, with its received and countered fees on the platform.
+    disputed = make_order(3000, 300, status="disputed", paid=at(1))
+    cost(disputed, "processing_fee", "platform", 117, at(1))
+    open_dispute(disputed, at(1, 15), closed=True)
+    cost(disputed, "dispute_fee", "platform", 1500, at(1, 15))
+    cost(disputed, "dispute_fee", "platform", 1500, at(1, 16))
+    # A charge whose fee Stripe has not reported yet.
+    make_order(2000, 200, paid=at(1, 20))
+
+    total = admin.totals_over(admin.platform_totals(DAY, DAY + timedelta(days=1)))
+
+    # Sales are orders paid; fees come from every charge that succeeded.
+    assert (total.sales_count, total.sales_cents) == (4, 11000)
+    assert (total.charges_count, total.fees_cents) == (5, 1350)
+    assert (total.refunds_count, total.refunds_cents, total.fees_refunded_cents) == (
+        1,
+        2500,
+        250,
+    )
+    assert total.net_fees_cents == 1100
+    assert (total.stripe_fees_cents, total.dispute_fees_cents) == (175 + 103 + 117, 3000)
+    assert (total.disputes_lost_count, total.disputes_lost_cents) == (1, 3000)
+    assert total.costs_unknown_count == 1
+    assert total.net_revenue_cents == 1100 - 395 - 3000
 
 
 def test_totals_per_week_start_on_monday(app: Flask) -> None:

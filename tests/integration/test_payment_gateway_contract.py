@@ -37,6 +37,7 @@ from stubcollector.adapters.payments.ports import (
 )
 from stubcollector.adapters.payments.sandbox.cards import (
     CARD_DECLINED,
+    CARD_DISPUTE,
     CARD_INSUFFICIENT_FUNDS,
     CARD_REFUND_PENDING,
     CARD_SUCCESS,
@@ -45,6 +46,7 @@ from stubcollector.adapters.payments.sandbox.objects import new_id
 from stubcollector.adapters.payments.sandbox.signing import signature_header
 from stubcollector.config import Settings
 from stubcollector.container import container
+from stubcollector.domain.economics import STRIPE_US_CARD, CostKind, FeePayer
 from stubcollector.domain.statuses import RefundStatus
 from stubcollector.models import utcnow
 from tests.support.payments import sandbox, token_of
@@ -73,6 +75,8 @@ class GatewayHarness:
     """Later, the provider settles a pending refund (account, refund id, succeeded?)."""
     close: Callable[[], None] = lambda: None
     """Release what the harness started."""
+    pay_and_dispute: Callable[[Checkout], str] | None = None
+    """The buyer pays, then their bank disputes the charge; returns the dispute id."""
 
 
 def _stripe_style_event(event_type: str, data_object: dict[str, Any], account: str | None) -> bytes:
@@ -132,6 +136,12 @@ def _sandbox_harness(app: Flask) -> GatewayHarness:
     def settle_refund(account_id: str, refund_id: str, succeed: bool) -> None:
         gateway.hosted_pages.settle_refund(refund_id, succeed=succeed)
 
+    def pay_and_dispute(checkout: Checkout) -> str:
+        paid = gateway.hosted_pages.confirm_payment(
+            checkout.payment_intent_id, checkout.client_secret, CARD_DISPUTE
+        )
+        return str(gateway.hosted_pages.dashboard_dispute_id(checkout.account_id, str(paid["id"])))
+
     return GatewayHarness(
         gateway,
         complete_onboarding,
@@ -141,6 +151,7 @@ def _sandbox_harness(app: Flask) -> GatewayHarness:
         sign,
         pay_with_pending_refunds,
         settle_refund,
+        pay_and_dispute=pay_and_dispute,
     )
 
 
@@ -193,16 +204,31 @@ def _stripe_harness(fake: FakeStripe) -> GatewayHarness:
             failure_reason=None if succeed else "lost_or_stolen_card",
         )
 
+    def pay(checkout: Checkout) -> None:
+        # As the sandbox (and the default STRIPE_ACCOUNT_LIABILITY) has it: the platform pays
+        # Stripe's fee, 2.9 % + 30 ¢.
+        fake.pay(
+            checkout.account_id,
+            checkout.payment_intent_id,
+            stripe_fee=STRIPE_US_CARD.fee_for(checkout.amount_cents),
+            fee_payer="application",
+        )
+
+    def pay_and_dispute(checkout: Checkout) -> str:
+        pay(checkout)
+        return str(fake.open_dispute(checkout.account_id, checkout.payment_intent_id)["id"])
+
     return GatewayHarness(
         gateway=gateway,
         complete_onboarding=fake.complete_onboarding,
-        pay=lambda checkout: fake.pay(checkout.account_id, checkout.payment_intent_id),
+        pay=pay,
         decline=decline,
         event_body=event_body,
         sign=sign,
         pay_with_pending_refunds=pay_with_pending_refunds,
         settle_refund=settle_refund,
         close=close,
+        pay_and_dispute=pay_and_dispute,
     )
 
 
@@ -549,3 +575,59 @@ def test_undelivered_events_is_a_sequence_of_events(harness: GatewayHarness) -> 
             since=since, types=["payment_intent.succeeded"], account_id=account_id
         )
         assert all(isinstance(e, WebhookEvent) for e in events)
+
+
+# --- what the platform paid, and answering disputes (issue 16) --------------------------
+
+
+def test_the_fee_reader_finds_stripes_fee_and_never_counts_ours(harness: GatewayHarness) -> None:
+    account = ready_account(harness)
+    checkout = harness.gateway.create_checkout(checkout_for(account, amount=2500, fee=250))
+    unpaid = harness.gateway.charge_costs(account, checkout.payment_intent_id)
+    assert (unpaid.settled, unpaid.fees) == (False, ())
+
+    harness.pay(checkout)
+    costs = harness.gateway.charge_costs(account, checkout.payment_intent_id)
+
+    assert costs.settled
+    assert costs.application_fee_cents == 250
+    assert costs.application_fee_id is not None
+    assert [(f.kind, f.payer, f.amount_cents) for f in costs.fees] == [
+        (CostKind.PROCESSING_FEE, FeePayer.PLATFORM, STRIPE_US_CARD.fee_for(2500))
+    ]
+    assert all(f.balance_transaction_id.startswith("txn_") for f in costs.fees)
+
+
+def test_a_dispute_is_answered_once_with_a_file(harness: GatewayHarness) -> None:
+    assert harness.pay_and_dispute is not None
+    account = ready_account(harness)
+    checkout = harness.gateway.create_checkout(checkout_for(account))
+    dispute_id = harness.pay_and_dispute(checkout)
+    fees = harness.gateway.dispute_costs(account, dispute_id).fees
+    assert (CostKind.DISPUTE_FEE, FeePayer.PLATFORM, 1500) in [
+        (f.kind, f.payer, f.amount_cents) for f in fees
+    ]
+
+    file = harness.gateway.upload_dispute_evidence(
+        account,
+        filename="receipt.pdf",
+        content=b"%PDF-1.4\n%%EOF\n",
+        idempotency_key=f"dispute:{dispute_id}:file:receipt:1",
+    )
+    evidence = {"product_description": "A stub", "receipt": file.file_id}
+    staged = harness.gateway.submit_dispute_evidence(
+        account, dispute_id, evidence=evidence, submit=False, idempotency_key=f"{dispute_id}:1"
+    )
+    assert (staged.status, staged.has_evidence, staged.submission_count) == (
+        "needs_response",
+        True,
+        0,
+    )
+    submitted = harness.gateway.submit_dispute_evidence(
+        account, dispute_id, evidence=evidence, submit=True, idempotency_key=f"{dispute_id}:2"
+    )
+    assert (submitted.status, submitted.submission_count) == ("under_review", 1)
+    with pytest.raises(PaymentError):
+        harness.gateway.submit_dispute_evidence(
+            account, dispute_id, evidence=evidence, submit=True, idempotency_key=f"{dispute_id}:3"
+        )

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from stubcollector.adapters.payments import stripe_gateway
+from stubcollector.adapters.payments import stripe_gateway, stripe_objects
 from stubcollector.adapters.payments.ports import PaymentFacts
 from stubcollector.container import payment_gateway
 from stubcollector.extensions import db
@@ -28,7 +28,7 @@ from stubcollector.models import (
     User,
 )
 from stubcollector.services import checkout, idempotency, onboarding, reconcile
-from stubcollector.services.orders import payments, refund_ledger, refunds
+from stubcollector.services.orders import disputes, evidence, payments, refund_ledger, refunds
 from stubcollector.services.orders.state import SYSTEM
 from tests.support.database import reloaded
 from tests.support.factories import UserFactory
@@ -38,6 +38,7 @@ from tests.support.stripe_fake import FakeStripe
 CONNECT_SECRET = "whsec_accounts_connect"
 PLATFORM_SECRET = "whsec_accounts_platform"
 URLS = {"return_url": "https://stubs.test/r", "refresh_url": "https://stubs.test/f"}
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 KEY_IN_USE = {
     "type": "invalid_request_error",
     "code": "idempotency_key_in_use",
@@ -245,6 +246,33 @@ def test_every_key_sent_carries_this_databases_namespace(
     assert keys[("POST", "/v1/refunds")] == f"{namespace}:order:{order_id}:refund"
     stored = db.session.scalars(select(StubRefund.idempotency_key)).all()
     assert stored == [f"{namespace}:order:{order_id}:refund"]
+
+
+def test_dispute_evidence_keys_carry_the_namespace_too(
+    in_stripe_mode: Flask, fake_stripe: FakeStripe
+) -> None:
+    namespace = idempotency.namespace()
+    sale = _paid_sale(fake_stripe)
+    payment = db.session.scalars(
+        select(StubPayment).where(StubPayment.order_id == sale.order_id)
+    ).one()
+    dispute = fake_stripe.open_dispute(sale.account_id, payment.payment_intent_id)
+    disputes.apply_dispute(stripe_objects.dispute_facts(dispute))
+    seller = db.session.scalars(select(User).where(User.stripe_account_id == sale.account_id)).one()
+
+    evidence.upload_evidence_file(
+        seller, dispute["id"], field="receipt", filename="receipt.pdf", content=PDF
+    )
+    evidence.send_evidence(
+        reloaded(User, seller.id), dispute["id"], {"product_description": "A stub"}, submit=False
+    )
+
+    (upload,) = fake_stripe.requests_to("POST", "/v1/files")
+    assert upload.idempotency_key is not None
+    assert upload.idempotency_key.startswith(f"{namespace}:dispute:{dispute['id']}:file:receipt:")
+    (staged,) = fake_stripe.requests_to("POST", f"/v1/disputes/{dispute['id']}")
+    assert staged.idempotency_key is not None
+    assert staged.idempotency_key.startswith(f"{namespace}:dispute:{dispute['id']}:evidence:")
 
 
 def test_a_configured_prefix_names_the_namespace(

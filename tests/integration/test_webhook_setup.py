@@ -50,12 +50,13 @@ def stripe_app(make_app: Callable[..., Flask], fake_stripe: FakeStripe) -> Itera
         yield app
 
 
-@pytest.fixture
-def platform_events_handled(monkeypatch: pytest.MonkeyPatch) -> tuple[str, ...]:
-    """As once application fees are handled: the account endpoint has events too."""
-    handled = webhooks.SUBSCRIBED_EVENT_TYPES | {"application_fee.created"}
-    monkeypatch.setattr(webhooks, "SUBSCRIBED_EVENT_TYPES", handled)
-    return ("application_fee.created",)
+CONNECT_URL = f"{BASE}/api/payments/webhook/connect"
+PLATFORM_URL = f"{BASE}/api/payments/webhook"
+
+
+def _endpoint_at(fake: FakeStripe, url: str) -> dict[str, object]:
+    (endpoint,) = [e for e in fake.webhook_endpoints.values() if e["url"] == url]
+    return endpoint
 
 
 def _run(app: Flask, *args: str) -> tuple[int, str]:
@@ -64,7 +65,7 @@ def _run(app: Flask, *args: str) -> tuple[int, str]:
 
 
 def test_both_endpoints_are_created_pinned_with_exactly_the_handled_events(
-    stripe_app: Flask, fake_stripe: FakeStripe, platform_events_handled: tuple[str, ...]
+    stripe_app: Flask, fake_stripe: FakeStripe
 ) -> None:
     code, output = _run(stripe_app)
 
@@ -76,7 +77,13 @@ def test_both_endpoints_are_created_pinned_with_exactly_the_handled_events(
     assert connect.params["enabled_events"] == list(
         webhooks.subscribed_event_types(WebhookEndpoint.CONNECT)
     )
-    assert platform.params["enabled_events"] == list(platform_events_handled)
+    assert platform.params["enabled_events"] == list(
+        webhooks.subscribed_event_types(WebhookEndpoint.PLATFORM)
+    )
+    # Our application fee is the platform's own object: its event comes to the account
+    # endpoint, and the charge's balance transaction with charge.updated to Connect.
+    assert platform.params["enabled_events"] == ["application_fee.created"]
+    assert "charge.updated" in connect.params["enabled_events"]
     assert (connect.params["connect"], platform.params["connect"]) == ("true", "false")
     assert {r.params["api_version"] for r in created.values()} == {PINNED}
     assert {r.account for r in created.values()} == {None}
@@ -91,7 +98,8 @@ def test_running_it_again_keeps_the_endpoints_and_brings_their_events_up_to_date
     stripe_app: Flask, fake_stripe: FakeStripe
 ) -> None:
     assert _run(stripe_app)[0] == 0
-    (endpoint,) = fake_stripe.webhook_endpoints.values()
+    assert len(fake_stripe.webhook_endpoints) == 2
+    endpoint = _endpoint_at(fake_stripe, CONNECT_URL)
     fake_stripe.requests.clear()
 
     code, output = _run(stripe_app)
@@ -102,7 +110,7 @@ def test_running_it_again_keeps_the_endpoints_and_brings_their_events_up_to_date
     assert fake_stripe.requests_to("POST", "/v1/webhook_endpoints") == []
 
     # An upgrade handles one event more than the endpoint was made with.
-    endpoint["enabled_events"] = endpoint["enabled_events"][:-1]
+    endpoint["enabled_events"] = endpoint["enabled_events"][:-1]  # type: ignore[index]
     code, output = _run(stripe_app)
 
     assert code == 0
@@ -111,22 +119,26 @@ def test_running_it_again_keeps_the_endpoints_and_brings_their_events_up_to_date
     assert update.params["enabled_events"] == list(
         webhooks.subscribed_event_types(WebhookEndpoint.CONNECT)
     )
-    assert len(fake_stripe.webhook_endpoints) == 1
+    # The account endpoint was right: left alone.
+    platform = _endpoint_at(fake_stripe, PLATFORM_URL)
+    assert fake_stripe.requests_to("POST", f"/v1/webhook_endpoints/{platform['id']}") == []
+    assert len(fake_stripe.webhook_endpoints) == 2
 
 
 def test_an_endpoint_on_another_api_version_is_named_for_deletion(
     stripe_app: Flask, fake_stripe: FakeStripe
 ) -> None:
     assert _run(stripe_app)[0] == 0
-    (endpoint,) = fake_stripe.webhook_endpoints.values()
+    endpoint = _endpoint_at(fake_stripe, PLATFORM_URL)
     endpoint["api_version"] = None  # made in the Dashboard: the account's default version
 
     code, output = _run(stripe_app)
 
     assert code == 1
-    assert endpoint["id"] in output
+    assert str(endpoint["id"]) in output
     assert "delete it" in output
-    assert len(fake_stripe.webhook_endpoints) == 1
+    assert f"connect endpoint {CONNECT_URL}: unchanged" in output  # the other one is right
+    assert len(fake_stripe.webhook_endpoints) == 2
 
 
 def test_the_sandbox_has_no_endpoints_to_create(app: Flask) -> None:
@@ -181,7 +193,8 @@ def test_without_the_secrets_the_app_refuses_to_start_and_the_setup_command_runs
     setup = _flask(tmp_path, fake_stripe, "payments", "create-webhook-endpoints")
 
     assert setup.returncode == 0, setup.stderr
+    assert re.search(r"STRIPE_WEBHOOK_SECRET=whsec_\w+", setup.stdout)
     assert re.search(r"STRIPE_CONNECT_WEBHOOK_SECRET=whsec_\w+", setup.stdout)
-    created = fake_stripe.only_request("POST", "/v1/webhook_endpoints")
-    assert created.params["url"] == f"{BASE}/api/payments/webhook/connect"
-    assert created.headers["authorization"] == "Bearer sk_test_operator"
+    created = fake_stripe.requests_to("POST", "/v1/webhook_endpoints")
+    assert {r.params["url"] for r in created} == {PLATFORM_URL, CONNECT_URL}
+    assert {r.headers["authorization"] for r in created} == {"Bearer sk_test_operator"}

@@ -59,7 +59,7 @@ class World:
     owner: User
     other: User
     admin: User
-    objects: dict[str, int] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)
     _seller: User | None = None
 
     @classmethod
@@ -82,7 +82,7 @@ class World:
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)  # type: ignore[no-any-return]
 
-    def object_id(self, name: str) -> int:
+    def object_id(self, name: str) -> Any:
         if name not in self.objects:
             self.objects[name] = OBJECTS[name](self)
         return self.objects[name]
@@ -134,13 +134,41 @@ def _owner_order(world: World) -> int:
     return int(checkout.json["order_id"])
 
 
-OBJECTS: dict[str, Callable[[World], int]] = {
+def _owner_dispute(world: World) -> str:
+    """A dispute on a sale of the owner's: a buyer paid with the sandbox's dispute card."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE
+    from stubcollector.models import StubDispute
+
+    buyer = UserFactory.create()
+    client = current_app.test_client()
+    login = client.post("/auth/login", json={"login": buyer.username, "password": TEST_PASSWORD})
+    assert login.status_code == 200, login.json
+    listing_id = listing_of(world.owner).id
+    checkout = client.post("/api/payments/create-payment-intent", json={"listing_id": listing_id})
+    assert checkout.status_code == 200, checkout.json
+    assert pay(client, checkout.json, CARD_DISPUTE).status_code == 200
+    db.session.expire_all()
+    return str(
+        db.session.scalars(
+            select(StubDispute.dispute_id).where(
+                StubDispute.order_id == int(checkout.json["order_id"])
+            )
+        ).one()
+    )
+
+
+OBJECTS: dict[str, Callable[[World], Any]] = {
     "owner_user": lambda world: world.owner.id,
     "owner_stub": _owner_stub,
     "owner_stub_with_image": _owner_stub_with_image,
     "owner_listing": _owner_listing,
     "listing_for_sale": _listing_for_sale,
     "owner_order": _owner_order,
+    # The owner is the seller here: a dispute is answered by the seller of its order.
+    "owner_dispute": _owner_dispute,
 }
 
 Codes = frozenset[int]

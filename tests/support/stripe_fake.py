@@ -16,6 +16,15 @@ behaves like Stripe where our code depends on it:
 * refunds are created with ``refund_status`` (``succeeded`` unless a test says
   ``pending``, ...), read back with ``GET /v1/refunds/{id}`` on their account, and settled
   later by ``settle_refund`` (a failed one gives its amount back to the charge);
+* a paid charge's fees follow the fee payer (``pay(fee_payer=...)``): the seller's balance
+  transaction lists our application fee and, when the account pays Stripe, Stripe's fee; when
+  the platform pays, Stripe's fee is a ``stripe_fee`` balance transaction on the platform
+  whose source is the charge (the reading of research-16 §1.3 the app is built on:
+  UNCONFIRMED, docs/STRIPE.md). ``pay(settled=False)`` leaves the charge without its balance
+  transaction, as asynchronous capture does, until ``settle_charge``;
+* disputes (``open_dispute``) carry their balance transactions; ``POST /v1/disputes/{id}``
+  stages or submits evidence (``submit`` defaults to true, as at Stripe) and ``POST
+  /v1/files`` takes multipart uploads on the connected account;
 * webhook endpoints are created, listed and updated; the create answer alone carries the
   endpoint's ``secret`` (``whsec_…``), as on Stripe;
 * an account that ``deauthorize`` disconnected answers every request about it with the
@@ -31,6 +40,8 @@ network failure, so they are never replayed.
 from __future__ import annotations
 
 import copy
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import json
@@ -79,6 +90,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case names
     form: dict[str, str]  # the raw (flat) form or query parameters
     params: dict[str, Any]  # the same, nested
+    # Multipart uploads: field name → (filename, content).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def account(self) -> str | None:
@@ -139,6 +152,12 @@ class FakeStripe:
         self.charges: dict[tuple[str, str], dict[str, Any]] = {}
         self.balance_transactions: dict[tuple[str, str], dict[str, Any]] = {}
         self.refunds: dict[tuple[str, str], dict[str, Any]] = {}
+        self.disputes: dict[tuple[str, str], dict[str, Any]] = {}
+        self.files: dict[tuple[str, str], dict[str, Any]] = {}
+        # The platform's own objects live under the account "".
+        self.application_fees: dict[str, dict[str, Any]] = {}
+        # A charge's balance transaction held back until settle_charge (async capture).
+        self._unsettled: dict[tuple[str, str], str] = {}
         # The status new refunds are created with (Stripe: succeeded for most cards,
         # pending when the balance does not cover them, requires_action for some methods).
         self.refund_status = "succeeded"
@@ -222,42 +241,139 @@ class FakeStripe:
             currently_due=[], eventually_due=[], past_due=[], disabled_reason=None
         )
 
-    def pay(self, account_id: str, payment_intent_id: str, *, stripe_fee: int = 0) -> None:
-        """What Stripe.js confirming a test card does: a succeeded charge on the account."""
+    def pay(
+        self,
+        account_id: str,
+        payment_intent_id: str,
+        *,
+        stripe_fee: int = 0,
+        fee_payer: str = "account",
+        settled: bool = True,
+    ) -> dict[str, Any]:
+        """What Stripe.js confirming a test card does: a succeeded charge on the account.
+
+        ``fee_payer`` is the account's ``controller.fees.payer``: ``account`` puts Stripe's
+        fee on the seller's balance transaction, ``application`` on a platform ``stripe_fee``
+        transaction. ``settled=False``: the charge has no balance transaction yet. Returns
+        the charge.
+        """
         intent = self.payment_intents[(account_id, payment_intent_id)]
         amount, app_fee = intent["amount"], intent["application_fee_amount"] or 0
+        seller_fee = stripe_fee if fee_payer == "account" else 0
         transaction = copy.deepcopy(self.fixtures["balance_transaction"])
         charge = copy.deepcopy(self.fixtures["charge"])
+        details = [
+            {"amount": app_fee, "application": "ca_platform", "currency": "usd",
+             "description": "Application fee", "type": "application_fee"},
+        ]  # fmt: skip
+        if seller_fee:
+            details.insert(
+                0,
+                {"amount": seller_fee, "application": None, "currency": "usd",
+                 "description": "Stripe processing fees", "type": "stripe_fee"},
+            )  # fmt: skip
+        charge_id = _new_id("ch")
         transaction.update(
             id=_new_id("txn"),
             amount=amount,
-            fee=stripe_fee + app_fee,
-            net=amount - stripe_fee - app_fee,
-            source=charge["id"],
+            fee=seller_fee + app_fee,
+            net=amount - seller_fee - app_fee,
+            source=charge_id,
             status="pending",
-            fee_details=[
-                {"amount": stripe_fee, "application": None, "currency": "usd",
-                 "description": "Stripe processing fees", "type": "stripe_fee"},
-                {"amount": app_fee, "application": "ca_platform", "currency": "usd",
-                 "description": "Application fee", "type": "application_fee"},
-            ],
-        )  # fmt: skip
+            created=int(time.time()),
+            fee_details=details,
+        )
+        fee_id = _new_id("fee") if app_fee else None
         charge.update(
-            id=_new_id("ch"),
+            id=charge_id,
             amount=amount,
             amount_captured=amount,
             captured=True,
+            application_fee=fee_id,
             application_fee_amount=app_fee,
-            balance_transaction=transaction["id"],
+            balance_transaction=transaction["id"] if settled else None,
             payment_intent=payment_intent_id,
             transfer_data=None,
             description=intent["description"],
             metadata=dict(intent["metadata"]),
         )
-        transaction["source"] = charge["id"]
         self.balance_transactions[(account_id, transaction["id"])] = transaction
-        self.charges[(account_id, charge["id"])] = charge
-        intent.update(status="succeeded", amount_received=amount, latest_charge=charge["id"])
+        if not settled:
+            self._unsettled[(account_id, charge_id)] = transaction["id"]
+        self.charges[(account_id, charge_id)] = charge
+        if fee_id is not None:
+            fee = copy.deepcopy(self.fixtures["application_fee"])
+            fee_txn = self._platform_transaction(
+                "application_fee", fee_id, app_fee, "Application fee"
+            )
+            fee.update(
+                id=fee_id, account=account_id, amount=app_fee, charge=charge_id,
+                balance_transaction=fee_txn["id"], created=int(time.time()),
+                fee_source={"charge": charge_id, "type": "charge"},
+            )  # fmt: skip
+            self.application_fees[fee_id] = fee
+        if fee_payer == "application" and stripe_fee:
+            self._platform_transaction(
+                "stripe_fee", charge_id, -stripe_fee, "Stripe processing fees (direct charge)"
+            )
+        intent.update(status="succeeded", amount_received=amount, latest_charge=charge_id)
+        return copy.deepcopy(charge)
+
+    def settle_charge(self, account_id: str, charge_id: str) -> dict[str, Any]:
+        """The charge's balance transaction arrives (what ``charge.updated`` reports)."""
+        charge = self.charges[(account_id, charge_id)]
+        charge["balance_transaction"] = self._unsettled.pop((account_id, charge_id))
+        return copy.deepcopy(charge)
+
+    def _platform_transaction(
+        self, type_: str, source: str, amount: int, description: str
+    ) -> dict[str, Any]:
+        transaction = copy.deepcopy(self.fixtures["balance_transaction"])
+        transaction.update(
+            id=_new_id("txn"), amount=amount, fee=0, fee_details=[], net=amount, source=source,
+            type=type_, description=description, created=int(time.time()),
+            reporting_category="fee" if type_ == "stripe_fee" else "platform_earning",
+        )  # fmt: skip
+        self.balance_transactions[("", transaction["id"])] = transaction
+        return transaction
+
+    def open_dispute(
+        self, account_id: str, payment_intent_id: str, *, fee_payer: str = "application",
+        dispute_fee: int = 1500, status: str = "needs_response",
+    ) -> dict[str, Any]:  # fmt: skip
+        """The buyer's bank disputes the charge: the amount comes out of the seller's
+        balance; the dispute fee too when the account carries its losses, else out of the
+        platform's (``fee_payer`` is whoever carries them, research-16 §2.1)."""
+        intent = self.payment_intents[(account_id, payment_intent_id)]
+        charge = self.charges[(account_id, intent["latest_charge"])]
+        charge["disputed"] = True
+        dispute_id = _new_id("dp")
+        withdrawal = copy.deepcopy(self.fixtures["balance_transaction"])
+        seller_fee = dispute_fee if fee_payer == "account" else 0
+        withdrawal.update(
+            id=_new_id("txn"), amount=-charge["amount"], fee=seller_fee,
+            net=-charge["amount"] - seller_fee, source=dispute_id, type="adjustment",
+            reporting_category="dispute", description="Chargeback withdrawal",
+            created=int(time.time()),
+            fee_details=[
+                {"amount": seller_fee, "application": None, "currency": "usd",
+                 "description": "Dispute fee", "type": "stripe_fee"}
+            ] if seller_fee else [],
+        )  # fmt: skip
+        if fee_payer == "application":
+            self._platform_transaction("stripe_fee", dispute_id, -dispute_fee, "Dispute fee")
+        dispute = copy.deepcopy(self.fixtures["dispute"])
+        dispute.update(
+            id=dispute_id, amount=charge["amount"], charge=charge["id"],
+            payment_intent=payment_intent_id, status=status, reason="fraudulent",
+            balance_transactions=[withdrawal], created=int(time.time()),
+            is_charge_refundable=False,
+        )  # fmt: skip
+        dispute["evidence_details"].update(
+            due_by=int(time.time()) + 7 * 86400, has_evidence=False, submission_count=0
+        )
+        self.disputes[(account_id, dispute_id)] = dispute
+        return copy.deepcopy(dispute)
 
     def settle_refund(
         self, account_id: str, refund_id: str, status: str, *, failure_reason: str | None = None
@@ -333,14 +449,23 @@ class FakeStripe:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode() if length else ""
-        pairs = parse_qsl(body if handler.command == "POST" else url.query, keep_blank_values=True)
+        raw = handler.rfile.read(length) if length else b""
+        content_type = handler.headers.get("Content-Type") or ""
+        uploads: dict[str, tuple[str, bytes]] = {}
+        if content_type.startswith("multipart/form-data"):
+            pairs, uploads = _multipart(content_type, raw)
+        else:
+            body = raw.decode()
+            pairs = parse_qsl(
+                body if handler.command == "POST" else url.query, keep_blank_values=True
+            )
         request = RecordedRequest(
             method=handler.command,
             path=url.path,
             headers={k.lower(): v for k, v in handler.headers.items()},
             form=dict(pairs),
             params=decode_form(pairs),
+            files=uploads,
         )
         with self._lock:
             self.requests.append(request)
@@ -460,6 +585,15 @@ class FakeStripe:
             return self._refund(account, route[1])
         if route == ["events"] and method == "GET":
             return self._list_events(account, params)
+        if route == ["balance_transactions"] and method == "GET":
+            return self._list_balance_transactions(account, params)
+        if len(route) == 2 and route[0] == "disputes":
+            if method == "GET":
+                return self._dispute(account, route[1])
+            if method == "POST":
+                return self._update_dispute(account, route[1], params)
+        if route == ["files"] and method == "POST":
+            return self._create_file(account, params, request.files)
         raise _invalid(f"Unrecognized request URL ({method}: {request.path})", status=404)
 
     def _create_account(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -597,7 +731,7 @@ class FakeStripe:
         wants_charge = any(e.startswith("latest_charge") for e in expand)
         if wants_charge and intent["latest_charge"]:
             charge = copy.deepcopy(self.charges[(account or "", intent["latest_charge"])])
-            if "latest_charge.balance_transaction" in expand:
+            if "latest_charge.balance_transaction" in expand and charge["balance_transaction"]:
                 charge["balance_transaction"] = copy.deepcopy(
                     self.balance_transactions[(account or "", charge["balance_transaction"])]
                 )
@@ -672,6 +806,75 @@ class FakeStripe:
         if refund is None:
             raise _not_found("refund", refund_id)
         return refund
+
+    def _list_balance_transactions(
+        self, account: str | None, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        source = params.get("source")
+        selected = [
+            transaction
+            for (owner, _id), transaction in self.balance_transactions.items()
+            if owner == (account or "") and (source is None or transaction["source"] == source)
+        ]
+        selected.sort(key=lambda t: (t["created"], t["id"]), reverse=True)  # newest first
+        limit = int(params.get("limit", 10))
+        return {
+            "object": "list",
+            "url": "/v1/balance_transactions",
+            "has_more": len(selected) > limit,
+            "data": selected[:limit],
+        }
+
+    def _find_dispute(self, account: str | None, dispute_id: str) -> dict[str, Any]:
+        dispute = self.disputes.get((account or "", dispute_id))
+        if dispute is None:
+            raise _not_found("dispute", dispute_id, "dispute")
+        return dispute
+
+    def _dispute(self, account: str | None, dispute_id: str) -> dict[str, Any]:
+        return self._find_dispute(account, dispute_id)
+
+    def _update_dispute(
+        self, account: str | None, dispute_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        dispute = self._find_dispute(account, dispute_id)
+        if dispute["status"] not in ("needs_response", "warning_needs_response"):
+            raise _invalid(
+                f"This dispute is already {dispute['status']}.", code="dispute_already_closed"
+            )
+        evidence = params.get("evidence", {})
+        for name, value in evidence.items():
+            if name not in dispute["evidence"]:
+                raise _invalid(
+                    f"Received unknown parameter: evidence[{name}]", param=f"evidence[{name}]"
+                )
+            dispute["evidence"][name] = value or None
+        details = dispute["evidence_details"]
+        details["has_evidence"] = True
+        # `submit` defaults to true (docs.stripe.com/api/disputes/update).
+        if params.get("submit", "true") == "true":
+            details["submission_count"] += 1
+            dispute["status"] = {
+                "needs_response": "under_review",
+                "warning_needs_response": "warning_under_review",
+            }[dispute["status"]]
+        return dispute
+
+    def _create_file(
+        self, account: str | None, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        if "file" not in files:
+            raise _invalid("Missing required param: file.", param="file")
+        filename, content = files["file"]
+        file = copy.deepcopy(self.fixtures.get("file") or {"object": "file"})
+        file.update(
+            id=_new_id("file"), filename=filename, size=len(content), created=int(time.time()),
+            purpose=params.get("purpose"), type=filename.rsplit(".", 1)[-1].lower(),
+            links={"object": "list", "data": [], "has_more": False}, url=None, expires_at=None,
+            title=None,
+        )  # fmt: skip
+        self.files[(account or "", file["id"])] = {**file, "content": content}
+        return file
 
     def _create_webhook_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("url") or not params.get("enabled_events"):
@@ -753,3 +956,21 @@ def sign_webhook(
     for key in (*also_signed_with, secret):
         parts.append("v1=" + hmac.new(key.encode(), signed, hashlib.sha256).hexdigest())
     return ",".join(parts)
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """A multipart/form-data body (``POST /v1/files``) as form pairs and uploaded files."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    pairs: list[tuple[str, str]] = []
+    uploads: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        content = part.get_payload(decode=True) or b""
+        if filename is not None:
+            uploads[str(name)] = (filename, content)
+        else:
+            pairs.append((str(name), content.decode()))
+    return pairs, uploads

@@ -13,6 +13,8 @@ def test_defaults_need_no_keys(tmp_path: Path) -> None:
     assert settings.database_url == f"sqlite:///{tmp_path / 'instance' / 'stubcollector.db'}"
     assert settings.upload_folder == tmp_path / "instance" / "uploads"
     assert settings.stripe_platform_fee.basis_points == 1000
+    assert settings.stripe_platform_fee.minimum_cents == 50
+    assert settings.listing_min_price_cents == 100
     assert settings.stripe_payout_hold_days == 7
     assert settings.reservation_minutes == 15
 
@@ -200,3 +202,25 @@ def test_job_and_metrics_settings_are_validated(tmp_path: Path) -> None:
         Settings.from_env({"JOB_MAX_RETRIES": "-1"}, base_dir=tmp_path)
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         Settings.from_env({"METRICS_TOKEN": "short"}, base_dir=tmp_path)
+
+
+def test_fee_floor_and_listing_minimum_are_read_and_checked_together(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"PLATFORM_FEE_MINIMUM_CENTS": "75", "LISTING_MIN_PRICE_CENTS": "200"}, base_dir=tmp_path
+    )
+    assert (settings.stripe_platform_fee.minimum_cents, settings.listing_min_price_cents) == (
+        75,
+        200,
+    )
+    # A fee floor at or above the lowest price would leave a seller nothing (and Stripe
+    # refuses an application fee that is not below the charge).
+    with pytest.raises(ConfigError, match="PLATFORM_FEE_MINIMUM_CENTS must be below"):
+        Settings.from_env(
+            {"PLATFORM_FEE_MINIMUM_CENTS": "100", "LISTING_MIN_PRICE_CENTS": "100"},
+            base_dir=tmp_path,
+        )
+    # Stripe's minimum charge for USD is $0.50.
+    with pytest.raises(ConfigError, match="LISTING_MIN_PRICE_CENTS"):
+        Settings.from_env({"LISTING_MIN_PRICE_CENTS": "49"}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="PLATFORM_FEE_MINIMUM_CENTS"):
+        Settings.from_env({"PLATFORM_FEE_MINIMUM_CENTS": "-1"}, base_dir=tmp_path)

@@ -97,3 +97,40 @@ def test_display_formats() -> None:
     assert format_cents(3645, None) == "36.45"
     assert cents_to_decimal_string(1250) == "12.50"
     assert cents_to_decimal_string(-7) == "-0.07"
+
+
+class TestFeeFloor:
+    """PRODUCT.md "Fee floor": fee = max(rate x item price rounded half-up, minimum)."""
+
+    RATE = FeeRate.parse("0.10", minimum_cents=50)
+
+    @pytest.mark.parametrize(
+        ("price", "fee"),
+        [
+            (100, 50),  # $1.00: 10 ¢ by the rate, the 50 ¢ floor wins
+            (499, 50),  # 49.9 ¢ rounds to 50 ¢
+            (500, 50),  # $5.00: the rate meets the floor
+            (505, 51),  # 50.5 ¢ rounds half-up
+            (555, 56),
+            (5000, 500),  # $50.00
+            (999_999, 100_000),
+        ],
+    )
+    def test_fee_is_the_rate_or_the_floor_whichever_is_more(self, price: int, fee: int) -> None:
+        assert self.RATE.fee_for(price) == fee
+        split = FeeSplit.for_total(price, self.RATE)
+        assert (split.platform_fee_cents, split.seller_amount_cents) == (fee, price - fee)
+
+    def test_the_fee_never_exceeds_the_price(self) -> None:
+        assert self.RATE.fee_for(30) == 30
+        assert self.RATE.fee_for(0) == 0
+
+    def test_minimum_is_kept_by_parse_and_refused_when_negative(self) -> None:
+        assert FeeRate.parse("0.10", minimum_cents=75).minimum_cents == 75
+        assert FeeRate.parse("0.10").minimum_cents == 0
+        with pytest.raises(ValueError, match="minimum"):
+            FeeRate.parse("0.10", minimum_cents=-1)
+
+    def test_percent_text(self) -> None:
+        assert FeeRate.parse("0.10").percent_text == "10"
+        assert FeeRate.parse("0.125").percent_text == "12.5"

@@ -78,3 +78,15 @@ def test_a_dispute_withdraws_its_amount_and_holds_the_payout() -> None:
     assert not payout_expected(disputed)
     won = replace(disputed, status=OrderStatus.PAYMENT_COMPLETED, dispute_withdrawn_cents=0)
     assert seller_receives_cents(won) == 2700
+
+
+def test_dispute_fees_come_off_only_as_the_sellers_own() -> None:
+    # Where the seller's account carries losses (STRIPE_ACCOUNT_LIABILITY=stripe), Stripe's
+    # $15 dispute fee is on the seller's withdrawal; otherwise the platform pays it and the
+    # order carries no seller dispute fee (services.orders.views sums the seller's rows).
+    disputed = replace(PAID, status=OrderStatus.DISPUTED, dispute_withdrawn_cents=3000)
+    assert seller_receives_cents(replace(disputed, dispute_fees_cents=1500)) == -300 - 1500
+    # Countered and won: the amount and the countered fee come back, the received fee stays.
+    won = replace(PAID, status=OrderStatus.PAYMENT_COMPLETED, dispute_fees_cents=1500)
+    assert seller_receives_cents(won) == 2700 - 1500
+    assert payout_expected(won)

@@ -35,6 +35,7 @@ def reconcile_command() -> None:
         f"payments checked: {report.payments_checked}, changed: {report.payments_changed}; "
         f"refunds settled: {report.refunds_settled}, re-read: {report.refunds_checked}, "
         f"changed: {report.refunds_changed}; "
+        f"fees read: {report.costs_checked}, recorded: {report.costs_recorded}; "
         f"events recovered: {report.events_recovered}, retried: {report.events_retried}"
     )
     for error in report.errors:

@@ -2,7 +2,15 @@
 
 Prices arrive as decimal strings or JSON numbers and leave as integer cents; no float ever
 takes part in arithmetic. The platform fee is a rate held in basis points (1/100 of a
-percent) and rounded half-up to the cent, so that fee + seller amount == total exactly.
+percent) and rounded half-up to the cent, with a floor: fee = max(rate x item price,
+minimum). Fee + seller amount == item price exactly.
+
+Why a floor (PRODUCT.md, "Fee floor"): with the Express controller settings the platform
+pays Stripe's processing fee on every direct charge (2.9 % + 30 ¢ on a US card), so 10 % of
+a $1 sale (10 ¢) would not even cover Stripe's fixed 30 ¢. ``PLATFORM_FEE_MINIMUM_CENTS``
+(default 50 ¢) and the minimum item price ``LISTING_MIN_PRICE_CENTS`` (default $1.00) keep a
+sale from costing the platform money; ``docs/STRIPE.md`` ("What a sale earns") has the
+figures.
 """
 
 from __future__ import annotations
@@ -14,8 +22,12 @@ from typing import Final
 from stubcollector.domain.errors import ValidationFailed
 
 CURRENCY = "USD"
-# Stripe's minimum charge for USD is $0.50.
+# Stripe's minimum charge for USD is $0.50: the floor no price and no setting goes below (the
+# database refuses a listing under it). The marketplace's own minimum is a setting above it.
 MIN_PRICE_CENTS = 50
+# Defaults of LISTING_MIN_PRICE_CENTS and PLATFORM_FEE_MINIMUM_CENTS.
+DEFAULT_LISTING_MIN_PRICE_CENTS = 100
+DEFAULT_PLATFORM_FEE_MINIMUM_CENTS = 50
 # A ticket stub is a collectible, not a house: $100,000 guards against typos and abuse.
 MAX_PRICE_CENTS = 10_000_000
 BASIS_POINTS = 10_000
@@ -81,12 +93,13 @@ def cents_to_decimal_string(cents: int) -> str:
 
 @dataclass(frozen=True)
 class FeeRate:
-    """The platform's cut as basis points (``0.10`` → 1000 bp)."""
+    """The platform's cut: a rate in basis points (``0.10`` → 1000 bp) with a floor in cents."""
 
     basis_points: int
+    minimum_cents: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> FeeRate:
+    def parse(cls, text: str, *, minimum_cents: int = 0) -> FeeRate:
         """Parse a fraction such as ``"0.10"``; refuses anything outside ``[0, 0.5]``."""
         rate = Decimal(text.strip())
         if not rate.is_finite() or rate < 0 or rate > Decimal("0.5"):
@@ -94,21 +107,35 @@ class FeeRate:
         bp = rate * BASIS_POINTS
         if bp != bp.to_integral_value():
             raise ValueError("the platform fee must be a whole number of basis points (0.0001)")
-        return cls(int(bp))
+        if minimum_cents < 0:
+            raise ValueError("the minimum platform fee must not be negative")
+        return cls(int(bp), minimum_cents)
 
     @property
     def as_fraction(self) -> Decimal:
         return Decimal(self.basis_points) / BASIS_POINTS
 
-    def fee_for(self, total_cents: int) -> int:
-        """Platform fee for a charge of ``total_cents``, rounded half-up to the cent.
+    @property
+    def percent_text(self) -> str:
+        """``"10"`` for 10 %, ``"12.5"`` for 12.5 % (pages write the rate this way)."""
+        return f"{(self.as_fraction * 100).normalize():f}"
 
-        Integer arithmetic only: ``(total * bp + 5000) // 10000``. For 10 %: $0.55 → 6 ¢
-        (5.5 rounds up), $0.50 → 5 ¢, $9,999.99 → $1,000.00 (99,999.9 rounds up).
-        """
-        if total_cents < 0:
+    def proportional_fee(self, item_cents: int) -> int:
+        """The rate's share alone, rounded half-up: ``(item * bp + 5000) // 10000``."""
+        if item_cents < 0:
             raise ValueError("amount must not be negative")
-        return (total_cents * self.basis_points + BASIS_POINTS // 2) // BASIS_POINTS
+        return (item_cents * self.basis_points + BASIS_POINTS // 2) // BASIS_POINTS
+
+    def fee_for(self, item_cents: int) -> int:
+        """Platform fee on an item price: max(rate x price rounded half-up, minimum).
+
+        Integer arithmetic only. For 10 % with a 50 ¢ floor: $1.00 → 50 ¢ (the floor),
+        $5.55 → 56 ¢ (55.5 rounds up), $50.00 → $5.00, $9,999.99 → $1,000.00. Never more
+        than the price itself, so the seller's share is never negative; prices at or below
+        the floor are refused before a fee is ever taken on them (``LISTING_MIN_PRICE_CENTS``
+        is above ``PLATFORM_FEE_MINIMUM_CENTS``, and Stripe wants the fee below the charge).
+        """
+        return min(item_cents, max(self.proportional_fee(item_cents), self.minimum_cents))
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,8 @@ class FeeSplit:
 
     @classmethod
     def for_total(cls, total_cents: int, rate: FeeRate) -> FeeSplit:
+        """The split of an item price (the fee is on the item price; shipping, once it
+        exists, passes through to the seller)."""
         fee = rate.fee_for(total_cents)
         return cls(total_cents, fee, total_cents - fee)
 

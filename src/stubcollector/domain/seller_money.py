@@ -9,7 +9,12 @@ pays it and the seller never sees it (docs/STRIPE.md). A refund takes the refund
 back out of the seller's balance as soon as it is made (a pending refund included; a
 failed one gives it back) and, with ``refund_application_fee``, returns the matching part
 of the application fee; Stripe keeps its processing fee. A dispute withdraws the disputed
-amount until the dispute is won.
+amount until the dispute is won. Its fees (for receiving it, and for countering it, which a
+win gives back) follow who carries the account's losses, not who pays Stripe's processing
+fee: they come out of the seller's balance only where the seller's account carries them
+(``losses.payments = stripe``: ``STRIPE_ACCOUNT_LIABILITY=stripe``); under the default the
+platform pays them. They count as Stripe's balance transactions recorded them
+(``stub_order_costs`` rows paid by the seller, ``services.orders.costs``).
 
 Nothing is due to the seller from an order that was never paid (still open, declined,
 abandoned), and no payout is to come from one that was refunded, is being refunded or is
@@ -56,6 +61,9 @@ class OrderMoney:
     """Refunds out of the seller's balance: succeeded, and still on their way."""
     dispute_withdrawn_cents: int = 0
     """Withdrawn by disputes and not reinstated."""
+    dispute_fees_cents: int = 0
+    """Dispute fees taken from the seller's own balance (less any given back on a win); 0
+    where the platform carries the account's losses."""
 
 
 def fee_returned_cents(platform_fee_cents: int, total_cents: int, refunded_cents: int) -> int:
@@ -79,7 +87,14 @@ def seller_receives_cents(money: OrderMoney) -> int | None:
         money.platform_fee_cents, money.total_cents, refunded
     )
     stripe_fee = (money.stripe_fee_cents or 0) if money.seller_pays_stripe_fee else 0
-    return money.total_cents - refunded - kept_fee - stripe_fee - money.dispute_withdrawn_cents
+    return (
+        money.total_cents
+        - refunded
+        - kept_fee
+        - stripe_fee
+        - money.dispute_withdrawn_cents
+        - money.dispute_fees_cents
+    )
 
 
 def payout_expected(money: OrderMoney) -> bool:

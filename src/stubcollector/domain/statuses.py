@@ -55,6 +55,10 @@ class OrderStatus(StrEnum):
 
 OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PAYMENT_PROCESSING)
 PAID_ORDER_STATUSES = (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED, OrderStatus.DISPUTED)
+# Orders that had given their listing up (refunded, or cancelled and their late payment
+# refunded) before a dispute came: disputed, they still do not hold the listing, which may
+# have been sold to someone else meanwhile (``uq_stub_orders_holding_listing``).
+LISTING_RELEASED_ORDER_STATUSES = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset(
@@ -85,12 +89,18 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {OrderStatus.COMPLETED, OrderStatus.REFUNDED, OrderStatus.DISPUTED}
     ),
     OrderStatus.COMPLETED: frozenset({OrderStatus.REFUNDED, OrderStatus.DISPUTED}),
-    # A payment that succeeds after its reservation was lost is refunded automatically.
-    OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED}),
+    # A payment that succeeds after its reservation was lost is refunded automatically; its
+    # charge can still be disputed by the buyer's bank.
+    OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED, OrderStatus.DISPUTED}),
     OrderStatus.REFUNDED: frozenset({OrderStatus.DISPUTED}),
     # A won dispute returns the order to where it was; see Order.status_before_dispute.
     OrderStatus.DISPUTED: frozenset(
-        {OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED, OrderStatus.REFUNDED}
+        {
+            OrderStatus.PAYMENT_COMPLETED,
+            OrderStatus.COMPLETED,
+            OrderStatus.REFUNDED,
+            OrderStatus.CANCELLED,
+        }
     ),
 }
 

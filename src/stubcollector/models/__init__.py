@@ -9,7 +9,14 @@ from stubcollector.models.base import Base, utcnow
 from stubcollector.models.event import ProviderEvent
 from stubcollector.models.jobs import PeriodicJobLease
 from stubcollector.models.listing import StubListing
-from stubcollector.models.order import StubDispute, StubOrder, StubPayment, StubRefund
+from stubcollector.models.order import (
+    StubDispute,
+    StubDisputeFile,
+    StubOrder,
+    StubOrderCost,
+    StubPayment,
+    StubRefund,
+)
 from stubcollector.models.payout import SellerPayout
 from stubcollector.models.stub import STUB_FIELDS, Stub
 from stubcollector.models.user import User
@@ -24,8 +31,10 @@ __all__ = [
     "SellerPayout",
     "Stub",
     "StubDispute",
+    "StubDisputeFile",
     "StubListing",
     "StubOrder",
+    "StubOrderCost",
     "StubPayment",
     "StubRefund",
     "User",

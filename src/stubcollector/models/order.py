@@ -2,13 +2,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from stubcollector.domain.disputes import FILE_FIELDS
+from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.money import CURRENCY
 from stubcollector.domain.statuses import (
+    LISTING_RELEASED_ORDER_STATUSES,
     OPEN_ORDER_STATUSES,
-    PAID_ORDER_STATUSES,
     LiabilityStatus,
     OrderStatus,
     PaymentStatus,
@@ -18,7 +29,17 @@ from stubcollector.models.base import Base, TimestampMixin, one_of
 from stubcollector.models.listing import StubListing
 from stubcollector.models.user import User
 
-_HOLDING = ", ".join(f"'{s.value}'" for s in (*OPEN_ORDER_STATUSES, *PAID_ORDER_STATUSES))
+_HOLDING = ", ".join(
+    f"'{s.value}'"
+    for s in (*OPEN_ORDER_STATUSES, OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED)
+)
+_RELEASED = ", ".join(f"'{s.value}'" for s in LISTING_RELEASED_ORDER_STATUSES)
+# The orders that hold their listing: open or paid, and disputed ones unless the dispute came
+# after the order had given the listing up (then the listing may belong to a newer order).
+HOLDS_LISTING_SQL = (
+    f"order_status IN ({_HOLDING}) OR (order_status = '{OrderStatus.DISPUTED.value}' AND "
+    f"(status_before_dispute IS NULL OR status_before_dispute NOT IN ({_RELEASED})))"
+)
 
 
 class StubOrder(TimestampMixin, Base):
@@ -44,8 +65,8 @@ class StubOrder(TimestampMixin, Base):
             "uq_stub_orders_holding_listing",
             "stub_listing_id",
             unique=True,
-            sqlite_where=text(f"order_status IN ({_HOLDING})"),
-            postgresql_where=text(f"order_status IN ({_HOLDING})"),
+            sqlite_where=text(HOLDS_LISTING_SQL),
+            postgresql_where=text(HOLDS_LISTING_SQL),
         ),
         Index("ix_stub_orders_buyer_created", "buyer_id", "created_at"),
         Index("ix_stub_orders_seller_created", "seller_id", "created_at"),
@@ -141,6 +162,11 @@ class StubPayment(TimestampMixin, Base):
     refunded_at: Mapped[datetime | None]
     # When reconciliation last re-read this PaymentIntent from the provider (it takes turns).
     provider_checked_at: Mapped[datetime | None]
+    # The platform's ApplicationFee (fee_...) of the charge, once the provider shows it.
+    application_fee_id: Mapped[str | None] = mapped_column(String(255))
+    # When the charge's fees were recorded (StubOrderCost); until then reconciliation reads
+    # them again (the balance transaction can come up to an hour after the payment).
+    costs_recorded_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<StubPayment {self.payment_intent_id} {self.payment_status}>"
@@ -171,6 +197,71 @@ class StubDispute(TimestampMixin, Base):
     funds_reinstated_cents: Mapped[int] = mapped_column(default=0)
     evidence_due_by: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The evidence as last sent to the provider (text fields, and file fields' file ids),
+    # whether it is only staged there, how many times it was submitted, when and by whom.
+    evidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    has_evidence: Mapped[bool] = mapped_column(default=False)
+    submission_count: Mapped[int] = mapped_column(default=0)
+    evidence_submitted_at: Mapped[datetime | None]
+    evidence_submitted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class StubDisputeFile(TimestampMixin, Base):
+    """A file uploaded to the provider as evidence for a dispute (the provider keeps it)."""
+
+    __tablename__ = "stub_dispute_files"
+    __table_args__ = (
+        one_of("field", tuple(FILE_FIELDS), "field"),
+        CheckConstraint("size > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_row_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_disputes.id", ondelete="CASCADE"), index=True
+    )
+    # The evidence field it answers (receipt, shipping_documentation, ...).
+    field: Mapped[str] = mapped_column(String(40))
+    file_id: Mapped[str] = mapped_column(String(255), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    file_type: Mapped[str] = mapped_column(String(10))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class StubOrderCost(TimestampMixin, Base):
+    """One fee the payment provider took for an order, as its balance transaction shows it:
+    Stripe's processing fee on the charge, a dispute's fees. Who paid it is whose balance
+    carried the transaction (``payer``): the platform's costs are the ``platform`` rows.
+    Recorded once per (kind, balance transaction), however often the fee is read again."""
+
+    __tablename__ = "stub_order_costs"
+    __table_args__ = (
+        one_of("kind", CostKind, "kind"),
+        one_of("payer", FeePayer, "payer"),
+        UniqueConstraint("kind", "balance_transaction_id", name="uq_stub_order_costs_transaction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("stub_orders.id", ondelete="CASCADE"), index=True
+    )
+    order: Mapped[StubOrder] = relationship(lazy="raise")
+    # For dispute fees: the dispute (dp_...) they belong to.
+    dispute_id: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20))
+    payer: Mapped[str] = mapped_column(String(10))
+    # Taken (> 0) or given back (< 0, a won dispute's countered fee), in cents.
+    amount_cents: Mapped[int]
+    # The provider's balance transaction (txn_...) it was read from.
+    balance_transaction_id: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    # When the provider took it (the transaction's own time); the totals count it that day.
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return f"<StubOrderCost {self.order_id} {self.kind} {self.payer} {self.amount_cents}>"
 
 
 class StubRefund(TimestampMixin, Base):

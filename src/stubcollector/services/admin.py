@@ -7,7 +7,7 @@ are offset-paginated (admins page through hundreds, not millions) and newest fir
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -15,6 +15,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from stubcollector.domain.disputes import needs_response
+from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.errors import ValidationFailed
 from stubcollector.domain.statuses import (
     OrderStatus,
@@ -28,9 +30,11 @@ from stubcollector.models import (
     StubDispute,
     StubListing,
     StubOrder,
+    StubOrderCost,
     StubPayment,
     StubRefund,
     User,
+    utcnow,
 )
 from stubcollector.services.transaction import transaction
 
@@ -177,6 +181,13 @@ class DisputeRow:
     created_at: datetime
     closed_at: datetime | None
     order_status: str
+    has_evidence: bool = False
+    submission_count: int = 0
+
+    @property
+    def needs_response(self) -> bool:
+        """Waiting for evidence that can still be given (see domain.disputes)."""
+        return needs_response(self.status, self.evidence_due_by, utcnow())
 
 
 def list_disputes(
@@ -195,6 +206,8 @@ def list_disputes(
             StubDispute.created_at,
             StubDispute.closed_at,
             StubOrder.order_status,
+            StubDispute.has_evidence,
+            StubDispute.submission_count,
         )
         .join(StubOrder, StubOrder.id == StubDispute.order_id)
         .order_by(StubDispute.created_at.desc(), StubDispute.id.desc())
@@ -318,21 +331,51 @@ def audit_actions() -> list[str]:
 # --- platform totals -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Totals:
-    """One period's figures; money in integer cents."""
+    """One period's figures; money in integer cents.
+
+    The platform's side of the books: the application fees of every succeeded charge (a
+    lost reservation's late payment too: its fee was taken, then given back with its
+    automatic refund), the fees given back with refunds, and what Stripe took from the
+    platform (processing fees where the platform pays them, dispute fees), as recorded
+    from Stripe's balance transactions (``services.orders.costs``).
+    """
 
     start: date
     sales_count: int = 0
     sales_cents: int = 0
+    # Application fees of the charges that succeeded (the day of the charge).
+    charges_count: int = 0
     fees_cents: int = 0
     refunds_count: int = 0
     refunds_cents: int = 0
-    # Platform fees handed back with full refunds (the fee is refunded too).
+    # Platform fees handed back with full refunds (the fee is refunded too), automatic
+    # refunds of cancelled orders included.
     fees_refunded_cents: int = 0
     disputes_count: int = 0
+    # What Stripe took from the platform's balance: processing fees (Stripe keeps them when
+    # a charge is refunded) and dispute fees (a won dispute's countered fee comes back).
+    stripe_fees_cents: int = 0
+    dispute_fees_cents: int = 0
+    # Charges of the period whose processing fee is not recorded yet (Stripe may take up to
+    # an hour to attach it, or may not itemise what it bills the platform; docs/STRIPE.md).
+    costs_unknown_count: int = 0
+    # Disputes decided for the buyer: the amount comes out of the seller's balance first;
+    # the platform carries only what that balance cannot cover (not known here).
+    disputes_lost_count: int = 0
+    disputes_lost_cents: int = 0
 
     @property
     def net_fees_cents(self) -> int:
         return self.fees_cents - self.fees_refunded_cents
+
+    @property
+    def stripe_costs_cents(self) -> int:
+        return self.stripe_fees_cents + self.dispute_fees_cents
+
+    @property
+    def net_revenue_cents(self) -> int:
+        """Fees kept, less what Stripe took from the platform."""
+        return self.net_fees_cents - self.stripe_costs_cents
 
 
 def _utc_day(session: Session, column: Any) -> ColumnElement[Any]:
@@ -355,11 +398,13 @@ def _period_start(day: date, period: str) -> date:
 
 
 def platform_totals(since: date, until: date, *, period: str = "day") -> tuple[Totals, ...]:
-    """Sales, platform fees, refunds and disputes per UTC day (or ISO week), oldest first.
+    """Sales, fees, refunds, Stripe's costs and disputes per UTC day (or ISO week), oldest
+    first.
 
-    A sale counts on the day its payment was confirmed, a refund on the day the order was
-    refunded and a dispute on the day it was opened; every period in the range is listed,
-    empty ones with zeros, so a chart has no gaps.
+    A sale counts on the day its payment was confirmed, a fee on the day its charge
+    succeeded, a refund on the day the order was refunded, a Stripe fee on the day Stripe
+    took it, a dispute on the day it was opened and a lost one on the day it closed; every
+    period in the range is listed, empty ones with zeros, so a chart has no gaps.
     """
     if period not in PERIODS:
         raise ValidationFailed("period", f"must be one of {', '.join(PERIODS)}")
@@ -368,27 +413,44 @@ def platform_totals(since: date, until: date, *, period: str = "day") -> tuple[T
     if (until - since).days >= MAX_TOTALS_DAYS:
         raise ValidationFailed("since", f"at most {MAX_TOTALS_DAYS} days at once")
     start, end = _day_start(since), _day_start(until + timedelta(days=1))
-    buckets: dict[date, Totals] = {}
+    figures: dict[date, dict[str, int]] = {}
     day = since
     while day <= until:
-        key = _period_start(day, period)
-        buckets.setdefault(key, Totals(start=key))
+        figures.setdefault(_period_start(day, period), {})
         day += timedelta(days=1)
+
+    def add(raw_day: Any, **values: Any) -> None:
+        bucket = figures[_period_start(_as_date(raw_day), period)]
+        for name, value in values.items():
+            bucket[name] = bucket.get(name, 0) + int(value or 0)
 
     with transaction() as session:
         paid_day = _utc_day(session, StubOrder.payment_confirmed_at)
-        sales = session.execute(
+        for raw_day, count, cents in session.execute(
             select(
                 paid_day,
                 func.count(StubOrder.id),
                 func.coalesce(func.sum(StubOrder.total_amount_cents), 0),
-                func.coalesce(func.sum(StubOrder.platform_fee_cents), 0),
             )
             .where(StubOrder.payment_confirmed_at >= start, StubOrder.payment_confirmed_at < end)
             .group_by(paid_day)
-        ).all()
+        ):
+            add(raw_day, sales_count=count, sales_cents=cents)
+        charged_day = _utc_day(session, StubPayment.processed_at)
+        for raw_day, count, fees, unknown in session.execute(
+            select(
+                charged_day,
+                func.count(StubPayment.id),
+                func.coalesce(func.sum(StubOrder.platform_fee_cents), 0),
+                func.count(StubPayment.id).filter(StubPayment.costs_recorded_at.is_(None)),
+            )
+            .join(StubOrder, StubOrder.id == StubPayment.order_id)
+            .where(StubPayment.processed_at >= start, StubPayment.processed_at < end)
+            .group_by(charged_day)
+        ):
+            add(raw_day, charges_count=count, fees_cents=fees, costs_unknown_count=unknown)
         refunded_day = _utc_day(session, StubOrder.refunded_at)
-        refunds = session.execute(
+        for raw_day, count, cents, fees in session.execute(
             select(
                 refunded_day,
                 func.count(StubOrder.id),
@@ -398,49 +460,54 @@ def platform_totals(since: date, until: date, *, period: str = "day") -> tuple[T
             .join(StubPayment, StubPayment.order_id == StubOrder.id)
             .where(StubOrder.refunded_at >= start, StubOrder.refunded_at < end)
             .group_by(refunded_day)
-        ).all()
+        ):
+            add(raw_day, refunds_count=count, refunds_cents=cents, fees_refunded_cents=fees)
+        cost_day = _utc_day(session, StubOrderCost.occurred_at)
+        for raw_day, kind, cents in session.execute(
+            select(
+                cost_day,
+                StubOrderCost.kind,
+                func.coalesce(func.sum(StubOrderCost.amount_cents), 0),
+            )
+            .where(
+                StubOrderCost.payer == FeePayer.PLATFORM.value,
+                StubOrderCost.occurred_at >= start,
+                StubOrderCost.occurred_at < end,
+            )
+            .group_by(cost_day, StubOrderCost.kind)
+        ):
+            name = "stripe_fees_cents" if kind == CostKind.PROCESSING_FEE else "dispute_fees_cents"
+            add(raw_day, **{name: cents})
         opened_day = _utc_day(session, StubDispute.created_at)
-        disputes = session.execute(
+        for raw_day, count in session.execute(
             select(opened_day, func.count(StubDispute.id))
             .where(StubDispute.created_at >= start, StubDispute.created_at < end)
             .group_by(opened_day)
-        ).all()
-
-    for raw_day, count, cents, fees in sales:
-        key = _period_start(_as_date(raw_day), period)
-        totals = buckets[key]
-        buckets[key] = replace(
-            totals,
-            sales_count=totals.sales_count + int(count),
-            sales_cents=totals.sales_cents + int(cents),
-            fees_cents=totals.fees_cents + int(fees),
-        )
-    for raw_day, count, cents, fees in refunds:
-        key = _period_start(_as_date(raw_day), period)
-        totals = buckets[key]
-        buckets[key] = replace(
-            totals,
-            refunds_count=totals.refunds_count + int(count),
-            refunds_cents=totals.refunds_cents + int(cents),
-            fees_refunded_cents=totals.fees_refunded_cents + int(fees),
-        )
-    for raw_day, count in disputes:
-        key = _period_start(_as_date(raw_day), period)
-        buckets[key] = replace(
-            buckets[key], disputes_count=buckets[key].disputes_count + int(count)
-        )
-    return tuple(buckets[key] for key in sorted(buckets))
+        ):
+            add(raw_day, disputes_count=count)
+        closed_day = _utc_day(session, StubDispute.closed_at)
+        for raw_day, count, cents in session.execute(
+            select(
+                closed_day,
+                func.count(StubDispute.id),
+                func.coalesce(func.sum(StubDispute.amount_cents), 0),
+            )
+            .where(
+                StubDispute.status == "lost",
+                StubDispute.closed_at >= start,
+                StubDispute.closed_at < end,
+            )
+            .group_by(closed_day)
+        ):
+            add(raw_day, disputes_lost_count=count, disputes_lost_cents=cents)
+    return tuple(Totals(start=key, **figures[key]) for key in sorted(figures))
 
 
 def totals_over(periods: Sequence[Totals]) -> Totals:
     """``periods`` (at least one) added up: one period from the first's start (headline figures)."""
-    return Totals(
-        start=periods[0].start,
-        sales_count=sum(t.sales_count for t in periods),
-        sales_cents=sum(t.sales_cents for t in periods),
-        fees_cents=sum(t.fees_cents for t in periods),
-        refunds_count=sum(t.refunds_count for t in periods),
-        refunds_cents=sum(t.refunds_cents for t in periods),
-        fees_refunded_cents=sum(t.fees_refunded_cents for t in periods),
-        disputes_count=sum(t.disputes_count for t in periods),
-    )
+    summed = {
+        f.name: sum(getattr(t, f.name) for t in periods)
+        for f in fields(Totals)
+        if f.name != "start"
+    }
+    return Totals(start=periods[0].start, **summed)

@@ -44,7 +44,7 @@ from stubcollector.domain.money import CURRENCY, FeeSplit, cents_to_decimal_stri
 from stubcollector.domain.statuses import OPEN_ORDER_STATUSES, OrderStatus, PaymentStatus
 from stubcollector.models import StubListing, StubOrder, StubPayment, User, utcnow
 from stubcollector.services import audit, idempotency, onboarding
-from stubcollector.services.marketplace import browsing, listing_status
+from stubcollector.services.marketplace import browsing, listing_status, views
 from stubcollector.services.orders.state import SYSTEM, Actor, move, require_party
 from stubcollector.services.transaction import transaction
 
@@ -166,6 +166,10 @@ def _reserve_and_create_order(buyer: User, listing_id: int, ip_address: str | No
             listing, seller = found._tuple()
             if listing.seller_id != buyer.id and not seller.can_accept_payments:
                 raise Conflict("the seller cannot take payments at the moment")
+            if listing.asking_price_cents < config.listing_min_price_cents:
+                # Listed before the minimum was raised: the fee floor would leave the
+                # seller (almost) nothing, so it waits for its seller to raise the price.
+                raise Conflict(views.reason_below_minimum(config.listing_min_price_cents))
             reservation = listing_status.reserve_listing(
                 session, listing, buyer.id, minutes=config.reservation_minutes
             )

@@ -19,7 +19,10 @@ such an operation (a refund whose request got no answer, a buyer repeating a che
 reads the stored key rather than building a new one, so changing the namespace never
 turns a retry into a second operation. Keys that are not stored belong to calls that are
 safe to repeat under a new key (cancelling, setting a payout schedule), or to creating a
-seller's account, whose id is stored the moment the provider answers.
+seller's account, whose id is stored the moment the provider answers. A dispute's evidence
+and its files have keys derived from their content (``services.orders.evidence``): sent
+again under a new namespace, the same evidence is the same update and the same file one
+more copy of it at the provider, never a second answer to the bank.
 """
 
 from __future__ import annotations

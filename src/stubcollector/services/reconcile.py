@@ -5,7 +5,9 @@ the same idempotent handlers the webhooks use (the ``apply_*`` functions of
 ``services.orders``). Run by ``flask payments reconcile`` and, so that nobody has to, by
 the scheduler every ``RECONCILE_EVERY_SECONDS`` (the job ``payments.reconcile``); failed
 events are retried there with a backoff that grows with their attempt counter
-(``webhooks.retry_failed``).
+(``webhooks.retry_failed``). It also reads the fees of paid charges whose fees are not
+recorded yet (``services.orders.costs``): a charge's balance transaction can arrive up to an
+hour after the payment.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from stubcollector.domain.errors import DomainError
 from stubcollector.domain.statuses import OrderStatus, PaymentStatus, RefundStatus
 from stubcollector.models import StubOrder, StubPayment, StubRefund, utcnow
 from stubcollector.services import webhooks
-from stubcollector.services.orders import payments, refund_ledger, refunds
+from stubcollector.services.orders import costs, payments, refund_ledger, refunds
 from stubcollector.services.orders.state import SYSTEM
 from stubcollector.services.transaction import transaction
 
@@ -63,6 +65,8 @@ RECHECK_BATCH = 100
 class ReconcileReport:
     payments_checked: int = 0
     payments_changed: int = 0
+    costs_checked: int = 0
+    costs_recorded: int = 0
     refunds_settled: int = 0
     refunds_checked: int = 0
     refunds_changed: int = 0
@@ -85,6 +89,7 @@ def reconcile(*, backoff: bool = False) -> ReconcileReport:
     report.events_retried = webhooks.retry_failed(backoff=backoff)
     _recheck_payments(report, due)
     _settle_pending_refunds(report, periodic=backoff)
+    _record_missing_costs(report, periodic=backoff)
     return report
 
 
@@ -98,7 +103,7 @@ def reconcile_periodically() -> dict[str, Any]:
 
 
 def _quiet_and_due(
-    changed_at: InstrumentedAttribute[datetime],
+    changed_at: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
     checked_at: InstrumentedAttribute[datetime | None],
     now: datetime,
 ) -> list[ColumnElement[bool]]:
@@ -177,7 +182,6 @@ def _recheck_payments(report: ReconcileReport, stuck: list[Row[tuple[int, str, s
                 payment_intent_id=pi_id,
                 order_id=order_id,
                 charge_id=state.charge_id,
-                processing_fee_cents=state.processing_fee_cents,
                 failure_code=state.failure_code,
                 failure_message=state.failure_message,
             )
@@ -254,3 +258,39 @@ def _settle_pending_refunds(report: ReconcileReport, *, periodic: bool = False) 
             continue
         report.refunds_checked += read
         report.refunds_changed += changed
+
+
+def _costs_to_read(now: datetime, *, periodic: bool) -> list[int]:
+    """Orders whose charge succeeded but whose fees are not recorded yet: the balance
+    transaction came after the success (or its events were missed). Within the horizon
+    only; the periodic run takes those quiet since the success, in turns (``RECHECK_*``)."""
+    conditions: list[ColumnElement[bool]] = [
+        StubPayment.processed_at.is_not(None),
+        StubPayment.processed_at >= now - RECHECK_HORIZON,
+        StubPayment.costs_recorded_at.is_(None),
+    ]
+    if periodic:
+        conditions += _quiet_and_due(StubPayment.processed_at, StubPayment.provider_checked_at, now)
+    with transaction() as session:
+        return list(
+            session.scalars(
+                select(StubPayment.order_id)
+                .where(*conditions)
+                .order_by(StubPayment.provider_checked_at.asc().nulls_first(), StubPayment.id)
+                .limit(RECHECK_BATCH if periodic else None)
+            )
+        )
+
+
+def _record_missing_costs(report: ReconcileReport, *, periodic: bool) -> None:
+    """The fee reader again, for paid charges whose fees are still unknown."""
+    for order_id in _costs_to_read(utcnow(), periodic=periodic):
+        report.costs_checked += 1
+        try:
+            read = costs.record_charge_costs(order_id, SYSTEM)
+        except DomainError as exc:
+            report.errors.append(f"reading the fees of order {order_id}: {exc.message}")
+            continue
+        finally:
+            _mark_checked(order_id)
+        report.costs_recorded += read.recorded

@@ -53,7 +53,7 @@ from stubcollector.domain.statuses import EventStatus
 from stubcollector.models import ProviderEvent, utcnow
 from stubcollector.observability import context, metrics
 from stubcollector.services import audit, onboarding, payouts
-from stubcollector.services.orders import disputes, payments, refunds
+from stubcollector.services.orders import costs, disputes, payments, refunds
 from stubcollector.services.orders.state import OrderChanged, UnknownPayment
 from stubcollector.services.transaction import autocommit, transaction
 
@@ -329,10 +329,40 @@ def _on_account_updated(event: WebhookEvent) -> bool:
 
 
 def _on_succeeded(event: WebhookEvent) -> bool:
-    return (
-        payments.apply_payment_succeeded(stripe_objects.payment_facts(event.data_object))
-        is not None
+    order_id = payments.apply_payment_succeeded(stripe_objects.payment_facts(event.data_object))
+    if order_id is None:
+        return False
+    # The event's latest_charge is an id: re-read the charge's fees (often not there yet
+    # with asynchronous capture; charge.updated and reconciliation read them again).
+    costs.record_charge_costs_quietly(order_id)
+    return True
+
+
+def _on_charge_updated(event: WebhookEvent) -> bool:
+    """``charge.updated``: the one Stripe promises (within an hour) when a charge's balance
+    transaction is there; read the charge's fees then."""
+    charge = event.data_object
+    if charge.get("balance_transaction") is None:
+        return False
+    order_id = costs.order_of_charge(
+        stripe_objects.object_id(charge), stripe_objects.charge_payment_intent(charge)
     )
+    if order_id is None:
+        return False
+    costs.record_charge_costs(order_id)
+    return True
+
+
+def _on_application_fee_created(event: WebhookEvent) -> bool:
+    """``application_fee.created`` (platform endpoint): our fee of a direct charge exists,
+    created asynchronously after the charge; read the charge's fees."""
+    order_id = costs.order_of_charge(stripe_objects.application_fee_charge(event.data_object))
+    if order_id is None:
+        # Our fee on a charge we have not recorded yet: fail now, retried (and
+        # reconciliation reads the charge's fees anyway once the payment is applied).
+        raise UnknownPayment(f"no payment for the charge of {event.data_object.get('id')}")
+    costs.record_charge_costs(order_id)
+    return True
 
 
 def _on_failed(event: WebhookEvent) -> bool:
@@ -364,7 +394,9 @@ def _on_refund_changed(event: WebhookEvent) -> bool:
 
 
 def _on_dispute(event: WebhookEvent) -> bool:
-    disputes.apply_dispute(stripe_objects.dispute_facts(event.data_object))
+    facts = stripe_objects.dispute_facts(event.data_object)
+    disputes.apply_dispute(facts)
+    costs.record_dispute_costs_quietly(facts.dispute_id)
     return True
 
 
@@ -418,6 +450,10 @@ HANDLERS: dict[str, Callable[[WebhookEvent], bool]] = {
     "charge.dispute.funds_reinstated": _on_dispute,
     "payout.paid": _on_payout,
     "payout.failed": _on_payout,
+    # What a charge cost (services.orders.costs): the balance transaction arrives with
+    # charge.updated (Connect endpoint); our fee with application_fee.created (platform).
+    "charge.updated": _on_charge_updated,
+    "application_fee.created": _on_application_fee_created,
 }
 
 

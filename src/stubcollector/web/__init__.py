@@ -9,7 +9,16 @@ from stubcollector.container import container
 from stubcollector.extensions import csrf
 from stubcollector.observability import web as observability
 from stubcollector.web import openapi, pages
-from stubcollector.web.api import audit, auth, health, marketplace, payments, stubs, users
+from stubcollector.web.api import (
+    audit,
+    auth,
+    disputes,
+    health,
+    marketplace,
+    payments,
+    stubs,
+    users,
+)
 
 # JSON API blueprints: protected by the JSON-only guard (web.security) instead of form tokens.
 API_BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -20,6 +29,7 @@ API_BLUEPRINTS: tuple[Blueprint, ...] = (
     marketplace.bp,
     stubs.bp,
     audit.bp,
+    disputes.bp,
 )
 # HTML pages: Flask-WTF CSRF tokens on every form.
 PAGE_BLUEPRINTS: tuple[Blueprint, ...] = (*pages.BLUEPRINTS,)

@@ -24,6 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.errors import DomainError, ServiceUnavailable
 from stubcollector.domain.statuses import RefundStatus
 
@@ -197,6 +198,66 @@ class DisputeFacts:
     funds_withdrawn_cents: int = 0
     funds_reinstated_cents: int = 0
     evidence_due_by: datetime | None = None
+    # evidence_details: staged evidence, and how many times it was sent to the bank.
+    has_evidence: bool = False
+    submission_count: int = 0
+
+
+@dataclass(frozen=True)
+class ProviderFee:
+    """One fee the provider took, read from the balance transaction that carries it.
+
+    Whose balance carries the transaction is who paid: the seller's (the charge's or the
+    dispute's own balance transactions, on the connected account) or the platform's (its
+    own balance transactions). docs/STRIPE.md, "What each cost is read from".
+    """
+
+    kind: CostKind
+    payer: FeePayer
+    # Positive: taken; negative: given back (a won dispute's countered fee).
+    amount_cents: int
+    # The txn_... it was read from; a fee is recorded once per (kind, transaction).
+    balance_transaction_id: str
+    created: datetime | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeCosts:
+    """What a payment's charge cost, from the provider's own objects (the fee reader).
+
+    ``settled`` is False until the charge has its balance transaction: with asynchronous
+    capture (Stripe's default) it is often missing when ``payment_intent.succeeded`` is
+    sent, and Stripe promises the ``charge.updated`` that brings it within an hour. Read
+    again then (or by reconciliation); nothing is recorded from an unsettled charge.
+    """
+
+    payment_intent_id: str
+    charge_id: str | None
+    settled: bool
+    # The platform's ApplicationFee (fee_...) and the application fee the charge's balance
+    # transaction lists (its fee_details of type application_fee: ours, not Stripe's).
+    application_fee_id: str | None = None
+    application_fee_cents: int | None = None
+    fees: tuple[ProviderFee, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisputeCosts:
+    """A dispute's fees, from its balance transactions and the platform's."""
+
+    dispute_id: str
+    fees: tuple[ProviderFee, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file uploaded to the provider as dispute evidence (``purpose=dispute_evidence``)."""
+
+    file_id: str
+    filename: str
+    size: int
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -352,6 +413,39 @@ class PaymentGateway(Protocol):
 
     def retrieve_refund(self, account_id: str, refund_id: str) -> Refund:
         """Re-read a refund on the connected account (reconciliation of pending refunds)."""
+        ...
+
+    # --- what the platform paid ------------------------------------------------------
+    def charge_costs(self, account_id: str, payment_intent_id: str) -> ChargeCosts:
+        """The fee reader: re-read the PaymentIntent with its charge's balance transaction
+        (events carry ``latest_charge`` as an id) and the platform's balance transactions
+        of that charge; which fees were taken, from whom. ``settled=False``: not yet."""
+        ...
+
+    def dispute_costs(self, account_id: str, dispute_id: str) -> DisputeCosts:
+        """The fees of a dispute: its own balance transactions (the seller's) and the
+        platform's balance transactions of it."""
+        ...
+
+    # --- answering disputes -----------------------------------------------------------
+    def upload_dispute_evidence(
+        self, account_id: str, *, filename: str, content: bytes, idempotency_key: str
+    ) -> EvidenceFile:
+        """Upload a file (PDF, JPEG or PNG) as dispute evidence on the seller's account."""
+        ...
+
+    def submit_dispute_evidence(
+        self,
+        account_id: str,
+        dispute_id: str,
+        *,
+        evidence: Mapping[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> DisputeFacts:
+        """Send the whole evidence set (text, and file ids for the file fields) for a dispute
+        on the seller's account; ``submit=False`` stages it, ``True`` sends it to the bank
+        (once). Returns the dispute as the provider then holds it."""
         ...
 
     # --- events -----------------------------------------------------------------------

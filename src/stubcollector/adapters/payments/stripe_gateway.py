@@ -25,6 +25,7 @@ References: "§n" is a section of the shared research notes ``research/STRIPE-FA
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -35,13 +36,18 @@ from typing import Any, Final, Literal
 
 import stripe
 
+from stubcollector.adapters.payments import stripe_objects
 from stubcollector.adapters.payments.ports import (
     Balance,
     CardDeclined,
+    ChargeCosts,
     Checkout,
     CheckoutRequest,
     CheckoutStatus,
     ConnectedAccount,
+    DisputeCosts,
+    DisputeFacts,
+    EvidenceFile,
     InvalidWebhookSignature,
     OnboardingLink,
     PaymentError,
@@ -320,7 +326,10 @@ class StripeGateway:
             charge_id=charge.id if charge else _expandable_id(intent.latest_charge),
             amount_received_cents=intent.amount_received,
             amount_refunded_cents=charge.amount_refunded if charge else 0,
-            processing_fee_cents=_processing_fee(charge),
+            # The seller's side only; what the platform paid is charge_costs' business.
+            processing_fee_cents=stripe_objects.payment_facts(
+                intent.to_dict()
+            ).processing_fee_cents,
             failure_code=(error.decline_code or error.code) if error else None,
             failure_message=error.message if error else None,
             disputed=bool(charge and charge.disputed),
@@ -366,6 +375,94 @@ class StripeGateway:
                 refund_id, options={"stripe_account": account_id}
             )
         return _refund(refund)
+
+    # --- what the platform paid ------------------------------------------------------
+
+    def charge_costs(self, account_id: str, payment_intent_id: str) -> ChargeCosts:
+        # Events carry `latest_charge` as an id, so the fee reader re-reads the PaymentIntent
+        # with the charge's balance transaction expanded, on the seller's account
+        # (docs.stripe.com/expand/use-cases). With asynchronous capture the balance
+        # transaction may not exist yet: then nothing more is read (settled=False).
+        params: stripe.params.PaymentIntentRetrieveParams = {
+            "expand": ["latest_charge.balance_transaction"]
+        }
+        with _translate_errors("read the payment's fees"):
+            intent = self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params=params, options={"stripe_account": account_id}
+            )
+        document = intent.to_dict()
+        costs = stripe_objects.charge_costs(document)
+        if not costs.settled:
+            return costs
+        # What the platform paid for this charge is on the platform's own balance: Stripe
+        # debits it there when the platform pays the fees (controller.fees.payer=application;
+        # which transactions, and whether they name the charge, is UNCONFIRMED: docs/STRIPE.md,
+        # "What each cost is read from"). Look at both the charge's and our fee's.
+        platform = self._platform_transactions(costs.charge_id, costs.application_fee_id)
+        return stripe_objects.charge_costs(document, platform)
+
+    def dispute_costs(self, account_id: str, dispute_id: str) -> DisputeCosts:
+        with _translate_errors("read the dispute"):
+            dispute = self._client.v1.disputes.retrieve(
+                dispute_id, options={"stripe_account": account_id}
+            )
+        return stripe_objects.dispute_costs(
+            dispute.to_dict(), self._platform_transactions(dispute_id)
+        )
+
+    def _platform_transactions(self, *sources: str | None) -> list[dict[str, Any]]:
+        """The platform's balance transactions whose ``source`` is one of ``sources``."""
+        found: list[dict[str, Any]] = []
+        for source in dict.fromkeys(s for s in sources if s):
+            params: stripe.params.BalanceTransactionListParams = {"source": source, "limit": 100}
+            with _translate_errors("read the platform's balance transactions"):
+                page = self._client.v1.balance_transactions.list(params=params)
+                found += [item.to_dict() for item in page.auto_paging_iter()]
+        return found
+
+    # --- answering disputes -----------------------------------------------------------
+
+    def upload_dispute_evidence(
+        self, account_id: str, *, filename: str, content: bytes, idempotency_key: str
+    ) -> EvidenceFile:
+        # docs.stripe.com/api/files/create: multipart to files.stripe.com, purpose
+        # dispute_evidence, on the connected account where the dispute lives (whether a
+        # platform file would be accepted there is UNCONFIRMED; research-16 §4).
+        upload = io.BytesIO(content)
+        upload.name = filename
+        params: stripe.params.FileCreateParams = {"purpose": "dispute_evidence", "file": upload}
+        with _translate_errors("upload the evidence file"):
+            created = self._client.v1.files.create(
+                params=params,
+                options={"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        return EvidenceFile(
+            file_id=created.id,
+            filename=created.filename or filename,
+            size=created.size,
+            type=created.type,
+        )
+
+    def submit_dispute_evidence(
+        self,
+        account_id: str,
+        dispute_id: str,
+        *,
+        evidence: Mapping[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> DisputeFacts:
+        # docs.stripe.com/api/disputes/update: "Updating any field in the hash will submit
+        # all fields in the hash", so the whole set goes every time; `submit` defaults to
+        # true at Stripe, so it is always sent explicitly.
+        params: dict[str, Any] = {"evidence": dict(evidence), "submit": submit}
+        with _translate_errors("send the dispute evidence"):
+            dispute = self._client.v1.disputes.update(
+                dispute_id,
+                params=params,  # type: ignore[arg-type]  # evidence keys are checked by us
+                options={"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        return stripe_objects.dispute_facts(dispute.to_dict())
 
     # --- events -----------------------------------------------------------------------
 
@@ -630,21 +727,6 @@ def _expandable_id(value: str | stripe.StripeObject | None) -> str | None:
         return value
     found = getattr(value, "id", None)
     return found if isinstance(found, str) else None
-
-
-def _processing_fee(charge: stripe.Charge | None) -> int | None:
-    """Stripe's own fee on the charge, in cents; ``None`` until it is known.
-
-    On a direct charge the seller's balance transaction lists Stripe's fee *and* our
-    application fee in ``fee_details`` (docs.stripe.com/connect/saas/tasks/app-fees); only
-    the former is a processing fee. An empty breakdown means the whole ``fee`` is Stripe's.
-    """
-    if charge is None or not isinstance(charge.balance_transaction, stripe.BalanceTransaction):
-        return None
-    transaction = charge.balance_transaction
-    if not transaction.fee_details:
-        return transaction.fee
-    return sum(d.amount for d in transaction.fee_details if d.type != "application_fee")
 
 
 def _connected_account(account: stripe.Account) -> ConnectedAccount:

@@ -11,20 +11,24 @@ fields read as absent, never as an error: a handler decides what an absent field
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from stubcollector.adapters.payments.ports import (
     CapabilityFacts,
+    ChargeCosts,
+    DisputeCosts,
     DisputeFacts,
     PaymentFacts,
     PayoutFacts,
+    ProviderFee,
     RefundFacts,
     RefundUpdate,
     WebhookEvent,
 )
+from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.statuses import RefundStatus
 
 
@@ -51,20 +55,154 @@ def _order_id(metadata: object) -> int | None:
 
 
 def _processing_fee(charge: object) -> int | None:
-    """Stripe's fee from the charge's balance transaction, when the event carries it."""
+    """Stripe's fee from the charge's balance transaction, when the object carries it
+    expanded (events never do: ``latest_charge`` is an id; the fee reader re-reads it)."""
     if not isinstance(charge, Mapping):
         return None
     transaction_ = charge.get("balance_transaction")
     if isinstance(transaction_, Mapping):
-        fee = transaction_.get("fee")
-        if isinstance(fee, int):
-            return fee
+        return _providers_share(transaction_, charge.get("application_fee_amount"))
     return None
+
+
+# --- fees, from balance transactions -----------------------------------------------------
+# A balance transaction's ``fee`` is everything taken from it, and on a direct charge that
+# includes our application fee (docs.stripe.com/connect/saas/tasks/app-fees): only the
+# ``fee_details`` that are not ``application_fee`` are the provider's (stripe_fee, tax,
+# payment_method_passthrough_fee, ...).
+def _providers_share(transaction_: Mapping[str, Any], application_fee: object = None) -> int:
+    details = transaction_.get("fee_details")
+    if isinstance(details, list) and details:
+        return sum(
+            _int(d, "amount")
+            for d in details
+            if isinstance(d, Mapping) and d.get("type") != "application_fee"
+        )
+    # No breakdown: all of ``fee`` but the application fee the charge says it carried.
+    return _int(transaction_, "fee") - (application_fee if isinstance(application_fee, int) else 0)
+
+
+def _application_share(transaction_: Mapping[str, Any]) -> int | None:
+    details = transaction_.get("fee_details")
+    if not isinstance(details, list):
+        return None
+    found = [
+        _int(d, "amount")
+        for d in details
+        if isinstance(d, Mapping) and d.get("type") == "application_fee"
+    ]
+    return sum(found) if found else None
+
+
+def _created(data: Mapping[str, Any]) -> datetime | None:
+    created = _int(data, "created")
+    return datetime.fromtimestamp(created, UTC) if created else None
+
+
+def _fee(
+    transaction_: Mapping[str, Any], kind: CostKind, payer: FeePayer, amount: int
+) -> ProviderFee | None:
+    transaction_id = _str(transaction_, "id")
+    if transaction_id is None or amount == 0:
+        return None
+    return ProviderFee(
+        kind=kind,
+        payer=payer,
+        amount_cents=amount,
+        balance_transaction_id=transaction_id,
+        created=_created(transaction_),
+        description=_str(transaction_, "description"),
+    )
+
+
+def platform_fees(transactions: Sequence[Mapping[str, Any]], kind: CostKind) -> list[ProviderFee]:
+    """The platform's own balance transactions of a charge or dispute (listed with
+    ``source``): a ``stripe_fee`` transaction is Stripe billing us (its negative amount is
+    the fee, a positive one a fee given back); any other carries its fee in ``fee_details``.
+    """
+    found: list[ProviderFee] = []
+    for transaction_ in transactions:
+        if transaction_.get("type") == "stripe_fee":
+            amount = -_int(transaction_, "amount")
+        else:
+            amount = _providers_share(transaction_)
+        fee = _fee(transaction_, kind, FeePayer.PLATFORM, amount)
+        if fee is not None:
+            found.append(fee)
+    return found
+
+
+def charge_costs(
+    payment_intent: Mapping[str, Any], platform_transactions: Sequence[Mapping[str, Any]] = ()
+) -> ChargeCosts:
+    """A PaymentIntent read with ``expand=["latest_charge.balance_transaction"]`` (on the
+    seller's account) and the platform's balance transactions of its charge and of its
+    application fee, as the fees the charge cost and whom.
+
+    The charge's balance transaction is the seller's: what it lists besides our
+    application fee came out of the seller's balance. What the platform paid is on the
+    platform's own transactions. Unsettled (balance transaction not there yet) until the
+    charge has it.
+    """
+    charge = payment_intent.get("latest_charge")
+    pi_id = str(payment_intent["id"])
+    if not isinstance(charge, Mapping):
+        return ChargeCosts(pi_id, charge if isinstance(charge, str) else None, settled=False)
+    charge_id = _str(charge, "id")
+    transaction_ = charge.get("balance_transaction")
+    if not isinstance(transaction_, Mapping):
+        return ChargeCosts(pi_id, charge_id, settled=False)
+    fees: list[ProviderFee] = []
+    seller_fee = _fee(
+        transaction_,
+        CostKind.PROCESSING_FEE,
+        FeePayer.SELLER,
+        _providers_share(transaction_, charge.get("application_fee_amount")),
+    )
+    if seller_fee is not None:
+        fees.append(seller_fee)
+    fees += platform_fees(platform_transactions, CostKind.PROCESSING_FEE)
+    return ChargeCosts(
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+        settled=True,
+        application_fee_id=_str(charge, "application_fee"),
+        application_fee_cents=_application_share(transaction_),
+        fees=tuple(fees),
+    )
+
+
+def dispute_costs(
+    dispute: Mapping[str, Any], platform_transactions: Sequence[Mapping[str, Any]] = ()
+) -> DisputeCosts:
+    """A Dispute (its ``balance_transactions`` are the seller's: withdrawal, reinstatement)
+    and the platform's balance transactions of it, as the dispute's fees and whom."""
+    fees: list[ProviderFee] = []
+    transactions = dispute.get("balance_transactions")
+    for transaction_ in transactions if isinstance(transactions, list) else []:
+        if isinstance(transaction_, Mapping):
+            fee = _fee(
+                transaction_, CostKind.DISPUTE_FEE, FeePayer.SELLER, _providers_share(transaction_)
+            )
+            if fee is not None:
+                fees.append(fee)
+    fees += platform_fees(platform_transactions, CostKind.DISPUTE_FEE)
+    return DisputeCosts(dispute_id=str(dispute["id"]), fees=tuple(fees))
 
 
 def object_id(data: Mapping[str, Any]) -> str | None:
     """The object's own id (``acct_…`` of an ``account.updated``, for instance)."""
     return _str(data, "id")
+
+
+def charge_payment_intent(charge: Mapping[str, Any]) -> str | None:
+    """A Charge's PaymentIntent id (``charge.updated``)."""
+    return _str(charge, "payment_intent")
+
+
+def application_fee_charge(fee: Mapping[str, Any]) -> str | None:
+    """An ApplicationFee's charge id (``application_fee.created``)."""
+    return _str(fee, "charge")
 
 
 def payment_facts(pi: Mapping[str, Any]) -> PaymentFacts:
@@ -130,7 +268,8 @@ def dispute_facts(dispute: Mapping[str, Any]) -> DisputeFacts:
             else:
                 reinstated += amount
     details = dispute.get("evidence_details")
-    due = _int(details, "due_by") if isinstance(details, Mapping) else 0
+    details = details if isinstance(details, Mapping) else {}
+    due = _int(details, "due_by")
     return DisputeFacts(
         dispute_id=str(dispute["id"]),
         charge_id=_str(dispute, "charge"),
@@ -141,6 +280,8 @@ def dispute_facts(dispute: Mapping[str, Any]) -> DisputeFacts:
         funds_withdrawn_cents=withdrawn,
         funds_reinstated_cents=reinstated,
         evidence_due_by=datetime.fromtimestamp(due, UTC) if due else None,
+        has_evidence=details.get("has_evidence") is True,
+        submission_count=_int(details, "submission_count"),
     )
 
 

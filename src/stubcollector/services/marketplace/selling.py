@@ -10,14 +10,16 @@ seller sees their change counted at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from stubcollector.container import settings
 from stubcollector.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from stubcollector.domain.money import parse_price_cents
+from stubcollector.domain.money import FeeSplit, parse_price_cents
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.extensions import db
 from stubcollector.models import Stub, StubListing, User, utcnow
@@ -34,6 +36,49 @@ from stubcollector.services.marketplace.views import (
 )
 from stubcollector.services.onboarding import seller_readiness_problems
 from stubcollector.services.transaction import transaction
+
+# --- what a seller keeps --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SellingTerms:
+    """The fee rule a seller lists under, as the listing forms show it before listing
+    (PRODUCT.md, "Fee floor"): the platform keeps ``fee_percent`` of the item price, at least
+    ``fee_minimum_cents``; prices start at ``min_price_cents``. When the seller's account
+    pays Stripe's processing fee itself (``STRIPE_ACCOUNT_LIABILITY=stripe``), Stripe takes it
+    from their balance on top."""
+
+    fee_basis_points: int
+    fee_percent: str
+    fee_minimum_cents: int
+    min_price_cents: int
+    seller_pays_processing_fee: bool
+
+    def split(self, price_cents: int) -> FeeSplit:
+        """What a sale at ``price_cents`` gives the platform and the seller."""
+        return FeeSplit.for_total(price_cents, settings().stripe_platform_fee)
+
+    def preview(self, raw_price: object) -> FeeSplit | None:
+        """The split for a price as typed in a form, or None while it is not a valid price."""
+        if not isinstance(raw_price, str) or not raw_price.strip():
+            return None
+        try:
+            return self.split(_asking_price(raw_price))
+        except ValidationFailed:
+            return None
+
+
+def selling_terms() -> SellingTerms:
+    config = settings()
+    rate = config.stripe_platform_fee
+    return SellingTerms(
+        fee_basis_points=rate.basis_points,
+        fee_percent=rate.percent_text,
+        fee_minimum_cents=rate.minimum_cents,
+        min_price_cents=config.listing_min_price_cents,
+        seller_pays_processing_fee=config.stripe_account_liability == "stripe",
+    )
+
 
 # --- the seller's own listings -------------------------------------------------------------
 
@@ -107,7 +152,7 @@ def create_listing(
     A seller whose connected account cannot take charges is refused with ``Conflict``
     (409) naming what is missing: a buyer could not pay for the listing anyway.
     """
-    price = parse_price_cents(asking_price, field="asking_price")
+    price = _asking_price(asking_price)
     with transaction() as session:
         stub = session.get(Stub, stub_id)
         if stub is None:
@@ -163,6 +208,11 @@ def create_listing(
     return get_listing(listing_id, viewer_id=seller.id)
 
 
+def _asking_price(raw: object) -> int:
+    """The price in cents, at least ``LISTING_MIN_PRICE_CENTS`` (the fee floor needs it)."""
+    return parse_price_cents(raw, field="asking_price", minimum=settings().listing_min_price_cents)
+
+
 def _already_listed(listing_id: int | None) -> Conflict:
     which = f" (listing {listing_id})" if listing_id is not None else ""
     return Conflict(f"this stub is already listed{which}", field="stub_id")
@@ -181,7 +231,7 @@ def update_listing(
     """Change price or description; only the seller, and only while nobody is buying it."""
     changes: dict[str, Any] = {}
     if asking_price is not _UNCHANGED:
-        changes["asking_price_cents"] = parse_price_cents(asking_price, field="asking_price")
+        changes["asking_price_cents"] = _asking_price(asking_price)
     if description is not _UNCHANGED:
         changes["description"] = (
             description.strip() or None if isinstance(description, str) else None

@@ -21,6 +21,7 @@ from sqlalchemy import Row, Select, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import UserDefinedType
 
+from stubcollector.container import settings
 from stubcollector.domain.money import cents_to_decimal_string, format_cents
 from stubcollector.domain.statuses import ListingStatus
 from stubcollector.models import Stub, StubListing, User
@@ -35,6 +36,15 @@ REASON_SELLER_NOT_READY = "seller is not set up to receive payments"
 REASON_SELLER_DISCONNECTED = (
     "the seller can no longer be paid (they disconnected their Stripe account from Stub Collector)"
 )
+
+
+def reason_below_minimum(minimum_cents: int) -> str:
+    """Why a listing priced under ``LISTING_MIN_PRICE_CENTS`` cannot be bought: it was listed
+    before the minimum was raised (the fee floor needs it), and only its seller can fix it."""
+    return (
+        f"this listing's price is below the {format_cents(minimum_cents)} minimum; "
+        "the seller has to raise it before it can be bought"
+    )
 
 
 # --- what a reader sees --------------------------------------------------------------------
@@ -187,11 +197,15 @@ def purchase_status(
     seller_can_take_payments: bool,
     holder_id: int | None,
     viewer_id: int | None,
+    price_cents: int | None = None,
+    minimum_price_cents: int = 0,
     seller_disconnected: bool = False,
 ) -> tuple[bool, str | None]:
     """Whether ``viewer_id`` can buy a listing in effective ``status`` now, and why not.
 
     Anonymous viewers see what a logged-in buyer would see; checkout asks them to log in.
+    A price under the minimum is said before "this is your listing", so that its seller
+    reads what to do about it.
     ``seller_disconnected``: the seller's account left the platform
     (``account.application.deauthorized``), so nobody can pay them.
     """
@@ -199,6 +213,8 @@ def purchase_status(
         return False, REASON_SOLD
     if status == CANCELLED:
         return False, REASON_CANCELLED
+    if price_cents is not None and price_cents < minimum_price_cents:
+        return False, reason_below_minimum(minimum_price_cents)
     if viewer_id is not None and viewer_id == seller_id:
         return False, REASON_OWN
     if status == PENDING and (viewer_id is None or holder_id != viewer_id):
@@ -257,6 +273,8 @@ def listing_view(row: Row[Any], viewer_id: int | None, now: datetime) -> Listing
         seller_can_take_payments=seller_ready,
         holder_id=holder_id,
         viewer_id=viewer_id,
+        price_cents=price,
+        minimum_price_cents=settings().listing_min_price_cents,
         seller_disconnected=deauthorized_at is not None,
     )
     return ListingView(

@@ -11,7 +11,11 @@ Import the module you need; each owns one part of an order's life:
   about them) and what they mean for the payment and order; ``settle_refund``.
 - ``refunds``: the refund flow's entry points: ``request_refund``, ``recheck_refunds`` and
   the refund events (``apply_refund``, ``apply_refund_update``).
-- ``disputes``: charge disputes (``apply_dispute``).
+- ``disputes``: charge disputes (``apply_dispute``), recorded whatever their order's fate.
+- ``evidence``: answering disputes: the seller's and admins' lists, evidence and files sent
+  through the gateway.
+- ``costs``: what each order cost, read from the provider's balance transactions (the one
+  fee reader for webhooks and reconciliation).
 - ``views``: what readers see: ``OrderView`` (``get_order``), ``my_orders``, payout dates,
   ``orders_by_status``.
 

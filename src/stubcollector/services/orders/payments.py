@@ -45,12 +45,12 @@ LOST_RESERVATION_REASON = (
 
 
 # --- the charge succeeded --------------------------------------------------------------
-def _record_success(order: StubOrder, payment: StubPayment, facts: PaymentFacts) -> None:
+def _record_success(payment: StubPayment, facts: PaymentFacts) -> None:
     if facts.charge_id and not payment.charge_id:
         payment.charge_id = facts.charge_id
-    if facts.processing_fee_cents is not None:
-        payment.stripe_processing_fee_cents = facts.processing_fee_cents
-        order.stripe_fee_cents = facts.processing_fee_cents
+    # Stripe's fees are not read here: events carry `latest_charge` as an id, and the
+    # charge's balance transaction may come later still. services.orders.costs reads and
+    # records them (the order's stripe_fee_cents included) once the payment is applied.
     if payment.processed_at is None:
         payment.processed_at = utcnow()
     if payment.payment_status in (
@@ -67,7 +67,7 @@ def _apply_paid(
     session: Session, order: StubOrder, payment: StubPayment, facts: PaymentFacts, actor: Actor
 ) -> None:
     """The charge succeeded: sell the listing to this order, or refund if it was lost."""
-    _record_success(order, payment, facts)
+    _record_success(payment, facts)
     status = OrderStatus(order.order_status)
     if status in (
         OrderStatus.PENDING,

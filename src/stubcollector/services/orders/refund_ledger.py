@@ -33,6 +33,7 @@ from stubcollector.adapters.payments.ports import (
 from stubcollector.container import payment_gateway
 from stubcollector.domain.errors import InvalidTransition
 from stubcollector.domain.statuses import (
+    LISTING_RELEASED_ORDER_STATUSES,
     OrderStatus,
     PaymentStatus,
     RefundStatus,
@@ -383,13 +384,14 @@ def _apply_full_refund(
     status = OrderStatus(order.order_status)
     if status is OrderStatus.REFUNDED:
         return
+    # A disputed order holds its listing only if it did when the dispute came (a cancelled
+    # order's late payment, refunded now, never did).
+    listing_was_ours = status in (OrderStatus.PAYMENT_COMPLETED, OrderStatus.COMPLETED) or (
+        status is OrderStatus.DISPUTED
+        and order.status_before_dispute not in LISTING_RELEASED_ORDER_STATUSES
+    )
     if status is OrderStatus.DISPUTED:
         order.status_before_dispute = None
-    listing_was_ours = status in (
-        OrderStatus.PAYMENT_COMPLETED,
-        OrderStatus.COMPLETED,
-        OrderStatus.DISPUTED,
-    )
     move(session, order, OrderStatus.REFUNDED, actor, amount_cents=payment.amount_refunded_cents)
     if listing_was_ours:
         listing_status.reactivate_order_listing(session, order)

@@ -19,10 +19,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Row, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from stubcollector.container import settings
+from stubcollector.domain.economics import CostKind, FeePayer
 from stubcollector.domain.money import cents_to_decimal_string, format_cents
 from stubcollector.domain.seller_money import (
     SALE_STATUSES,
@@ -45,6 +47,7 @@ from stubcollector.models import (
     StubDispute,
     StubListing,
     StubOrder,
+    StubOrderCost,
     StubPayment,
     StubRefund,
     User,
@@ -158,6 +161,8 @@ class OrderView:
     refunded_from_seller_cents: int = field(default=0, metadata=PAGE_ONLY)
     platform_fee_kept_cents: int = field(default=0, metadata=PAGE_ONLY)
     dispute_withdrawn_cents: int = field(default=0, metadata=PAGE_ONLY)
+    # Dispute fees out of the seller's balance (only where their account carries losses).
+    dispute_fees_cents: int = field(default=0, metadata=PAGE_ONLY)
 
 
 def seller_pays_stripe_fee() -> bool:
@@ -185,6 +190,23 @@ def _withdrawn_by_disputes(session: Session, order_id: int) -> int:
         ).where(StubDispute.order_id == order_id)
     )
     return max(0, int(withdrawn or 0))
+
+
+def _seller_dispute_fees(
+    order_id: ColumnElement[int] | InstrumentedAttribute[int] | int,
+) -> ScalarSelect[int]:
+    """The dispute fees Stripe took from the seller's balance for the order (recorded from its
+    balance transactions; negative rows are fees given back), 0 when there are none: only
+    where the seller's account carries its losses (domain.seller_money)."""
+    return (
+        select(func.coalesce(func.sum(StubOrderCost.amount_cents), 0))
+        .where(
+            StubOrderCost.order_id == order_id,
+            StubOrderCost.kind == CostKind.DISPUTE_FEE,
+            StubOrderCost.payer == FeePayer.SELLER,
+        )
+        .scalar_subquery()
+    )
 
 
 def expected_payout_date(
@@ -215,6 +237,7 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
         # Out of the seller's balance as soon as made: succeeded and on their way.
         refunded_cents=sum(r.amount_cents for r in refunds if not r.status.is_unsuccessful),
         dispute_withdrawn_cents=_withdrawn_by_disputes(session, order.id),
+        dispute_fees_cents=int(session.scalar(select(_seller_dispute_fees(order.id))) or 0),
     )
     holds = (
         listing is not None
@@ -270,6 +293,7 @@ def order_view(session: Session, order: StubOrder) -> OrderView:
             order.platform_fee_cents, order.total_amount_cents, money.refunded_cents
         ),
         dispute_withdrawn_cents=money.dispute_withdrawn_cents,
+        dispute_fees_cents=money.dispute_fees_cents,
     )
 
 
@@ -428,6 +452,7 @@ def my_orders(
             .where(StubDispute.order_id == StubOrder.id)
             .correlate(StubOrder)
             .scalar_subquery(),
+            _seller_dispute_fees(StubOrder.id).correlate(StubOrder),
         )
         .join(StubListing, StubListing.id == StubOrder.stub_listing_id)
         .join(Stub, Stub.id == StubListing.stub_id)
@@ -483,6 +508,7 @@ def _order_row(row: Row[Any], user_id: int, seller_pays: bool) -> OrderRow:
         amount_refunded,
         refunds_out,
         dispute_withdrawn,
+        dispute_fees,
     ) = row
     is_sale = seller_id == user_id
     order_status = OrderStatus(status)
@@ -495,6 +521,7 @@ def _order_row(row: Row[Any], user_id: int, seller_pays: bool) -> OrderRow:
         seller_pays_stripe_fee=seller_pays,
         refunded_cents=int(refunds_out or 0),
         dispute_withdrawn_cents=max(0, int(dispute_withdrawn or 0)),
+        dispute_fees_cents=int(dispute_fees or 0),
     )
     receives = seller_receives_cents(money) if is_sale else None
     counterpart = (

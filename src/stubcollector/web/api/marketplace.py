@@ -201,7 +201,8 @@ class OrderSummary(ResponseModel):
     seller_receives_cents: int | None = Field(
         description="Sales only: what the seller gets as things stand (after the platform "
         "fee, Stripe's fee where the seller pays it, refunds made or on their way, dispute "
-        "withdrawals; 0 for a refunded sale); null for purchases and unpaid orders"
+        "withdrawals and their fees where the seller's account carries losses; 0 for a "
+        "refunded sale); null for purchases and unpaid orders"
     )
     seller_receives_display: str | None
     expected_payout_date: str | None = Field(

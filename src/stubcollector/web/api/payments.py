@@ -162,9 +162,10 @@ class OrderOut(ResponseModel):
     seller_receives_cents: int | None = Field(
         description="What the seller gets from this order as things stand: the price minus "
         "the platform fee, minus Stripe's fee where the seller pays it, minus refunds made "
-        "or on their way (with the part of the fee they return) and amounts withdrawn by "
-        "disputes; 0 for a refunded order (negative where Stripe kept the seller's fee); "
-        "null while the order is not paid"
+        "or on their way (with the part of the fee they return), amounts withdrawn by "
+        "disputes and their fees where the seller's account carries losses; 0 for a "
+        "refunded order (negative where Stripe kept the seller's fee); null while the order "
+        "is not paid"
     )
     total_amount: str = Field(
         description="total_amount_cents as a decimal string in dollars", examples=["42.50"]

@@ -33,6 +33,7 @@ from stubcollector.web.pages import (
     admin,
     checkout,
     collection,
+    disputes,
     home,
     marketplace,
     orders,
@@ -52,6 +53,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
 )
 # Buying, orders, the seller account and admin (phase 2, ui-orders).
 BLUEPRINTS += (checkout.bp, orders.bp, seller.bp, admin.bp)
+# Answering disputes (issue 16).
+BLUEPRINTS += (disputes.bp,)
 LOGIN_ENDPOINT = "account.login"
 
 

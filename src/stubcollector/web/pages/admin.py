@@ -5,8 +5,10 @@ Admins only (``admin_required`` answers 403 to everyone else). The views read th
 
 - ``admin.index`` (``?days=14|30|90&period=day|week``): platform totals from
   ``services.admin.platform_totals`` (per UTC day or ISO week, every period listed, empty
-  ones as zeros: a sale counts on its payment day, a refund on its refund day, a dispute on
-  its opening day; "fees earned" is net of fees refunded) drawn as inline SVG bar charts
+  ones as zeros: a sale counts on its payment day, a fee on its charge's day, a refund on
+  its refund day, a Stripe fee on the day Stripe took it, a dispute on its opening day;
+  "fees earned" is net of fees refunded, "net revenue" also net of what Stripe took from
+  the platform: processing and dispute fees) drawn as inline SVG bar charts
   (:mod:`.charts`, ``macros/charts.html``: no chart library, no script), the sums of the
   range (``totals_over``), orders by status (``services.orders.views.orders_by_status``)
   and the open disputes.
@@ -28,6 +30,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from stubcollector.adapters.payments.ports import PaymentError
+from stubcollector.container import settings
 from stubcollector.domain.errors import (
     Conflict,
     NotFound,
@@ -79,6 +82,9 @@ def index() -> ResponseReturnValue:
         "fees": bar_chart(
             [(t.start, t.net_fees_cents) for t in totals], money=True, label="Fees earned"
         ),
+        "costs": bar_chart(
+            [(t.start, t.stripe_costs_cents) for t in totals], money=True, label="Stripe costs"
+        ),
         "refunds": bar_chart(
             [(t.start, t.refunds_cents) for t in totals], money=True, label="Refunds"
         ),
@@ -97,6 +103,7 @@ def index() -> ResponseReturnValue:
         ranges=RANGES,
         by_status=views.orders_by_status(),
         open_disputes=admin.list_disputes(open_only=True, per_page=5),
+        platform_pays_stripe=settings().stripe_account_liability == "application",
     )
 
 

@@ -147,6 +147,7 @@ def render_stub_page(
         reading=stub.reading_status in BUSY,
         listing=selling.stub_listing(user.id, stub.id),
         selling=onboarding.payment_compatibility(user),
+        terms=selling.selling_terms(),
     )
     return page, status
 

@@ -68,6 +68,7 @@ def index() -> ResponseReturnValue:
         status_filters=STATUS_FILTERS,
         pagination=Pagination(found.page, found.per_page, found.total),
         selling=onboarding.payment_compatibility(user),
+        min_price_cents=selling.selling_terms().min_price_cents,
     )
 
 
@@ -111,7 +112,12 @@ def create(stub_id: int) -> ResponseReturnValue:
 
 
 def _edit_page(listing: ListingView, form: ListingForm, status: int = 200) -> ResponseReturnValue:
-    return render_template("selling/edit.html", listing=listing, form=form), status
+    return (
+        render_template(
+            "selling/edit.html", listing=listing, form=form, terms=selling.selling_terms()
+        ),
+        status,
+    )
 
 
 def _own_listing(listing_id: int) -> ListingView:

@@ -6,7 +6,8 @@
 - ``{{ when|date }}`` → ``Nov 22, 2026`` (a date, datetime or ISO string);
 - ``status_label(status)`` / ``status_tone(status)`` behind the ``status_badge`` macro;
 - ``nav_items()`` and ``optional_url(endpoint)`` (see ``navigation``);
-- ``stripe_mode`` and ``stripe_public_key`` for the checkout page.
+- ``stripe_mode`` and ``stripe_public_key`` for the checkout page;
+- ``pending_disputes()``: disputes waiting for the user's evidence, for ``base.html``'s banner.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from stubcollector.container import settings
 from stubcollector.domain.money import format_cents
+from stubcollector.services.orders import evidence
+from stubcollector.web.current import optional_user
 from stubcollector.web.pages.navigation import nav_items, optional_url
 
 MISSING = "—"
@@ -48,11 +52,25 @@ STATUS_LABELS: dict[str, str] = {
     "disabled": "Disabled",
     "reading": "Reading…",
     "done": "Read",
+    # Stripe's dispute statuses.
+    "needs_response": "Needs response",
+    "warning_needs_response": "Inquiry: needs response",
+    "under_review": "Under review",
+    "warning_under_review": "Inquiry under review",
+    "warning_closed": "Inquiry closed",
+    "won": "Won",
+    "lost": "Lost",
 }
 
 # Badge colour families: success (green), info (blue), warning (amber), danger (red),
 # neutral (grey). Unknown statuses fall back to neutral.
 STATUS_TONES: dict[str, str] = {
+    "needs_response": "danger",
+    "warning_needs_response": "warning",
+    "under_review": "info",
+    "warning_under_review": "info",
+    "won": "success",
+    "lost": "danger",
     "active": "success",
     "payment_completed": "success",
     "completed": "success",
@@ -145,6 +163,20 @@ def _template_context() -> dict[str, Any]:
     }
 
 
+def pending_disputes() -> evidence.PendingDisputes | None:
+    """For the banner on every page: disputes waiting for the logged-in user's evidence
+    (their sales'; every one for an admin). The in-app seam until notifications exist."""
+    user = optional_user()
+    if user is None:
+        return None
+    try:
+        found = evidence.needs_response_summary(user)
+    except SQLAlchemyError:
+        # The error page of a database outage must still render without it.
+        return None
+    return found if found.count else None
+
+
 def register(app: Flask) -> None:
     # {% do %} lets macros build attribute dicts (macros/forms.html).
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -156,4 +188,5 @@ def register(app: Flask) -> None:
     app.add_template_global(refund_failure)
     app.add_template_global(nav_items)
     app.add_template_global(optional_url)
+    app.add_template_global(pending_disputes)
     app.context_processor(_template_context)

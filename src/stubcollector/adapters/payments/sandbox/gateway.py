@@ -16,19 +16,27 @@ package around it plays the provider's other parts:
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from stubcollector.adapters.jobs import JobQueue
-from stubcollector.adapters.payments import WebhookReceiver
+from stubcollector.adapters.payments import WebhookReceiver, stripe_objects
 from stubcollector.adapters.payments.ports import (
     Balance,
+    ChargeCosts,
     Checkout,
     CheckoutRequest,
     CheckoutStatus,
     ConnectedAccount,
+    DisputeCosts,
+    DisputeFacts,
+    EvidenceFile,
     OnboardingLink,
     PaymentError,
     PaymentState,
@@ -44,6 +52,7 @@ from stubcollector.adapters.payments.sandbox.hosted import SandboxHostedPages
 from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
     SandboxBalanceTransaction,
+    SandboxFile,
     SandboxLink,
     SandboxPaymentIntent,
     SandboxRefund,
@@ -52,11 +61,16 @@ from stubcollector.adapters.payments.sandbox.store import (
     SandboxStore,
     SandboxUnit,
     application_fee_back,
+    application_fee_of,
     balance_of,
+    book_dispute_fee,
     charge_with_refunds,
     connected_account,
+    dispute_with_transactions,
     get_account,
     locked_payment_intent,
+    move_application_fee,
+    platform_transactions,
     settle_refund,
 )
 from stubcollector.config import PAYOUT_HOLD_MIN_DAYS, Settings
@@ -65,6 +79,12 @@ from stubcollector.models.base import utcnow
 
 ACCOUNT_LINK_LIFETIME = timedelta(seconds=300)
 LOGIN_LINK_LIFETIME = timedelta(hours=1)
+# docs.stripe.com/file-upload: dispute evidence is a PDF, JPEG or PNG of at most 5 MB.
+EVIDENCE_FILE_MAX_BYTES = 5 * 1024 * 1024
+_FILE_SIGNATURES = ((b"%PDF-", "pdf"), (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"))
+# Dispute statuses in which evidence may still be given.
+ANSWERABLE_DISPUTE_STATUSES = frozenset({"needs_response", "warning_needs_response"})
+UNDER_REVIEW = {"needs_response": "under_review", "warning_needs_response": "warning_under_review"}
 
 
 class SandboxGateway:
@@ -111,7 +131,8 @@ class SandboxGateway:
             account = SandboxAccount(
                 id=objects.new_id("acct", 16),
                 email=email,
-                # Stripe's controller: the seller pays Stripe's fee under Stripe liability.
+                # Stripe's controller, as controller_for sends it (stripe_gateway.py): the seller
+                # pays Stripe's fee under Stripe liability.
                 fees_payer="account" if liability == "stripe" else "application",
                 losses_payer="application" if liability == "application" else "stripe",
                 requirements_due=[
@@ -318,7 +339,17 @@ class SandboxGateway:
                 charge_id=pi.charge_id,
                 amount_received_cents=pi.amount if pi.status == CheckoutStatus.SUCCEEDED else 0,
                 amount_refunded_cents=pi.amount_refunded,
-                processing_fee_cents=pi.processing_fee,
+                # As the Stripe gateway reads it: the seller's side of the charge's fees.
+                processing_fee_cents=stripe_objects.payment_facts(
+                    objects.payment_intent_object(
+                        pi,
+                        latest_charge=charge_with_refunds(
+                            session, pi, expand_balance_transaction=True
+                        )
+                        if pi.charge_id
+                        else None,
+                    )
+                ).processing_fee_cents,
                 failure_code=error.get("decline_code") or error.get("code"),
                 failure_message=error.get("message"),
                 disputed=pi.dispute_id is not None,
@@ -371,6 +402,7 @@ class SandboxGateway:
                 else None
             )
             pi.amount_refunded += amount
+            move_application_fee(unit.session, pi, application_fee_back(pi, amount))
             pi.refund_id = refund.id
             pi.refund_reason = reason
             pi.refunded_at = now
@@ -420,6 +452,141 @@ class SandboxGateway:
             pi = session.get(SandboxPaymentIntent, refund.payment_intent_id)
             assert pi is not None
             return _refund_from_object(objects.refund_object(refund, pi))
+
+    # --- what the platform paid ------------------------------------------------------
+    def charge_costs(self, account_id: str, payment_intent_id: str) -> ChargeCosts:
+        # What the Stripe gateway reads, built from the sandbox's books and read by the same
+        # function: the PaymentIntent with its charge's balance transaction expanded, and
+        # the platform's balance transactions of the charge and of our application fee.
+        with self._store.reading() as session:
+            pi = session.get(SandboxPaymentIntent, payment_intent_id)
+            if pi is None or pi.account_id != account_id:
+                raise PaymentError(f"No such payment_intent: '{payment_intent_id}'")
+            charge = (
+                charge_with_refunds(session, pi, expand_balance_transaction=True)
+                if pi.charge_id
+                else None
+            )
+            fee = application_fee_of(session, pi)
+            platform = platform_transactions(
+                session, [pi.charge_id, None if fee is None else fee.id]
+            )
+            document = objects.payment_intent_object(pi, latest_charge=charge)
+        return stripe_objects.charge_costs(document, platform)
+
+    def dispute_costs(self, account_id: str, dispute_id: str) -> DisputeCosts:
+        with self._store.reading() as session:
+            pi = _disputed_payment(session, account_id, dispute_id)
+            document = dispute_with_transactions(session, pi)
+            platform = platform_transactions(session, [dispute_id])
+        return stripe_objects.dispute_costs(document, platform)
+
+    # --- answering disputes -----------------------------------------------------------
+    def upload_dispute_evidence(
+        self, account_id: str, *, filename: str, content: bytes, idempotency_key: str
+    ) -> EvidenceFile:
+        kind = next((k for magic, k in _FILE_SIGNATURES if content.startswith(magic)), None)
+
+        def perform(unit: SandboxUnit) -> dict[str, Any]:
+            get_account(unit.session, account_id)
+            # Stripe's own wording for these refusals is not known; the rules are its.
+            if kind is None:
+                raise PaymentError("Dispute evidence must be a PDF, JPEG or PNG file.")
+            if len(content) > EVIDENCE_FILE_MAX_BYTES:
+                raise PaymentError("Dispute evidence files must be at most 5 MB.")
+            file = SandboxFile(
+                id=objects.new_id("file"),
+                account_id=account_id,
+                purpose="dispute_evidence",
+                filename=filename,
+                size=len(content),
+                type=kind,
+            )
+            unit.session.add(file)
+            unit.session.flush()
+            return objects.file_object(file)
+
+        response = self._store.idempotent(
+            account_id,
+            idempotency_key,
+            "files.create",
+            {
+                "purpose": "dispute_evidence",
+                "filename": filename,
+                "sha256": hashlib.sha256(content).hexdigest(),
+            },
+            perform,
+        )
+        return EvidenceFile(
+            file_id=str(response["id"]),
+            filename=str(response["filename"]),
+            size=int(response["size"]),
+            type=str(response["type"]),
+        )
+
+    def submit_dispute_evidence(
+        self,
+        account_id: str,
+        dispute_id: str,
+        *,
+        evidence: Mapping[str, str],
+        submit: bool,
+        idempotency_key: str,
+    ) -> DisputeFacts:
+        def perform(unit: SandboxUnit) -> dict[str, Any]:
+            pi = _disputed_payment(unit.session, account_id, dispute_id, lock=True)
+            account = get_account(unit.session, account_id)
+            if pi.dispute_status not in ANSWERABLE_DISPUTE_STATUSES:
+                raise PaymentError(
+                    f"This dispute is {pi.dispute_status}: its evidence can no longer be "
+                    "changed or submitted."
+                )
+            known = set(objects.EVIDENCE_TEXT_FIELDS) | set(objects.EVIDENCE_FILE_FIELDS)
+            for name in evidence:
+                if name not in known:
+                    raise PaymentError(f"Received unknown parameter: evidence[{name}]")
+            for name in objects.EVIDENCE_FILE_FIELDS:
+                file_id = evidence.get(name)
+                if file_id:
+                    file = unit.session.get(SandboxFile, file_id)
+                    if file is None or file.account_id != account_id:
+                        raise PaymentError(f"No such file upload: '{file_id}'")
+                    if file.purpose != "dispute_evidence":
+                        raise PaymentError(
+                            f"The file {file_id} was not uploaded as dispute evidence."
+                        )
+            merged = {**(pi.dispute_evidence or {}), **evidence}
+            merged = {name: value for name, value in merged.items() if value}
+            if sum(len(value) for value in merged.values()) > objects.EVIDENCE_MAX_CHARACTERS:
+                raise PaymentError(
+                    "The combined character count of all evidence fields is limited to 150,000."
+                )
+            pi.dispute_evidence = merged
+            if submit:
+                pi.dispute_submission_count += 1
+                pi.dispute_status = UNDER_REVIEW[str(pi.dispute_status)]
+                if pi.dispute_status == "under_review":
+                    # Countering a chargeback costs a second fee, given back if it is won.
+                    book_dispute_fee(
+                        unit.session,
+                        account,
+                        pi,
+                        objects.COUNTERED_FEE_CENTS,
+                        "Dispute countered fee",
+                    )
+            unit.session.flush()
+            dispute = dispute_with_transactions(unit.session, pi)
+            unit.emit("charge.dispute.updated", dispute, account=account_id)
+            return dispute
+
+        response = self._store.idempotent(
+            account_id,
+            idempotency_key,
+            "disputes.update",
+            {"dispute": dispute_id, "evidence": dict(evidence), "submit": submit},
+            perform,
+        )
+        return stripe_objects.dispute_facts(response)
 
     # --- webhooks ---------------------------------------------------------------------
     def parse_webhook(
@@ -472,3 +639,16 @@ def _refund_from_object(data: Mapping[str, Any]) -> Refund:
         payment_intent_id=str(data["payment_intent"]),
         failure_reason=failure if isinstance(failure, str) else None,
     )
+
+
+def _disputed_payment(
+    session: Session, account_id: str, dispute_id: str, *, lock: bool = False
+) -> SandboxPaymentIntent:
+    statement = select(SandboxPaymentIntent).where(SandboxPaymentIntent.dispute_id == dispute_id)
+    if lock:
+        statement = statement.with_for_update()
+    pi = session.scalars(statement).first()
+    # A direct charge's dispute exists only for its own Stripe-Account.
+    if pi is None or pi.account_id != account_id:
+        raise PaymentError(f"No such dispute: '{dispute_id}'")
+    return pi

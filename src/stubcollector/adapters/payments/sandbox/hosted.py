@@ -33,7 +33,7 @@ from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.cards import CARD_DISPUTE, DECLINES, TEST_CARDS
 from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
-    SandboxBalanceTransaction,
+    SandboxApplicationFee,
     SandboxLink,
     SandboxPaymentIntent,
     SandboxPayout,
@@ -42,9 +42,13 @@ from stubcollector.adapters.payments.sandbox.models import (
 from stubcollector.adapters.payments.sandbox.store import (
     SandboxStore,
     SandboxUnit,
+    add_transaction,
     balance_of,
+    book_dispute_fee,
     charge_with_refunds,
     connected_account,
+    dispute_fee_payer_is_platform,
+    dispute_with_transactions,
     get_account,
     settle_refund,
 )
@@ -81,6 +85,10 @@ class DashboardView:
     disputes: dict[str, tuple[str, str]]
     # PaymentIntent id → its refunds (Stripe-shaped), oldest first
     refunds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # PaymentIntent id → its charge (Stripe-shaped)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # PaymentIntent id → its dispute (Stripe-shaped, with its evidence)
+    dispute_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The account's payouts (Stripe-shaped), newest first
     payouts: list[dict[str, Any]] = field(default_factory=list)
     deauthorized: bool = False
@@ -194,14 +202,23 @@ class SandboxHostedPages:
                 .limit(50)
             ).all()
             refunds: dict[str, list[dict[str, Any]]] = {}
+            charges: dict[str, dict[str, Any]] = {}
             for pi in payments:
                 charge = charge_with_refunds(session, pi) if pi.charge_id else None
-                if charge is not None and charge["refunds"]["data"]:
-                    refunds[pi.id] = charge["refunds"]["data"]
+                if charge is not None:
+                    charges[pi.id] = charge
+                    if charge["refunds"]["data"]:
+                        refunds[pi.id] = charge["refunds"]["data"]
             return DashboardView(
                 payouts=[objects.payout_object(payout) for payout in payouts],
                 deauthorized=account.deauthorized_at is not None,
                 refunds=refunds,
+                charges=charges,
+                dispute_objects={
+                    pi.id: dispute_with_transactions(session, pi)
+                    for pi in payments
+                    if pi.dispute_id is not None
+                },
                 account=objects.account_object(account),
                 balance=balance_of(session, account.id),
                 payments=[objects.payment_intent_object(pi) for pi in payments],
@@ -228,8 +245,21 @@ class SandboxHostedPages:
             if not owner:
                 raise NotFound("No such dispute")
 
+    def dashboard_dispute_id(self, account_id: str, payment_intent_id: str) -> str | None:
+        """The dispute of a PaymentIntent, as the dashboard lists it (tests look it up)."""
+        with self._store.reading() as session:
+            pi = session.get(SandboxPaymentIntent, payment_intent_id)
+            if pi is None or pi.account_id != account_id:
+                raise NotFound("No such payment_intent")
+            return pi.dispute_id
+
     def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
-        """Decide a dispute, as submitting winning or losing evidence does in test mode."""
+        """Decide a dispute, as the bank does after the evidence (or without it): in Stripe's
+        test mode the evidence text decides; here the dashboard's buttons (and tests) do.
+
+        Won: the disputed amount goes back to the seller, and a countered dispute's
+        countered fee back to whoever paid it (the received fee is never returned).
+        """
         with self._store.unit() as unit:
             pi = unit.session.scalars(
                 select(SandboxPaymentIntent)
@@ -240,33 +270,33 @@ class SandboxHostedPages:
                 raise NotFound("No such dispute")
             if pi.dispute_status in objects.TERMINAL_DISPUTE_STATUSES:
                 raise PaymentError(f"This dispute is already closed ({pi.dispute_status}).")
+            account = get_account(unit.session, pi.account_id)
             now = utcnow()
             pi.dispute_status = "won" if won else "lost"
             pi.dispute_closed_at = now
-            unit.emit(
-                "charge.dispute.closed",
-                objects.dispute_object(pi, withdrawn=True, reinstated=won),
-                account=pi.account_id,
-            )
             if won:
-                unit.session.add(
-                    SandboxBalanceTransaction(
-                        id=objects.new_id("txn"),
-                        account_id=pi.account_id,
-                        type="adjustment",
-                        source=dispute_id,
-                        amount=pi.amount,
-                        net=pi.amount,
-                        created_at=now,
-                        available_on=now,
+                add_transaction(
+                    unit.session,
+                    account_id=pi.account_id,
+                    type="adjustment",
+                    source=dispute_id,
+                    amount=pi.amount,
+                    description="Chargeback reversal",
+                )
+                if pi.dispute_submission_count:
+                    book_dispute_fee(
+                        unit.session,
+                        account,
+                        pi,
+                        -objects.COUNTERED_FEE_CENTS,
+                        "Dispute countered fee returned",
                     )
-                )
-                unit.emit(
-                    "charge.dispute.funds_reinstated",
-                    objects.dispute_object(pi, withdrawn=True, reinstated=True),
-                    account=pi.account_id,
-                )
-            return objects.dispute_object(pi, withdrawn=True, reinstated=won)
+            unit.session.flush()
+            closed = dispute_with_transactions(unit.session, pi)
+            unit.emit("charge.dispute.closed", closed, account=pi.account_id)
+            if won:
+                unit.emit("charge.dispute.funds_reinstated", closed, account=pi.account_id)
+            return closed
 
     def refund_account(self, token: str, refund_id: str) -> None:
         """Check that a dashboard link may act on ``refund_id`` (its own account's)."""
@@ -316,28 +346,21 @@ class SandboxHostedPages:
             if available <= 0:
                 raise PaymentError("There is no available balance to pay out.")
             now = utcnow()
+            payout_id = objects.new_id("po")
+            transaction = add_transaction(
+                unit.session, account_id=account.id, type="payout", source=payout_id,
+                amount=-available, available_on=now,
+            )  # fmt: skip
             payout = SandboxPayout(
-                id=objects.new_id("po"),
+                id=payout_id,
                 account_id=account.id,
                 amount=available,
                 status="in_transit",
                 arrival_date=now + PAYOUT_TRANSIT,
-                balance_transaction_id=objects.new_id("txn"),
+                balance_transaction_id=transaction.id,
                 created_at=now,
             )
             unit.session.add(payout)
-            unit.session.add(
-                SandboxBalanceTransaction(
-                    id=payout.balance_transaction_id,
-                    account_id=account.id,
-                    type="payout",
-                    source=payout.id,
-                    amount=-available,
-                    net=-available,
-                    created_at=now,
-                    available_on=now,
-                )
-            )
             unit.session.flush()
             data = objects.payout_object(payout)
             unit.emit("payout.created", data, account=account.id)
@@ -357,22 +380,12 @@ class SandboxHostedPages:
             if paid:
                 payout.status = "paid"
             else:
-                now = utcnow()
                 payout.status = "failed"
                 payout.failure_code, payout.failure_message = PAYOUT_FAILURE
-                payout.failure_balance_transaction_id = objects.new_id("txn")
-                unit.session.add(
-                    SandboxBalanceTransaction(
-                        id=payout.failure_balance_transaction_id,
-                        account_id=account_id,
-                        type="payout_failure",
-                        source=payout.id,
-                        amount=payout.amount,
-                        net=payout.amount,
-                        created_at=now,
-                        available_on=now,
-                    )
-                )
+                payout.failure_balance_transaction_id = add_transaction(
+                    unit.session, account_id=account_id, type="payout_failure",
+                    source=payout.id, amount=payout.amount,
+                ).id  # fmt: skip
             unit.session.flush()
             data = objects.payout_object(payout)
             unit.emit(f"payout.{payout.status}", data, account=account_id)
@@ -445,24 +458,64 @@ def _charge_card(
     pi.charge_created_at = now
     pi.card_last4 = number[-4:]
     pi.processing_fee = objects.card_processing_fee(pi.amount)
-    pi.balance_transaction_id = objects.new_id("txn")
-    # Direct charge: the seller's balance gets the amount minus the application fee,
-    # and minus Stripe's fee when the account (not the platform) pays it.
-    seller_fee = pi.processing_fee if account.fees_payer == "account" else 0
-    unit.session.add(
-        SandboxBalanceTransaction(
-            id=pi.balance_transaction_id,
-            account_id=account.id,
-            type="charge",
-            source=pi.charge_id,
-            amount=pi.amount,
-            fee=pi.application_fee_amount + seller_fee,
-            net=pi.amount - pi.application_fee_amount - seller_fee,
-            created_at=now,
-            available_on=now + timedelta(days=account.payout_delay_days),
-        )
+    # Direct charge: the seller's balance gets the amount minus the application fee, and
+    # minus Stripe's fee when the account pays it (controller.fees.payer=account). When the
+    # platform pays (fees.payer=application), Stripe debits the platform's balance instead
+    # ("Stripe fees are automatically debited from your Stripe balance"); that it does so
+    # with a balance transaction per charge whose source is the charge is the sandbox's
+    # reading of research-16 §1.3 (UNCONFIRMED; docs/STRIPE.md).
+    seller_pays = account.fees_payer == "account"
+    seller_fee = pi.processing_fee if seller_pays else 0
+    charge_txn = add_transaction(
+        unit.session,
+        account_id=account.id,
+        type="charge",
+        source=pi.charge_id,
+        amount=pi.amount,
+        fee=pi.application_fee_amount + seller_fee,
+        application_fee=pi.application_fee_amount,
+        description=pi.description,
+        available_on=now + timedelta(days=account.payout_delay_days),
     )
+    pi.balance_transaction_id = charge_txn.id
+    if not seller_pays:
+        add_transaction(
+            unit.session,
+            account_id=None,
+            type="stripe_fee",
+            source=pi.charge_id,
+            amount=-pi.processing_fee,
+            description="Stripe processing fees (direct charge)",
+        )
+    application_fee: SandboxApplicationFee | None = None
+    if pi.application_fee_amount:
+        fee_id = objects.new_id("fee")
+        fee_txn = add_transaction(
+            unit.session,
+            account_id=None,
+            type="application_fee",
+            source=fee_id,
+            amount=pi.application_fee_amount,
+            description="Application fee",
+        )
+        application_fee = SandboxApplicationFee(
+            id=fee_id,
+            account_id=account.id,
+            charge_id=pi.charge_id,
+            payment_intent_id=pi.id,
+            amount=pi.application_fee_amount,
+            balance_transaction_id=fee_txn.id,
+            created_at=now,
+        )
+        unit.session.add(application_fee)
+    unit.session.flush()
+    # As in Stripe's events: latest_charge is the charge's id.
     unit.emit("payment_intent.succeeded", objects.payment_intent_object(pi), account=account.id)
+    if application_fee is not None:
+        # Created in the platform's account, so it goes to the platform endpoint.
+        unit.emit(
+            "application_fee.created", objects.application_fee_object(application_fee), account=None
+        )
 
 
 def _open_dispute(
@@ -472,22 +525,25 @@ def _open_dispute(
     pi.dispute_status = "needs_response"
     pi.dispute_reason = "fraudulent"
     pi.dispute_created_at = now
-    unit.session.add(
-        SandboxBalanceTransaction(
-            id=objects.new_id("txn"),
-            account_id=account.id,
-            type="adjustment",
-            source=pi.dispute_id,
-            amount=-pi.amount,
-            fee=objects.DISPUTE_FEE_CENTS,
-            net=-pi.amount - objects.DISPUTE_FEE_CENTS,
-            created_at=now,
-            available_on=now,
-        )
-    )
     unit.emit("charge.dispute.created", objects.dispute_object(pi), account=account.id)
+    # The disputed amount always comes out of the seller's balance; the received fee out of
+    # whoever carries the account's losses (store.dispute_fee_payer_is_platform): on the
+    # withdrawal itself when it is the seller (as Stripe shows it), else on the platform's.
+    platform_pays = dispute_fee_payer_is_platform(account)
+    add_transaction(
+        unit.session,
+        account_id=account.id,
+        type="adjustment",
+        source=pi.dispute_id,
+        amount=-pi.amount,
+        fee=0 if platform_pays else objects.DISPUTE_FEE_CENTS,
+        description="Chargeback withdrawal" if platform_pays else "Dispute fee",
+    )
+    if platform_pays:
+        book_dispute_fee(unit.session, account, pi, objects.DISPUTE_FEE_CENTS, "Dispute fee")
+    unit.session.flush()
     unit.emit(
         "charge.dispute.funds_withdrawn",
-        objects.dispute_object(pi, withdrawn=True),
+        dispute_with_transactions(unit.session, pi),
         account=account.id,
     )

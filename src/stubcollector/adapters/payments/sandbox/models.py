@@ -103,6 +103,9 @@ class SandboxPaymentIntent(Base):
     dispute_reason: Mapped[str | None] = mapped_column(String(40))
     dispute_created_at: Mapped[datetime | None]
     dispute_closed_at: Mapped[datetime | None]
+    # Dispute.evidence as staged or submitted, and evidence_details.submission_count.
+    dispute_evidence: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    dispute_submission_count: Mapped[int] = mapped_column(default=0)
 
 
 class SandboxRefund(Base):
@@ -129,20 +132,67 @@ class SandboxRefund(Base):
 
 
 class SandboxBalanceTransaction(Base):
-    """A movement of a seller's balance (``txn_...``); available from ``available_on``."""
+    """A movement of a balance (``txn_...``); available from ``available_on``.
+
+    A seller's (``account_id`` set) or the platform's own (``account_id`` NULL: application
+    fees earned, and the fees Stripe bills the platform when it pays them).
+    """
 
     __tablename__ = "sandbox_balance_transactions"
-    __table_args__ = (Index("ix_sandbox_balance_transactions_account", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_sandbox_balance_transactions_account", "account_id", "created_at"),
+        Index("ix_sandbox_balance_transactions_source", "source"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sandbox_accounts.id", ondelete="CASCADE")
+    )
+    # charge, refund, refund_failure, adjustment, application_fee, application_fee_refund,
+    # stripe_fee (Stripe billing the platform)
+    type: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int]
+    # What was taken besides the amount: the application fee on a charge, and Stripe's
+    # processing or dispute fee when this balance pays it.
+    fee: Mapped[int] = mapped_column(default=0)
+    # The application fee's part of ``fee`` (fee_details of type application_fee).
+    application_fee: Mapped[int] = mapped_column(default=0)
+    net: Mapped[int]
+    description: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_on: Mapped[datetime]
+
+
+class SandboxApplicationFee(Base):
+    """The platform's application fee (``fee_...``) of a direct charge, with what went back."""
+
+    __tablename__ = "sandbox_application_fees"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("sandbox_accounts.id", ondelete="CASCADE"))
-    type: Mapped[str] = mapped_column(String(30))  # charge, refund, adjustment
-    source: Mapped[str] = mapped_column(String(40))
+    charge_id: Mapped[str] = mapped_column(String(40), unique=True)
+    payment_intent_id: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int]
-    fee: Mapped[int] = mapped_column(default=0)
-    net: Mapped[int]
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    balance_transaction_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    available_on: Mapped[datetime]
+
+
+class SandboxFile(Base):
+    """An uploaded file (``file_...``); the sandbox keeps what Stripe shows of it, not the bytes."""
+
+    __tablename__ = "sandbox_files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sandbox_accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    type: Mapped[str] = mapped_column(String(10))  # pdf, png, jpg
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SandboxPayout(Base):

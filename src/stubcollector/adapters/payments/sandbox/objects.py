@@ -15,22 +15,77 @@ from typing import Any
 
 from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
+    SandboxApplicationFee,
+    SandboxBalanceTransaction,
+    SandboxFile,
     SandboxPaymentIntent,
     SandboxPayout,
     SandboxRefund,
 )
+from stubcollector.domain.economics import (
+    DISPUTE_COUNTERED_FEE_CENTS,
+    DISPUTE_RECEIVED_FEE_CENTS,
+    STRIPE_US_CARD,
+)
+from stubcollector.models.base import utcnow
 
 API_VERSION = "2026-10-28.endive"
 _ALPHABET = string.ascii_letters + string.digits
 # Stripe's US card pricing: 2.9 % + 30 ¢ per successful charge.
-CARD_FEE_BASIS_POINTS = 290
-CARD_FEE_FIXED_CENTS = 30
-DISPUTE_FEE_CENTS = 1500
+CARD_FEE_BASIS_POINTS = STRIPE_US_CARD.basis_points
+CARD_FEE_FIXED_CENTS = STRIPE_US_CARD.fixed_cents
+DISPUTE_FEE_CENTS = DISPUTE_RECEIVED_FEE_CENTS
+COUNTERED_FEE_CENTS = DISPUTE_COUNTERED_FEE_CENTS
 TERMINAL_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
-# The platform's Connect application, as an account.application.deauthorized names it.
+# The platform's Connect application, as fee_details and account.application.deauthorized
+# name it.
 SANDBOX_APPLICATION_ID = "ca_sandboxStubCollector"
 # Capabilities the platform requests for every seller (stripe_gateway.create_seller_account).
 CAPABILITIES = ("card_payments", "transfers")
+# Dispute.evidence (stripe-python 16.1.0, DisputeUpdateParamsEvidence): text fields, and the
+# fields that take the id of a file uploaded with purpose dispute_evidence.
+EVIDENCE_TEXT_FIELDS = (
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_tracking_number",
+    "uncategorized_text",
+)
+EVIDENCE_FILE_FIELDS = (
+    "cancellation_policy",
+    "customer_communication",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "receipt",
+    "refund_policy",
+    "service_documentation",
+    "shipping_documentation",
+    "uncategorized_file",
+)
+# "The combined character count of all fields is limited to 150,000."
+EVIDENCE_MAX_CHARACTERS = 150_000
+_REPORTING_CATEGORIES = {
+    "charge": "charge",
+    "refund": "refund",
+    "refund_failure": "refund_failure",
+    "adjustment": "dispute",
+    "application_fee": "platform_earning",
+    "application_fee_refund": "platform_earning_refund",
+    "stripe_fee": "fee",
+}
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -43,7 +98,7 @@ def unix(moment: datetime | None) -> int | None:
 
 def card_processing_fee(amount: int) -> int:
     """Stripe's fee for a card charge, rounded half-up to the cent."""
-    return (amount * CARD_FEE_BASIS_POINTS + 5000) // 10000 + CARD_FEE_FIXED_CENTS
+    return STRIPE_US_CARD.fee_for(amount)
 
 
 def capability_status(account: SandboxAccount) -> str:
@@ -165,37 +220,97 @@ def account_object(account: SandboxAccount) -> dict[str, Any]:
     }
 
 
-def balance_transaction_object(pi: SandboxPaymentIntent) -> dict[str, Any] | None:
-    if pi.balance_transaction_id is None:
-        return None
-    fee = pi.processing_fee or 0
-    return {
-        "id": pi.balance_transaction_id,
-        "object": "balance_transaction",
-        "amount": pi.amount,
-        "currency": pi.currency,
-        "fee": fee,
-        "fee_details": [
+def balance_transaction_object(txn: SandboxBalanceTransaction) -> dict[str, Any]:
+    """A balance transaction as Stripe shows it: ``fee`` is everything taken besides the
+    amount, broken down in ``fee_details`` (our application fee, Stripe's own fee)."""
+    details: list[dict[str, Any]] = []
+    if txn.application_fee:
+        details.append(
             {
-                "amount": fee,
-                "currency": pi.currency,
-                "description": "Stripe processing fees",
+                "amount": txn.application_fee,
+                "application": SANDBOX_APPLICATION_ID,
+                "currency": "usd",
+                "description": "Application fee",
+                "type": "application_fee",
+            }
+        )
+    if txn.fee - txn.application_fee:
+        details.append(
+            {
+                "amount": txn.fee - txn.application_fee,
+                "application": None,
+                "currency": "usd",
+                "description": txn.description or "Stripe processing fees",
                 "type": "stripe_fee",
-            },
-        ],
-        "net": pi.amount - fee,
-        "source": pi.charge_id,
-        "status": "pending",
-        "type": "charge",
+            }
+        )
+    return {
+        "id": txn.id,
+        "object": "balance_transaction",
+        "amount": txn.amount,
+        "available_on": unix(txn.available_on),
+        "balance_type": "payments",
+        "created": unix(txn.created_at),
+        "currency": "usd",
+        "description": txn.description,
+        "exchange_rate": None,
+        "fee": txn.fee,
+        "fee_details": details,
+        "net": txn.net,
+        "reporting_category": _REPORTING_CATEGORIES.get(txn.type, "other_adjustment"),
+        "source": txn.source,
+        "status": "available" if txn.available_on <= utcnow() else "pending",
+        "type": txn.type,
+    }
+
+
+def application_fee_object(fee: SandboxApplicationFee) -> dict[str, Any]:
+    return {
+        "id": fee.id,
+        "object": "application_fee",
+        "account": fee.account_id,
+        "amount": fee.amount,
+        "amount_refunded": fee.amount_refunded,
+        "application": SANDBOX_APPLICATION_ID,
+        "balance_transaction": fee.balance_transaction_id,
+        "charge": fee.charge_id,
+        "created": unix(fee.created_at),
+        "currency": "usd",
+        "fee_source": {"charge": fee.charge_id, "type": "charge"},
+        "livemode": False,
+        "originating_transaction": None,
+        "refunded": fee.amount_refunded == fee.amount,
+        "refunds": {"object": "list", "data": [], "has_more": False},
+    }
+
+
+def file_object(file: SandboxFile) -> dict[str, Any]:
+    return {
+        "id": file.id,
+        "object": "file",
+        "created": unix(file.created_at),
+        "expires_at": None,
+        "filename": file.filename,
+        "links": {"object": "list", "data": [], "has_more": False},
+        "purpose": file.purpose,
+        "size": file.size,
+        "title": None,
+        "type": file.type,
+        "url": None,
     }
 
 
 def charge_object(
-    pi: SandboxPaymentIntent, refunds: Sequence[SandboxRefund] = ()
+    pi: SandboxPaymentIntent,
+    refunds: Sequence[SandboxRefund] = (),
+    *,
+    balance_transaction: dict[str, Any] | None = None,
+    application_fee_id: str | None = None,
 ) -> dict[str, Any] | None:
     """The PaymentIntent's charge. ``refunds`` lists the charge's refunds (Stripe stopped
     expanding them by default in 2022-11-15; the sandbox lists them in ``charge.refunded``
-    so the dashboard and handlers can read each refund's status)."""
+    so the dashboard and handlers can read each refund's status). Its balance transaction
+    is an id, as in Stripe's events, unless given expanded (``expand[]``)."""
     if pi.charge_id is None:
         return None
     return {
@@ -204,10 +319,12 @@ def charge_object(
         "amount": pi.amount,
         "amount_captured": pi.amount,
         "amount_refunded": pi.amount_refunded,
+        "application_fee": application_fee_id,
+        # A fee of 0 is one the platform did not send (stripe_gateway omits it): null.
         "application_fee_amount": pi.application_fee_amount or None,
-        # Expanded, as with ``expand=["latest_charge.balance_transaction"]``, so the
-        # processing fee travels with the event.
-        "balance_transaction": balance_transaction_object(pi),
+        "balance_transaction": (
+            balance_transaction if balance_transaction is not None else pi.balance_transaction_id
+        ),
         "captured": True,
         "created": unix(pi.charge_created_at),
         "currency": pi.currency,
@@ -233,7 +350,11 @@ def charge_object(
     }
 
 
-def payment_intent_object(pi: SandboxPaymentIntent) -> dict[str, Any]:
+def payment_intent_object(
+    pi: SandboxPaymentIntent, *, latest_charge: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A PaymentIntent; its ``latest_charge`` is the charge's id, as Stripe sends it in events
+    and answers it unless asked to expand it (then pass the charge)."""
     return {
         "id": pi.id,
         "object": "payment_intent",
@@ -252,7 +373,7 @@ def payment_intent_object(pi: SandboxPaymentIntent) -> dict[str, Any]:
         "currency": pi.currency,
         "description": pi.description,
         "last_payment_error": pi.last_payment_error,
-        "latest_charge": charge_object(pi),
+        "latest_charge": latest_charge if latest_charge is not None else pi.charge_id,
         "livemode": False,
         "metadata": dict(pi.metadata_),
         "payment_method_types": ["card"],
@@ -277,45 +398,33 @@ def refund_object(refund: SandboxRefund, pi: SandboxPaymentIntent) -> dict[str, 
 
 
 def dispute_object(
-    pi: SandboxPaymentIntent, *, withdrawn: bool = False, reinstated: bool = False
+    pi: SandboxPaymentIntent, transactions: Sequence[SandboxBalanceTransaction] = ()
 ) -> dict[str, Any]:
-    balance_transactions: list[dict[str, Any]] = []
-    if withdrawn or reinstated:
-        balance_transactions.append(
-            {
-                "object": "balance_transaction",
-                "amount": -pi.amount,
-                "fee": DISPUTE_FEE_CENTS,
-                "type": "adjustment",
-                "reporting_category": "dispute",
-            }
-        )
-    if reinstated:
-        balance_transactions.append(
-            {
-                "object": "balance_transaction",
-                "amount": pi.amount,
-                "fee": 0,
-                "type": "adjustment",
-                "reporting_category": "dispute_reversal",
-            }
-        )
+    """The PaymentIntent's dispute; ``transactions`` are its balance transactions on the
+    seller's account (funds withdrawn, reinstated), oldest first."""
     created = unix(pi.dispute_created_at)
     # Stripe gives the seller about a week to respond with evidence.
     due = None if created is None else created + 7 * 86400
+    staged = dict(pi.dispute_evidence or {})
+    evidence: dict[str, Any] = dict.fromkeys((*EVIDENCE_TEXT_FIELDS, *EVIDENCE_FILE_FIELDS))
+    evidence.update(staged)
+    evidence["enhanced_evidence"] = {}
     return {
         "id": pi.dispute_id,
         "object": "dispute",
         "amount": pi.amount,
-        "balance_transactions": balance_transactions,
+        "balance_transactions": [balance_transaction_object(t) for t in transactions],
         "charge": pi.charge_id,
         "created": created,
         "currency": pi.currency,
+        "evidence": evidence,
         "evidence_details": {
             "due_by": due,
-            "has_evidence": False,
-            "past_due": False,
-            "submission_count": 0,
+            "enhanced_eligibility": {},
+            "has_evidence": bool(staged),
+            "past_due": due is not None and due < int(utcnow().timestamp()),
+            "submission_count": pi.dispute_submission_count,
+            "submission_method": "manual" if pi.dispute_submission_count else "not_submitted",
         },
         "is_charge_refundable": False,
         "livemode": False,

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from stubcollector.adapters.payments.sandbox import objects
 from stubcollector.adapters.payments.sandbox.events import SandboxEvents
 from stubcollector.adapters.payments.sandbox.models import (
     SandboxAccount,
+    SandboxApplicationFee,
     SandboxBalanceTransaction,
     SandboxIdempotencyKey,
     SandboxPaymentIntent,
@@ -221,22 +223,162 @@ def balance_of(session: Session, account_id: str) -> Balance:
     return Balance(available_cents=available, pending_cents=pending)
 
 
-def charge_with_refunds(session: Session, pi: SandboxPaymentIntent) -> dict[str, Any]:
-    """The Stripe-shaped charge of a paid PaymentIntent, listing its refunds oldest first."""
+def application_fee_of(session: Session, pi: SandboxPaymentIntent) -> SandboxApplicationFee | None:
+    if pi.charge_id is None:
+        return None
+    return session.scalars(
+        select(SandboxApplicationFee).where(SandboxApplicationFee.charge_id == pi.charge_id)
+    ).first()
+
+
+def charge_with_refunds(
+    session: Session, pi: SandboxPaymentIntent, *, expand_balance_transaction: bool = False
+) -> dict[str, Any]:
+    """The Stripe-shaped charge of a paid PaymentIntent, listing its refunds oldest first
+    (its balance transaction expanded if asked, as ``expand[]`` does)."""
     refunds = session.scalars(
         select(SandboxRefund)
         .where(SandboxRefund.payment_intent_id == pi.id)
         .order_by(SandboxRefund.created_at, SandboxRefund.id)
     ).all()
-    charge = objects.charge_object(pi, refunds)
+    transaction_ = (
+        session.get(SandboxBalanceTransaction, pi.balance_transaction_id)
+        if expand_balance_transaction and pi.balance_transaction_id
+        else None
+    )
+    fee = application_fee_of(session, pi)
+    charge = objects.charge_object(
+        pi,
+        refunds,
+        balance_transaction=(
+            None if transaction_ is None else objects.balance_transaction_object(transaction_)
+        ),
+        application_fee_id=None if fee is None else fee.id,
+    )
     assert charge is not None
     return charge
+
+
+def dispute_with_transactions(session: Session, pi: SandboxPaymentIntent) -> dict[str, Any]:
+    """The Stripe-shaped dispute of a PaymentIntent with its balance transactions on the
+    seller's account (withdrawal, fees, reinstatement), oldest first."""
+    transactions = session.scalars(
+        select(SandboxBalanceTransaction)
+        .where(
+            SandboxBalanceTransaction.source == pi.dispute_id,
+            SandboxBalanceTransaction.account_id == pi.account_id,
+        )
+        .order_by(SandboxBalanceTransaction.created_at, SandboxBalanceTransaction.id)
+    ).all()
+    return objects.dispute_object(pi, transactions)
+
+
+def platform_transactions(session: Session, sources: Sequence[str | None]) -> list[dict[str, Any]]:
+    """The platform's own balance transactions whose source is one of ``sources`` (as
+    ``GET /v1/balance_transactions?source=...`` without a Stripe-Account lists them)."""
+    wanted = [source for source in sources if source]
+    if not wanted:
+        return []
+    rows = session.scalars(
+        select(SandboxBalanceTransaction)
+        .where(
+            SandboxBalanceTransaction.account_id.is_(None),
+            SandboxBalanceTransaction.source.in_(wanted),
+        )
+        .order_by(SandboxBalanceTransaction.created_at, SandboxBalanceTransaction.id)
+    ).all()
+    return [objects.balance_transaction_object(row) for row in rows]
+
+
+def add_transaction(
+    session: Session,
+    *,
+    account_id: str | None,
+    type: str,
+    source: str,
+    amount: int,
+    fee: int = 0,
+    application_fee: int = 0,
+    description: str | None = None,
+    available_on: datetime | None = None,
+) -> SandboxBalanceTransaction:
+    """Book a balance transaction (``account_id`` None: the platform's own balance)."""
+    now = utcnow()
+    transaction_ = SandboxBalanceTransaction(
+        id=objects.new_id("txn"),
+        account_id=account_id,
+        type=type,
+        source=source,
+        amount=amount,
+        fee=fee,
+        application_fee=application_fee,
+        net=amount - fee,
+        description=description,
+        created_at=now,
+        available_on=available_on or now,
+    )
+    session.add(transaction_)
+    return transaction_
+
+
+def dispute_fee_payer_is_platform(account: SandboxAccount) -> bool:
+    """Who pays a dispute's fees on a direct charge: the platform when it carries the
+    account's losses (``controller.losses.payments=application``), else the account
+    (docs.stripe.com/connect/disputes; research-16 §2.1)."""
+    return account.losses_payer == "application"
+
+
+def book_dispute_fee(
+    session: Session,
+    account: SandboxAccount,
+    pi: SandboxPaymentIntent,
+    amount: int,
+    description: str,
+) -> None:
+    """A dispute fee taken (``amount`` > 0) or given back (< 0), from whoever pays it."""
+    assert pi.dispute_id is not None
+    if dispute_fee_payer_is_platform(account):
+        add_transaction(
+            session,
+            account_id=None,
+            type="stripe_fee",
+            source=pi.dispute_id,
+            amount=-amount,
+            description=description,
+        )
+    else:
+        add_transaction(
+            session,
+            account_id=account.id,
+            type="adjustment",
+            source=pi.dispute_id,
+            amount=0,
+            fee=amount,
+            description=description,
+        )
 
 
 def application_fee_back(pi: SandboxPaymentIntent, amount: int) -> int:
     # Stripe keeps its processing fee on refunds; with refund_application_fee the
     # platform's fee comes back in proportion to the refunded amount.
     return pi.application_fee_amount * amount // pi.amount
+
+
+def move_application_fee(session: Session, pi: SandboxPaymentIntent, back: int) -> None:
+    """Give ``back`` cents of the application fee back to the seller (< 0: take them again,
+    when the refund that returned them failed)."""
+    fee = application_fee_of(session, pi)
+    if fee is None or back == 0:
+        return
+    fee.amount_refunded += back
+    add_transaction(
+        session,
+        account_id=None,
+        type="application_fee_refund",
+        source=fee.id,
+        amount=-back,
+        description="Application fee refund",
+    )
 
 
 def settle_refund(
@@ -253,6 +395,7 @@ def settle_refund(
     refund.updated_at = now
     if status.is_unsuccessful:
         pi.amount_refunded -= refund.amount
+        move_application_fee(unit.session, pi, -application_fee_back(pi, refund.amount))
         taken = unit.session.scalars(
             select(SandboxBalanceTransaction).where(
                 SandboxBalanceTransaction.source == refund.id,
